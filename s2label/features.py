@@ -1,0 +1,115 @@
+"""Per-segment spectral features: band means and standard deviations, NDVI and NDWI (the baseline encoder)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bands import find_band
+from .embeddings import Embeddings
+from .errors import SegmentationError
+from .scene import Scene
+from .segment import Segmentation
+
+__all__ = ["spectral_features", "segment_means", "normalized_difference"]
+
+
+def segment_means(values: np.ndarray, labels: np.ndarray, n_segments: int) -> np.ndarray:
+    """Mean of each channel over each segment's pixels.
+
+    Parameters
+    ----------
+    values : ndarray, shape (C, H, W) or (H, W)
+    labels : ndarray, shape (H, W), int
+        Segment ids 1..N; 0 is ignored.
+    n_segments : int
+
+    Returns
+    -------
+    ndarray, shape (N, C) (or (N,) for 2-D ``values``), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> segment_means(np.array([[1., 3.], [5., 7.]]), np.array([[1, 1], [2, 0]]), 2).tolist()
+    [2.0, 5.0]
+    """
+    flat = labels.ravel()
+    counts = np.bincount(flat, minlength=n_segments + 1)[1:].astype(np.float64)
+    counts[counts == 0] = np.nan
+    if values.ndim == 2:
+        return np.bincount(flat, weights=values.ravel(), minlength=n_segments + 1)[1:] / counts
+    out = np.empty((n_segments, values.shape[0]), np.float64)
+    for c in range(values.shape[0]):
+        out[:, c] = np.bincount(flat, weights=values[c].ravel(), minlength=n_segments + 1)[1:] / counts
+    return out
+
+
+def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a - b) / (a + b)``, 0 where ``a + b == 0``."""
+    num = a.astype(np.float32) - b
+    den = a.astype(np.float32) + b
+    out = np.zeros_like(num)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = True,
+                      indices: bool = True) -> Embeddings:
+    """Describe each segment by its spectrum: mean (and standard deviation) of every band, NDVI, NDWI.
+
+    NDVI is ``(NIR - red) / (NIR + red)`` with B08 (or B8A); NDWI is McFeeters' ``(green - NIR) / (green + NIR)``.
+    An index whose bands the scene lacks is left out (its absence shows in ``feature_names``).
+
+    Parameters
+    ----------
+    scene : Scene
+    segmentation : Segmentation
+        On the scene's grid.
+    std, indices : bool
+        Include per-band standard deviations / the two indices.
+
+    Returns
+    -------
+    Embeddings
+        ``method="spectral"``, ``vectors`` (N, D) with D = C (+ C) (+ 2).
+
+    Examples
+    --------
+    >>> from s2label.datasets import sample_scene
+    >>> from s2label.segment import segment
+    >>> scene = sample_scene(window=((0, 64), (0, 64)))
+    >>> emb = spectral_features(scene, segment(scene, segment_size=100))
+    >>> emb.feature_names[:2], emb.feature_names[-2:]
+    (('mean_B01', 'mean_B02'), ('NDVI', 'NDWI'))
+    """
+    labels = segmentation.labels
+    if labels.shape != scene.shape:
+        raise SegmentationError(f"segmentation {labels.shape} is not on the scene's grid {scene.shape}")
+    n = segmentation.n_segments
+    means = segment_means(scene.data, labels, n)
+    columns = [means]
+    names = [f"mean_{b}" for b in scene.bands]
+    if std:
+        sq = np.empty_like(means)
+        flat = labels.ravel()
+        counts = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
+        for c in range(scene.data.shape[0]):
+            band = scene.data[c].ravel().astype(np.float64)
+            sq[:, c] = np.bincount(flat, weights=band * band, minlength=n + 1)[1:] / counts
+        columns.append(np.sqrt(np.clip(sq - means**2, 0, None)))
+        names += [f"std_{b}" for b in scene.bands]
+    if indices:
+        red, nir, green = (find_band(scene.bands, "B04"), find_band(scene.bands, "B08", "B8A"),
+                           find_band(scene.bands, "B03"))
+        if red is not None and nir is not None:
+            ndvi = normalized_difference(scene.data[nir], scene.data[red])
+            columns.append(segment_means(ndvi, labels, n)[:, None])
+            names.append("NDVI")
+        if green is not None and nir is not None:
+            ndwi = normalized_difference(scene.data[green], scene.data[nir])
+            columns.append(segment_means(ndwi, labels, n)[:, None])
+            names.append("NDWI")
+    vectors = np.concatenate(columns, axis=1)
+    return Embeddings(vectors=vectors.astype(np.float32), segment_ids=segmentation.segment_ids,
+                      method="spectral", params={"std": std, "indices": indices, "bands": list(scene.bands)},
+                      feature_names=tuple(names))
