@@ -92,10 +92,17 @@ def _run(args: argparse.Namespace) -> int:
                  min_cluster_size=args.min_cluster_size, seed=args.seed, read_options=read_options,
                  gpkg=args.gpkg, progress=not args.quiet)
     counts = result.report["counts"]
+    seconds = sum(s["seconds"] for s in result.report["stages"].values())
     print(f"s2label: {counts['segments']} segments, {counts['clusters']} clusters "
-          f"({counts['noise_fraction']:.1%} noise) in {sum(s['seconds'] for s in result.report['stages'].values()):.1f} s")
+          f"({counts['noise_fraction']:.1%} noise) in {seconds:.1f} s")
     print(f"s2label: outputs in {Path(out).resolve()}")
     return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    if issubclass(category, S2LabelWarning):
+        print(f"s2label: warning: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,9 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # restores the filters and showwarning on exit
         warnings.simplefilter("default", S2LabelWarning)
-        warnings.formatwarning = lambda msg, cat, *a, **k: f"s2label: warning: {msg}\n"  # type: ignore[assignment]
+        warnings.showwarning = _show_warning
         try:
             if args.command == "run":
                 return _run(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,7 +13,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from .embeddings import Embeddings
-from .errors import ClusteringError
+from .errors import ClusteringError, S2LabelWarning
 
 __all__ = ["Clustering", "SegmentClusterer", "cluster", "default_min_cluster_size", "MIN_SEGMENTS_TO_CLUSTER"]
 
@@ -267,6 +268,9 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
                              n_components=n_components, cluster_selection_method=cluster_selection_method,
                              cluster_selection_epsilon=cluster_selection_epsilon,
                              random_state=random_state).fit(embeddings.vectors)
+    if not (model.labels_ >= 0).any():
+        warnings.warn(f"HDBSCAN found no cluster among {len(model.labels_)} segments (all noise); try a smaller "
+                      f"min_cluster_size than {model.min_cluster_size_}", S2LabelWarning, stacklevel=2)
     params = model.get_params() | {"min_cluster_size": model.min_cluster_size_,
                                    "min_samples": model.min_samples_, "embedding_method": embeddings.method}
     return Clustering(labels=model.labels_, probabilities=model.probabilities_,

@@ -133,7 +133,7 @@ def vectorize(
     for geom, value in shapes(raster, mask=mask, connectivity=4, transform=segmentation.transform):
         parts.setdefault(int(value), []).append(shape(geom))
     counts = np.bincount(raster[mask].ravel() - NODATA)  # pixel count per (value - NODATA)
-    seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True))}
+    seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True), strict=True)}
     pixel_area = _pixel_area_m2(segmentation.transform, segmentation.crs)
     values, geoms, props = [], [], []
     for value in sorted(parts):
@@ -198,7 +198,7 @@ def to_geojson(polygons: LabelPolygons, *, precision: int = 7) -> dict[str, Any]
         Decimal places kept in coordinates (7 = about 1 cm).
     """
     features = []
-    for value, geom, prop in zip(polygons.values, polygons.geometries, polygons.properties):
+    for value, geom, prop in zip(polygons.values, polygons.geometries, polygons.properties, strict=True):
         wgs = _to_wgs84(geom, polygons.crs)
         features.append({"type": "Feature", "id": int(value), "properties": _jsonable(prop),
                          "geometry": _rfc7946(wgs, precision)})
@@ -260,7 +260,7 @@ def write_label_raster(path: str | os.PathLike[str], segmentation: Segmentation,
                        *, names: Mapping[int, str] | None = None) -> Path:
     """Write the per-pixel labels as an int32 GeoTIFF on the scene's grid (-2 = no data, -1 = noise)."""
     raster = label_raster(segmentation, np.asarray(segment_labels))
-    tags = {"S2LABEL_NOISE": NOISE, "S2LABEL_NODATA": NODATA}
+    tags: dict[str, Any] = {"S2LABEL_NOISE": NOISE, "S2LABEL_NODATA": NODATA}
     if names:
         tags["S2LABEL_NAMES"] = json.dumps({str(k): v for k, v in names.items()})
     return write_raster(path, raster, transform=segmentation.transform, crs=segmentation.crs, nodata=NODATA,

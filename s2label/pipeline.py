@@ -228,9 +228,12 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
         write_raster(out_dir / "segments.tif", seg.labels, transform=seg.transform, crs=seg.crs, nodata=0),
         write_label_raster(out_dir / "clusters.tif", seg, raw, names=names),
     ]
-    noise_per_cluster = np.bincount(assigned[raw < 0], minlength=clus.n_clusters) if clus.n_clusters else []
-    extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c])} for c in range(clus.n_clusters)}
-    polygons = vectorize(seg, assigned, names=names, extra_properties=extra, include_noise=False)
+    if clus.n_clusters:
+        noise_per_cluster = np.bincount(assigned[raw < 0], minlength=clus.n_clusters)
+        extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c])} for c in range(clus.n_clusters)}
+        polygons = vectorize(seg, assigned, names=names, extra_properties=extra, include_noise=False)
+    else:  # everything is noise: export it as such rather than an empty file
+        polygons = vectorize(seg, raw, names=names, include_noise=True)
     written.append(write_geojson(out_dir / "clusters.geojson", polygons))
     if gpkg:
         written.append(write_geopackage(out_dir / "clusters.gpkg", polygons, layer="clusters"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -212,8 +213,10 @@ def segment(
                    sigma=sigma, channel_axis=0, start_label=1, convert2lab=False, enforce_connectivity=True)
         params.update(compactness=compactness, max_num_iter=max_num_iter)
     elif method == "felzenszwalb":
-        raw = felzenszwalb(image, scale=felzenszwalb_scale, sigma=max(sigma, 0.0),
-                           min_size=max(int(size) // 4, 1), channel_axis=0) + 1
+        with warnings.catch_warnings():  # it warns for any channel count but 3; many bands are intended
+            warnings.filterwarnings("ignore", message="Got image with third dimension")
+            raw = felzenszwalb(image, scale=felzenszwalb_scale, sigma=max(sigma, 0.0),
+                               min_size=max(int(size) // 4, 1), channel_axis=0) + 1
         params.update(felzenszwalb_scale=felzenszwalb_scale)
     else:
         raise SegmentationError(f"unknown segmentation method {method!r}; use 'slic' or 'felzenszwalb'")

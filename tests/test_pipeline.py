@@ -58,3 +58,28 @@ def test_run_reads_a_path_with_read_options(sample_dir):
                          read_options={"window": ((0, 100), (0, 120)), "bands": ["B02", "B03", "B04", "B08"]})
     assert result.scene.shape == (100, 120) and result.scene.bands == ("B02", "B03", "B04", "B08")
     assert result.report["params"]["read_options"]["bands"] == ["B02", "B03", "B04", "B08"]
+
+
+def test_all_noise_is_exported_as_noise(tmp_path, crop_result):
+    from dataclasses import replace
+
+    clus = crop_result.clustering
+    all_noise = replace(clus, labels=np.full_like(clus.labels, -1))
+    result = replace(crop_result, clustering=all_noise)
+    from s2label.pipeline import write_outputs
+
+    write_outputs(result, tmp_path)
+    gj = json.loads((tmp_path / "clusters.geojson").read_text())
+    assert [f["properties"]["cluster"] for f in gj["features"]] == [-1]
+    assert gj["features"][0]["properties"]["n_segments"] == crop_result.segmentation.n_segments
+
+
+def test_no_cluster_found_warns():
+    from s2label import S2LabelWarning, cluster
+    from s2label.embeddings import Embeddings
+
+    rng = np.random.default_rng(0)
+    uniform = Embeddings(rng.random((40, 3)), np.arange(1, 41), "spectral")
+    with pytest.warns(S2LabelWarning, match="no cluster"):
+        c = cluster(uniform, min_cluster_size=30)
+    assert c.n_clusters == 0

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import numpy as np
 import rasterio
@@ -31,8 +31,8 @@ from .safe import baseline_offset_default, find_safe_root, parse_safe
 
 __all__ = ["read_scene", "MIN_BANDS", "RASTER_SUFFIXES"]
 
-PathLike = Union[str, os.PathLike]
-WindowLike = Union[Window, tuple[tuple[int, int], tuple[int, int]]]
+PathLike: TypeAlias = str | os.PathLike
+WindowLike: TypeAlias = Window | tuple[tuple[int, int], tuple[int, int]]
 
 #: Fewest bands a scene may have: segmentation and encoders need a spectrum, not a grey image.
 MIN_BANDS = 3

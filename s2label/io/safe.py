@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from ..bands import CANONICAL_BANDS, band_from_filename
 from ..errors import SceneError
