@@ -1,7 +1,7 @@
 """Per-stage wall time and peak memory of the pipeline on the default scene, and the segment-graph speed-up
 against ``skimage.graph.RAG``.
 
-Run:  .venv/bin/python benchmarks/pipeline.py [--encoder spectral] [--repeats 5]
+Run:  .venv/bin/python benchmarks/pipeline.py [--encoder cnn-gnn|cnn|spectral] [--repeats 5]
 
 Prints a markdown table (the README quotes it). Peak memory is the resident set size sampled every 5 ms
 while the stage runs (whole process, so it includes what earlier stages keep alive).
@@ -30,7 +30,7 @@ def _time(fn, repeats: int) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--encoder", default="spectral")
+    parser.add_argument("--encoder", default="cnn-gnn")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the graph timing (median)")
     parser.add_argument("--rag-repeats", type=int, default=2)
     args = parser.parse_args()

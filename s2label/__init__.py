@@ -12,8 +12,8 @@ Examples
 >>> scene = s2label.sample_scene(window=((0, 128), (0, 128)))
 >>> seg = s2label.segment(scene, segment_size=100)
 >>> graph = s2label.build_graph(seg)
->>> emb = s2label.embed(scene, seg, graph, encoder="spectral")
->>> clusters = s2label.cluster(emb, min_cluster_size=5)
+>>> emb = s2label.embed(scene, seg, graph, encoder="spectral")   # "cnn-gnn" is the default
+>>> clusters = s2label.cluster(emb, min_cluster_size=5, reduce="pca")
 >>> clusters.labels.shape == (seg.n_segments,)
 True
 """
@@ -22,7 +22,7 @@ from ._version import __version__
 from .cluster import Clustering, SegmentClusterer, cluster
 from .datasets import sample_scene, sample_scene_path
 from .embeddings import Embeddings
-from .encode import embed
+from .encode import CNNConfig, GNNConfig, SegmentEncoder, embed, fit_embed, fit_encoder
 from .errors import (
     BandError,
     ClusteringError,
@@ -38,16 +38,21 @@ from .errors import (
 from .export import vectorize, write_geojson, write_geopackage, write_label_raster
 from .graph import SegmentGraph, build_graph
 from .io import read_scene, write_raster
+from .model import SavedModel, load_model, save_model
 from .pipeline import PipelineResult, run
 from .scene import Scene
 from .segment import Segmentation, segment
+from .similar import Similarity, SimilarityIndex, find_similar
 
 __all__ = [
     "__version__",
     # stages
-    "read_scene", "segment", "build_graph", "embed", "cluster", "run",
+    "read_scene", "segment", "build_graph", "embed", "fit_embed", "fit_encoder", "cluster", "find_similar", "run",
     # objects
     "Scene", "Segmentation", "SegmentGraph", "Embeddings", "Clustering", "SegmentClusterer", "PipelineResult",
+    "SegmentEncoder", "CNNConfig", "GNNConfig", "Similarity", "SimilarityIndex",
+    # models
+    "SavedModel", "save_model", "load_model",
     # data and export
     "sample_scene", "sample_scene_path", "vectorize", "write_geojson", "write_geopackage", "write_label_raster",
     "write_raster",

@@ -53,7 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sample", action="store_true", help="use the bundled default scene (Virginia, L1C)")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: ./s2label-output/<scene name>)")
-    run.add_argument("--encoder", default="spectral", help="segment encoder (default: %(default)s)")
+    run.add_argument("--encoder", choices=("cnn-gnn", "cnn", "spectral"), default="cnn-gnn",
+                     help="segment encoder (default: %(default)s)")
+    run.add_argument("--model", type=Path, default=None, metavar="DIR",
+                     help="reuse a saved model (DIR/model of an earlier run): no retraining, same clusters")
+    run.add_argument("--cnn-steps", type=int, default=None, help="CNN training steps (default: 300)")
+    run.add_argument("--reduce", choices=("umap", "pca", "none"), default="umap",
+                     help="reduction before HDBSCAN (default: %(default)s)")
+    run.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda")
+    run.add_argument("--threads", type=int, default=None, help="torch threads")
     run.add_argument("--segment-size", type=int, default=200, help="target segment size in pixels (default: 200)")
     run.add_argument("--compactness", type=float, default=0.1, help="SLIC compactness (default: 0.1)")
     run.add_argument("--segmentation", choices=("slic", "felzenszwalb"), default="slic")
@@ -75,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from .datasets import sample_scene_path
+    from .encode import CNNConfig
     from .pipeline import run
 
     if args.sample == bool(args.scene):
@@ -87,9 +96,11 @@ def _run(args: argparse.Namespace) -> int:
             read_options[key] = getattr(args, key)
     if args.bands:
         read_options["bands"] = [b for b in args.bands.split(",") if b.strip()]
-    result = run(scene, out=out, encoder=args.encoder, segment_size=args.segment_size,
+    cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None
+    result = run(scene, out=out, encoder=args.encoder, model=args.model, segment_size=args.segment_size,
                  compactness=args.compactness, segmentation_method=args.segmentation,
-                 min_cluster_size=args.min_cluster_size, seed=args.seed, read_options=read_options,
+                 min_cluster_size=args.min_cluster_size, reduce=args.reduce, seed=args.seed,
+                 read_options=read_options, cnn=cnn, device=args.device, num_threads=args.threads,
                  gpkg=args.gpkg, progress=not args.quiet)
     counts = result.report["counts"]
     seconds = sum(s["seconds"] for s in result.report["stages"].values())

@@ -262,5 +262,25 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 @pytest.fixture(scope="session")
 def crop_result(real_crop):
-    """The spectral pipeline on the real 256 x 256 crop (nothing written)."""
-    return s2label.run(real_crop, progress=False, segment_size=150)
+    """The fast spectral pipeline (PCA before HDBSCAN) on the real 256 x 256 crop (nothing written)."""
+    return s2label.run(real_crop, encoder="spectral", reduce="pca", progress=False, segment_size=150)
+
+
+# --- learned encoders ---------------------------------------------------------------------------------
+
+#: A CNN small and short enough for unit tests (seconds on 2 CPU cores).
+TINY_CNN = dict(steps=40, tile=32, features=8, width=8, batch_size=4, inference_tile=64, margin=32)
+
+
+@pytest.fixture
+def tiny_cnn():
+    from s2label.encode import CNNConfig
+
+    return CNNConfig(**TINY_CNN)
+
+
+@pytest.fixture(scope="session")
+def crop_cnn_gnn(tmp_path_factory, real_crop):
+    """The default cnn-gnn pipeline (default CNN, GNN, UMAP + HDBSCAN) on the real crop, written to disk."""
+    out = tmp_path_factory.mktemp("cnn_gnn")
+    return s2label.run(real_crop, out=out, progress=False, segment_size=150)

