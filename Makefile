@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.s2label-installed
 OUT    ?= outputs/sample
 
-.PHONY: demo test env bench clean
+.PHONY: demo test env chromium bench clean
 
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ env: $(STAMP)
 demo: env
 	$(BIN)/s2label run --sample --out $(OUT)
 
-test: env
+# The browser tests (tests/widget, marker `browser`) drive JupyterLab in Debian's headless chromium;
+# install it when missing (apt-get, through sudo unless root). Without apt-get they skip themselves.
+chromium:
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: env chromium
 	$(BIN)/python -m pytest
 
 bench: env

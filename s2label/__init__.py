@@ -38,16 +38,20 @@ from .errors import (
 from .export import vectorize, write_geojson, write_geopackage, write_label_raster
 from .graph import SegmentGraph, build_graph
 from .io import read_scene, write_raster
+from .launch import explore, load_run
 from .model import SavedModel, load_model, save_model
 from .pipeline import PipelineResult, run
 from .scene import Scene
 from .segment import Segmentation, segment
+from .session import LabelSession
 from .similar import Similarity, SimilarityIndex, find_similar
 
 __all__ = [
     "__version__",
     # stages
     "read_scene", "segment", "build_graph", "embed", "fit_embed", "fit_encoder", "cluster", "find_similar", "run",
+    # labelling in JupyterLab
+    "explore", "load_run", "LabelSession",
     # objects
     "Scene", "Segmentation", "SegmentGraph", "Embeddings", "Clustering", "SegmentClusterer", "PipelineResult",
     "SegmentEncoder", "CNNConfig", "GNNConfig", "Similarity", "SimilarityIndex",

@@ -8,7 +8,6 @@ counter-clockwise and holes clockwise, no ``crs`` member. The GeoPackage keeps t
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.polygon import orient
 
 from ._atomic import atomic_path
+from ._json import to_jsonable
 from .errors import OutputError, SegmentationError
 from .io.write import write_raster
 from .segment import Segmentation
@@ -200,21 +200,9 @@ def to_geojson(polygons: LabelPolygons, *, precision: int = 7) -> dict[str, Any]
     features = []
     for value, geom, prop in zip(polygons.values, polygons.geometries, polygons.properties, strict=True):
         wgs = _to_wgs84(geom, polygons.crs)
-        features.append({"type": "Feature", "id": int(value), "properties": _jsonable(prop),
+        features.append({"type": "Feature", "id": int(value), "properties": to_jsonable(prop),
                          "geometry": _rfc7946(wgs, precision)})
     return {"type": "FeatureCollection", "features": features}
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def write_geojson(path: str | os.PathLike[str], polygons: LabelPolygons, *, precision: int = 7) -> Path:

@@ -10,7 +10,7 @@ from .errors import SegmentationError
 from .scene import Scene
 from .segment import Segmentation
 
-__all__ = ["spectral_features", "segment_means", "normalized_difference"]
+__all__ = ["spectral_features", "segment_means", "segment_stats", "normalized_difference"]
 
 
 def segment_means(values: np.ndarray, labels: np.ndarray, n_segments: int) -> np.ndarray:
@@ -33,15 +33,40 @@ def segment_means(values: np.ndarray, labels: np.ndarray, n_segments: int) -> np
     >>> segment_means(np.array([[1., 3.], [5., 7.]]), np.array([[1, 1], [2, 0]]), 2).tolist()
     [2.0, 5.0]
     """
+    if values.ndim == 2:
+        return segment_stats(values[None], labels, n_segments)[0][:, 0]
+    return segment_stats(values, labels, n_segments)[0]
+
+
+def segment_stats(values: np.ndarray, labels: np.ndarray, n_segments: int, *,
+                  std: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-segment mean and (optionally) standard deviation of every channel of (C, H, W) ``values``.
+
+    Returns
+    -------
+    mean : ndarray (N, C) float64
+    std : ndarray (N, C) float64, or None when ``std`` is False
+        NaN for a segment id with no pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m, s = segment_stats(np.array([[[1., 3.], [5., 7.]]]), np.array([[1, 1], [2, 2]]), 2, std=True)
+    >>> m[:, 0].tolist(), s[:, 0].tolist()
+    ([2.0, 6.0], [1.0, 1.0])
+    """
     flat = labels.ravel()
     counts = np.bincount(flat, minlength=n_segments + 1)[1:].astype(np.float64)
     counts[counts == 0] = np.nan
-    if values.ndim == 2:
-        return np.bincount(flat, weights=values.ravel(), minlength=n_segments + 1)[1:] / counts
-    out = np.empty((n_segments, values.shape[0]), np.float64)
+    mean = np.empty((n_segments, values.shape[0]), np.float64)
+    spread = np.empty_like(mean) if std else None
     for c in range(values.shape[0]):
-        out[:, c] = np.bincount(flat, weights=values[c].ravel(), minlength=n_segments + 1)[1:] / counts
-    return out
+        band = values[c].ravel().astype(np.float64)
+        mean[:, c] = np.bincount(flat, weights=band, minlength=n_segments + 1)[1:] / counts
+        if spread is not None:
+            sq = np.bincount(flat, weights=band * band, minlength=n_segments + 1)[1:] / counts
+            spread[:, c] = np.sqrt(np.clip(sq - mean[:, c] ** 2, 0.0, None))
+    return mean, spread
 
 
 def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -86,17 +111,11 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
     if labels.shape != scene.shape:
         raise SegmentationError(f"segmentation {labels.shape} is not on the scene's grid {scene.shape}")
     n = segmentation.n_segments
-    means = segment_means(scene.data, labels, n)
+    means, spread = segment_stats(scene.data, labels, n, std=std)
     columns = [means]
     names = [f"mean_{b}" for b in scene.bands]
-    if std:
-        sq = np.empty_like(means)
-        flat = labels.ravel()
-        counts = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-        for c in range(scene.data.shape[0]):
-            band = scene.data[c].ravel().astype(np.float64)
-            sq[:, c] = np.bincount(flat, weights=band * band, minlength=n + 1)[1:] / counts
-        columns.append(np.sqrt(np.clip(sq - means**2, 0, None)))
+    if spread is not None:
+        columns.append(spread)
         names += [f"std_{b}" for b in scene.bands]
     if indices:
         red, nir, green = (find_band(scene.bands, "B04"), find_band(scene.bands, "B08", "B8A"),

@@ -26,6 +26,7 @@ import torch
 from torch_geometric.nn import DeepGraphInfomax
 
 from ._atomic import atomic_path, ensure_writable_dir, write_json_atomic
+from ._json import to_jsonable
 from ._version import __version__
 from .bands import normalize_bands
 from .cluster import SegmentClusterer
@@ -99,8 +100,8 @@ def save_model(path: str | os.PathLike[str], encoder: SegmentEncoder, clusterer:
     files: dict[str, str] = {}
     meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "s2label_version": __version__,
                             "encoder": encoder.kind, "bands": list(encoder.bands),
-                            "segmentation": dict(segmentation), "clusterer": _plain(clusterer.get_params()),
-                            "extra": _plain(dict(extra or {}))}
+                            "segmentation": dict(segmentation), "clusterer": to_jsonable(clusterer.get_params()),
+                            "extra": to_jsonable(dict(extra or {}))}
     if encoder.cnn is not None:
         meta["cnn"] = encoder.cnn.config_dict()
         _save_torch(folder / "cnn.pt", encoder.cnn.net.state_dict())
@@ -120,16 +121,6 @@ def save_model(path: str | os.PathLike[str], encoder: SegmentEncoder, clusterer:
 def _save_torch(path: Path, state: Mapping[str, torch.Tensor]) -> None:
     with atomic_path(path) as tmp:
         torch.save({k: v.detach().cpu() for k, v in state.items()}, tmp)
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def load_model(path: str | os.PathLike[str], *, device: str = "auto", num_threads: int | None = None) -> SavedModel:

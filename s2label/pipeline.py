@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._atomic import atomic_path, ensure_writable_dir, write_json_atomic
+from ._json import to_jsonable
 from ._profiling import Profiler, peak_rss_mb
 from ._version import __version__
 from .cluster import Clustering, cluster, predict_clustering
@@ -207,8 +208,8 @@ def run(
                 clus = predict_clustering(model.clusterer, emb)
         bar.update()
         params = {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get(
-                  "segment_size"), "encoder_params": _plain(dict(emb.params)),
-                  "cluster_params": _plain(dict(clus.params)), "read_options": _plain(read_opts),
+                  "segment_size"), "encoder_params": to_jsonable(dict(emb.params)),
+                  "cluster_params": to_jsonable(dict(clus.params)), "read_options": to_jsonable(read_opts),
                   "model": str(model.path) if model is not None else None,
                   "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
         result = PipelineResult(scene, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
@@ -236,19 +237,6 @@ def _check_model_bands(model: SavedModel, scene: Scene) -> None:
                          f"{', '.join(scene.bands)}", path=model.path)
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-friendly copy of parameters (numpy scalars and paths to plain values)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return obj
-
-
 def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Profiler) -> dict[str, Any]:
     scene, seg, graph, clus = result.scene, result.segmentation, result.graph, result.clustering
     return {
@@ -256,8 +244,8 @@ def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Pro
         "python": platform.python_version(),
         "scene": {"source": scene.source, "bands": list(scene.bands), "shape": list(scene.shape),
                   "crs": scene.crs.to_string(), "transform": list(scene.transform)[:6],
-                  "valid_fraction": round(float(scene.valid.mean()), 6), "read": _plain(dict(scene.meta))},
-        "params": _plain(params),
+                  "valid_fraction": round(float(scene.valid.mean()), 6), "read": to_jsonable(dict(scene.meta))},
+        "params": to_jsonable(params),
         "seed": seed,
         "stages": prof.as_dict(),
         "peak_memory_mb": round(peak_rss_mb(), 1),

@@ -284,3 +284,50 @@ def crop_cnn_gnn(tmp_path_factory, real_crop):
     """The default cnn-gnn pipeline (default CNN, GNN, UMAP + HDBSCAN) on the real crop, written to disk."""
     out = tmp_path_factory.mktemp("cnn_gnn")
     return s2label.run(real_crop, out=out, progress=False, segment_size=150)
+
+
+# --- labelling sessions -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def blob_parts():
+    """Segmentation, embeddings and clustering with a known HDBSCAN hierarchy.
+
+    240 one-pixel segments on a 16 x 15 grid; segments 1-60, 61-120, 121-180 and 181-240 (four horizontal
+    bands of rows) are four Gaussian blobs in a 3-D embedding, the first three close together and the last
+    far away: the hierarchy first splits the far blob from the rest, then one of the three near blobs from
+    the other two, then those two; HDBSCAN selects the four blobs.
+    """
+    from s2label.embeddings import Embeddings
+    from s2label.segment import Segmentation
+
+    rng = np.random.default_rng(0)
+    vectors = np.concatenate([rng.normal(c, 0.3, (60, 3)) for c in (0, 3, 6, 20)]).astype(np.float32)
+    emb = Embeddings(vectors, np.arange(1, 241), "spectral")
+    clustering = s2label.cluster(emb, reduce="none", min_cluster_size=10)
+    labels = np.arange(1, 241, dtype=np.int32).reshape(16, 15)
+    seg = Segmentation(labels, Affine(10, 0, 500000, 0, -10, 4000000), CRS.from_epsg(32633))
+    return seg, emb, clustering
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A folder in which no file can be created, even by root (chmod, or ``chattr +i`` when running as root)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        undo = ["chattr", "-i", str(folder)]
+        if done.returncode != 0:
+            pytest.skip(f"cannot make a read-only folder as root here ({done.stderr.decode().strip()})")
+    else:
+        folder.chmod(0o555)
+        undo = ["chmod", "755", str(folder)]
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        pass
+    else:
+        subprocess.run(undo, check=False)
+        pytest.skip("the file system lets this user write into a read-only folder")
+    yield folder
+    subprocess.run(undo, check=False)

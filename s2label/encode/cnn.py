@@ -26,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import S2LabelError, SceneError, SceneTooSmallError
+from ..features import segment_stats
 from ..scene import Scene
 from ..segment import Segmentation
 
@@ -348,17 +349,6 @@ def _loss(net: UNet, xb: torch.Tensor, vb: torch.Tensor, k: int, cfg: CNNConfig,
 
 def pool_segments(feature_map: np.ndarray, segmentation: Segmentation, *, std: bool = False) -> np.ndarray:
     """Masked mean (and standard deviation) of a (F, H, W) feature map over each segment: (N, F) or (N, 2F)."""
-    labels = segmentation.labels.ravel()
-    n = segmentation.n_segments
-    counts = np.bincount(labels, minlength=n + 1)[1:].astype(np.float64)
-    counts[counts == 0] = np.nan
-    nf = feature_map.shape[0]
-    out = np.empty((n, 2 * nf if std else nf), np.float32)
-    for f in range(nf):
-        band = feature_map[f].ravel().astype(np.float64)
-        s1 = np.bincount(labels, weights=band, minlength=n + 1)[1:] / counts
-        out[:, f] = s1
-        if std:
-            s2 = np.bincount(labels, weights=band * band, minlength=n + 1)[1:] / counts
-            out[:, nf + f] = np.sqrt(np.clip(s2 - s1 * s1, 0.0, None))
-    return out
+    mean, spread = segment_stats(feature_map, segmentation.labels, segmentation.n_segments, std=std)
+    out = mean if spread is None else np.hstack([mean, spread])
+    return out.astype(np.float32)

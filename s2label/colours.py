@@ -1,0 +1,105 @@
+"""Label colours: a deterministic palette of distinct, readable colours, and hex/RGB conversion.
+
+Examples
+--------
+>>> palette(3).tolist()
+[[31, 119, 180], [255, 127, 14], [44, 160, 44]]
+>>> to_hex((31, 119, 180)), to_rgb("#1f77b4")
+('#1f77b4', (31, 119, 180))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour"]
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+_TAB20 = (
+    "1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f", "bcbd22", "17becf",
+    "aec7e8", "ffbb78", "98df8a", "ff9896", "c5b0d5", "c49c94", "f7b6d2", "c7c7c7", "dbdb8d", "9edae5",
+)
+_GOLDEN = 0.6180339887498949
+_SQRT2 = 0.41421356237309515  # fractional parts of sqrt(2), sqrt(3)
+_SQRT3 = 0.7320508075688772
+
+
+def is_hex_colour(value: object) -> bool:
+    """Whether ``value`` is a ``"#rrggbb"`` string."""
+    return isinstance(value, str) and bool(_HEX.match(value))
+
+
+def to_rgb(colour: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` -> ``(r, g, b)``; :class:`ValueError` for anything else."""
+    if not is_hex_colour(colour):
+        raise ValueError(f"colour must look like '#1f77b4', got {colour!r}")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def to_hex(rgb: Sequence[int] | np.ndarray) -> str:
+    """``(r, g, b)`` in 0..255 -> ``"#rrggbb"``."""
+    r, g, b = (int(v) for v in rgb[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    i = np.floor(h * 6).astype(int) % 6
+    f = h * 6 - np.floor(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    r = np.choose(i, [v, q, p, p, t, v])
+    g = np.choose(i, [t, v, v, q, p, p])
+    b = np.choose(i, [p, p, t, v, v, q])
+    return np.stack([r, g, b], axis=-1)
+
+
+def palette(n: int, *, seed: int = 0) -> np.ndarray:
+    """``n`` distinct, readable colours for clusters.
+
+    The first 20 are matplotlib's ``tab20`` (its ten strong colours first); beyond that hues step by the
+    golden ratio while saturation (0.45-0.9) and brightness (0.6-0.95) step by other irrational fractions, so
+    consecutive colours differ and none is near-black, near-white or grey. All ``n`` colours are distinct,
+    the result is deterministic, and (with ``seed=0``) colour ``i`` does not depend on ``n``.
+
+    Parameters
+    ----------
+    n : int
+    seed : int
+        0 keeps the order above; any other seed shuffles the same ``n`` colours deterministically.
+
+    Returns
+    -------
+    ndarray, shape (n, 3), uint8
+
+    Examples
+    --------
+    >>> palette(2).tolist()
+    [[31, 119, 180], [255, 127, 14]]
+    >>> p = palette(300); len({tuple(c) for c in p.tolist()})
+    300
+    """
+    if not 0 <= n <= 1 << 24:
+        raise ValueError(f"n must be within 0..{1 << 24} (the number of 24-bit colours), got {n}")
+    tab = np.array([[int(c[i: i + 2], 16) for i in (0, 2, 4)] for c in _TAB20], np.uint8)
+    k = np.arange(max(n - len(tab), 0))
+    # a 3-d Kronecker sequence: hue by the golden ratio, saturation and brightness by other irrationals
+    hue = (0.07 + k * _GOLDEN) % 1.0
+    sat = 0.45 + 0.45 * ((0.5 + k * _SQRT2) % 1.0)
+    val = 0.6 + 0.35 * ((0.25 + k * _SQRT3) % 1.0)
+    more = np.rint(_hsv_to_rgb(hue, sat, val) * 255).astype(np.uint8).reshape(-1, 3)
+    colours = np.concatenate([tab, more])[:n]
+    # beyond a few thousand colours some round to one already used: step those through RGB space. Only
+    # earlier colours are looked at, so colour i does not depend on n (a cluster keeps its colour).
+    packed = (colours.astype(np.int64) @ np.array([65536, 256, 1])).tolist()
+    seen: set[int] = set()
+    for i, code in enumerate(packed):
+        if code in seen:
+            while code in seen:
+                code = (code + 0x010101 * 3 + 2) & 0xFFFFFF   # an odd step: visits every colour
+            colours[i] = ((code >> 16) & 0xFF, (code >> 8) & 0xFF, code & 0xFF)
+        seen.add(code)
+    if seed:
+        colours = colours[np.random.default_rng(seed).permutation(n)]
+    return colours

@@ -1,0 +1,865 @@
+"""A labelling session: the user's edits over a clustering, with undo/redo and a restart-safe autosave.
+
+A :class:`LabelSession` holds the segmentation, embeddings and clustering of a scene and the user's edits:
+names, colours, merges, splits and re-cuts along the HDBSCAN hierarchy, hidden labels, segments assigned by
+hand (a click, a drawn polygon) and find-similar selections turned into labels. Every edit is one JSON entry
+of an edit log; the labels shown and exported are *derived* from the log (nothing is stored twice), undo and
+redo move along it, and after every edit the log is written atomically (temporary file, ``fsync``,
+:func:`os.replace`, the previous good file kept as ``.bak``) so :meth:`LabelSession.load` resumes exactly where
+the user was after a kernel restart. A session file records a fingerprint of the segmentation and clustering
+and is refused for another scene. User text is only ever stored and compared, never evaluated.
+
+Labels
+------
+Each label has a stable id (never reused), a name, a colour, a hidden flag, and is made of *nodes* of the
+cluster hierarchy (the automatic part; see :mod:`s2label.hierarchy`) plus segments assigned to it by hand,
+which take precedence. At the start label ``k`` is HDBSCAN cluster ``k``. Segments in no label are
+*unlabelled* (HDBSCAN's noise at the start; ``-1``).
+
+Examples
+--------
+>>> import numpy as np, s2label
+>>> from s2label.session import LabelSession
+>>> scene = s2label.sample_scene(window=((600, 728), (600, 728)))
+>>> seg = s2label.segment(scene, segment_size=100)
+>>> emb = s2label.embed(scene, seg, s2label.build_graph(seg), encoder="spectral")
+>>> session = LabelSession(seg, emb, s2label.cluster(emb, reduce="pca", min_cluster_size=5))
+>>> first, second = session.labels[0].id, session.labels[1].id
+>>> session.rename(first, "forest")
+>>> session.merge([first, second])
+0
+>>> session.label(first).name, len(session.labels) == session.clustering.n_clusters - 1
+('forest', True)
+>>> session.undo(); session.undo()
+>>> session.label(first).name
+'cluster 0'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import shutil
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._atomic import write_json_atomic
+from ._json import to_jsonable
+from ._version import __version__
+from .cluster import Clustering
+from .colours import is_hex_colour, palette, to_hex
+from .embeddings import Embeddings
+from .errors import OutputError, S2LabelWarning, SessionError
+from .export import LabelPolygons, vectorize, write_geojson, write_geopackage, write_label_raster
+from .hierarchy import ClusterHierarchy
+from .segment import Segmentation
+from .similar import Similarity, SimilarityIndex
+
+__all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
+
+#: Label id of segments in no label (HDBSCAN's noise at the start).
+UNLABELLED = -1
+_AUTO = -3  # no hand assignment: the segment follows the hierarchy
+FILE_FORMAT = "s2label-session"
+FILE_VERSION = 1
+MAX_NAME_LENGTH = 120
+SOURCES = ("cluster", "manual", "similar", "polygon")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label of a session (immutable; edits make new ones).
+
+    Attributes
+    ----------
+    id : int
+        Stable id, never reused (HDBSCAN cluster ``k`` starts as label ``k``).
+    name : str
+    colour : str
+        ``"#rrggbb"``.
+    nodes : tuple of int
+        Hierarchy nodes whose segments belong to the label (empty for a label made by hand).
+    hidden : bool
+        Hidden from the map (still exported, with ``hidden: true``).
+    source : str
+        How the label was made: ``"cluster"``, ``"manual"``, ``"similar"`` or ``"polygon"``.
+    details : dict
+        Provenance (the clusters merged in, the examples and threshold of a find-similar label, ...).
+    """
+
+    id: int
+    name: str
+    colour: str
+    nodes: tuple[int, ...] = ()
+    hidden: bool = False
+    source: str = "cluster"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _State:
+    labels: tuple[Label, ...]
+    cut: tuple[int, ...]
+    level: int | None
+    overrides: tuple[tuple[np.ndarray, int], ...]  # (segment rows, label id), later entries win
+    alias: Mapping[int, int]  # label id removed by a merge/delete/recut -> where its hand assignments go
+    next_id: int
+
+
+def _clean_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise SessionError(f"a label name must be text, got {type(name).__name__}")
+    text = " ".join(unicodedata.normalize("NFC", name).split())
+    if not text:
+        raise SessionError("a label name cannot be empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise SessionError(f"a label name can have at most {MAX_NAME_LENGTH} characters, got {len(text)}")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise SessionError("a label name cannot contain control characters")
+    return text
+
+
+def _as_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise SessionError(f"{what} must be an integer, got {value!r}")
+    return int(value)
+
+
+def fingerprint(segmentation: Segmentation, clustering: Clustering) -> dict[str, Any]:
+    """What ties a session file to its scene: shapes and SHA-256 of the segment raster and the clustering."""
+    seg = hashlib.sha256(np.ascontiguousarray(segmentation.labels).tobytes())
+    seg.update(repr((segmentation.shape, tuple(segmentation.transform)[:6], segmentation.crs.to_wkt())).encode())
+    clu = hashlib.sha256(np.ascontiguousarray(clustering.labels, dtype=np.int32).tobytes())
+    clu.update(np.ascontiguousarray(clustering.segment_ids, dtype=np.int64).tobytes())
+    return {"n_segments": int(clustering.labels.size), "shape": list(segmentation.shape),
+            "segmentation_sha256": seg.hexdigest(), "clustering_sha256": clu.hexdigest()}
+
+
+class LabelSession:
+    """The user's labels over one clustering: edits, undo/redo, autosave, export.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+    embeddings : Embeddings
+        Used by :meth:`similar` (find similar segments by example).
+    clustering : Clustering
+        HDBSCAN result for the same segments (its condensed tree gives splits and re-cuts).
+    autosave : str or os.PathLike, optional
+        JSON file written after every edit. It must not exist yet (resume an existing one with :meth:`load`
+        or :meth:`open`). ``None`` keeps the session in memory only.
+    spectra : ndarray (N, C), optional
+        Mean reflectance per segment and band, shown when a segment is inspected.
+    bands : sequence of str, optional
+        Names of the columns of ``spectra``.
+
+    Raises
+    ------
+    SessionError
+        Inputs that do not describe the same segments; an autosave file that already exists.
+    OutputError
+        An autosave file that cannot be written (e.g. a read-only folder).
+    """
+
+    def __init__(self, segmentation: Segmentation, embeddings: Embeddings, clustering: Clustering, *,
+                 autosave: str | os.PathLike[str] | None = None, spectra: np.ndarray | None = None,
+                 bands: Sequence[str] = ()) -> None:
+        n = clustering.labels.size
+        ids = np.asarray(clustering.segment_ids)
+        if embeddings.n != n or not np.array_equal(np.asarray(embeddings.segment_ids), ids):
+            raise SessionError(f"embeddings ({embeddings.n} segments) and clustering ({n}) describe different "
+                               "segments")
+        if segmentation.n_segments != n or not np.array_equal(ids, np.arange(1, n + 1)):
+            raise SessionError(f"the segmentation has {segmentation.n_segments} segments, the clustering {n}: "
+                               "they come from different runs")
+        if spectra is not None and np.asarray(spectra).shape[0] != n:
+            raise SessionError(f"spectra has {np.asarray(spectra).shape[0]} rows for {n} segments")
+        self.segmentation = segmentation
+        self.embeddings = embeddings
+        self.clustering = clustering
+        self.hierarchy = ClusterHierarchy.from_clustering(clustering)
+        self.spectra = None if spectra is None else np.asarray(spectra, dtype=np.float32)
+        self.bands = tuple(bands)
+        self.fingerprint = fingerprint(segmentation, clustering)
+        self._n = n
+        self._areas = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
+        self._node_cluster = {node: k for k, node in enumerate(self.hierarchy.selected)}
+        self._edits: list[dict[str, Any]] = []
+        self._states: list[_State] = [self._initial_state()]
+        self._position = 0
+        self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._observers: list[Callable[[dict[str, Any]], None]] = []
+        self._similarity: SimilarityIndex | None = None
+        self._segment_labels = self._derive(self._states[0])
+        self.autosave_path: Path | None = None
+        self.autosave_error: str | None = None
+        if autosave is not None:
+            path = Path(autosave)
+            if path.exists():
+                raise SessionError("already holds a session; resume it with LabelSession.load (or .open), or "
+                                   "choose another file", path=path)
+            self.autosave_path = path
+            self.save()  # fails now, clearly, for a folder that cannot be written
+
+    # --- construction ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_result(cls, result: Any, *, autosave: str | os.PathLike[str] | None = None) -> LabelSession:
+        """A new session over a :class:`~s2label.pipeline.PipelineResult`, with mean spectra for inspection."""
+        from .features import segment_stats
+
+        mean, _ = segment_stats(result.scene.data, result.segmentation.labels, result.segmentation.n_segments)
+        return cls(result.segmentation, result.embeddings, result.clustering, autosave=autosave, spectra=mean,
+                   bands=result.scene.bands)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
+             clustering: Clustering, *, autosave: bool = True, spectra: np.ndarray | None = None,
+             bands: Sequence[str] = ()) -> LabelSession:
+        """Resume the session saved in ``path`` over the same segmentation and clustering.
+
+        The edit log is replayed (validated edit by edit), the undo/redo position restored, and, with
+        ``autosave``, later edits keep being written to ``path``.
+
+        Raises
+        ------
+        SessionError
+            The file is missing, not a session file, corrupt, or from another scene or clustering; the
+            message says whether an intact backup (``.bak``) exists. The file is left untouched.
+        """
+        target = Path(path)
+        doc = _read_session_file(target)
+        session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands)
+        if doc["fingerprint"] != session.fingerprint:
+            raise SessionError(_with_backup("was saved for another scene or clustering (its fingerprint differs)",
+                                            target), path=target)
+        edits, position = doc["edits"], doc["position"]
+        for i, edit in enumerate(edits):
+            try:
+                session._states.append(session._apply(session._states[-1], edit))
+            except SessionError as exc:
+                raise SessionError(_with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
+                                                target), path=target) from None
+            session._edits.append(edit)
+        session._position = position
+        session._segment_labels = session._derive(session._states[position])
+        if autosave:
+            session.autosave_path = target
+        return session
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
+             clustering: Clustering, **kwargs: Any) -> LabelSession:
+        """:meth:`load` ``path`` if it exists, else start a new session autosaving there."""
+        if Path(path).exists():
+            return cls.load(path, segmentation, embeddings, clustering, **kwargs)
+        return cls(segmentation, embeddings, clustering, autosave=path, **kwargs)
+
+    def _initial_state(self) -> _State:
+        colours = palette(len(self.hierarchy.selected))
+        labels = tuple(Label(k, f"cluster {k}", to_hex(colours[k]), (node,))
+                       for k, node in enumerate(self.hierarchy.selected))
+        return _State(labels, tuple(self.hierarchy.selected), None, (), {}, len(labels))
+
+    # --- reading the current labels -------------------------------------------------------------------
+
+    @property
+    def labels(self) -> tuple[Label, ...]:
+        """The current labels, in panel order."""
+        return self._states[self._position].labels
+
+    def label(self, label_id: int) -> Label:
+        """The label with id ``label_id`` (:class:`SessionError` if there is none)."""
+        for lab in self.labels:
+            if lab.id == label_id:
+                return lab
+        raise SessionError(f"there is no label {label_id}")
+
+    def label_by_name(self, name: str) -> Label:
+        key = _clean_name(name).casefold()
+        for lab in self.labels:
+            if lab.name.casefold() == key:
+                return lab
+        raise SessionError(f"there is no label named {name!r}")
+
+    @property
+    def level(self) -> int | None:
+        """Granularity level of the automatic labels (``None``: HDBSCAN's own selection)."""
+        return self._states[self._position].level
+
+    @property
+    def n_segments(self) -> int:
+        return self._n
+
+    def segment_labels(self) -> np.ndarray:
+        """(N,) int64 label id of segment ``i + 1``; ``-1`` unlabelled. A read-only view."""
+        return self._segment_labels
+
+    def label_of(self, segment_id: int) -> int:
+        return int(self._segment_labels[self._row(segment_id)])
+
+    def counts(self) -> dict[int, int]:
+        """Segments per label id."""
+        ids, counts = np.unique(self._segment_labels, return_counts=True)
+        found = dict(zip(ids.tolist(), counts.tolist(), strict=True))
+        return {lab.id: found.get(lab.id, 0) for lab in self.labels}
+
+    def areas_px(self) -> dict[int, int]:
+        """Pixels per label id."""
+        sums = np.bincount(self._segment_labels + 1, weights=self._areas,
+                           minlength=self._states[self._position].next_id + 1)
+        return {lab.id: int(sums[lab.id + 1]) for lab in self.labels}
+
+    def manual_rows(self) -> np.ndarray:
+        """(N,) bool: segments whose label was set by hand (or by a find-similar / polygon label)."""
+        manual = np.zeros(self._n, bool)
+        for rows, _ in self._states[self._position].overrides:
+            manual[rows] = True
+        return manual
+
+    def noise_queue(self) -> np.ndarray:
+        """Unlabelled segment ids, most unusual first (HDBSCAN outlier score, descending): a review queue."""
+        rows = np.flatnonzero(self._segment_labels == UNLABELLED)
+        order = np.argsort(-np.asarray(self.clustering.outlier_scores)[rows], kind="stable")
+        return rows[order] + 1
+
+    def segment_info(self, segment_id: int) -> dict[str, Any]:
+        """What the explorer shows for one segment: label, cluster, probability, outlier score, area, spectrum."""
+        row = self._row(segment_id)
+        label_id = int(self._segment_labels[row])
+        info: dict[str, Any] = {
+            "segment": int(segment_id), "label": label_id,
+            "name": self.label(label_id).name if label_id != UNLABELLED else "unlabelled",
+            "cluster": int(self.clustering.labels[row]),
+            "probability": float(self.clustering.probabilities[row]),
+            "outlier_score": float(self.clustering.outlier_scores[row]),
+            "area_px": int(self._areas[row]), "manual": bool(self.manual_rows()[row]),
+        }
+        if self.spectra is not None:
+            names = self.bands or tuple(f"band {i}" for i in range(self.spectra.shape[1]))
+            info["spectrum"] = dict(zip(names, (round(float(v), 5) for v in self.spectra[row]), strict=True))
+        return info
+
+    def _row(self, segment_id: object) -> int:
+        sid = _as_int(segment_id, "a segment id")
+        if not 1 <= sid <= self._n:
+            raise SessionError(f"there is no segment {sid} (segments are 1..{self._n})")
+        return sid - 1
+
+    def _rows(self, segment_ids: Iterable[object]) -> np.ndarray:
+        ids = np.asarray(list(segment_ids) if not isinstance(segment_ids, np.ndarray) else segment_ids)
+        if ids.size == 0:
+            return np.zeros(0, np.int64)
+        if ids.dtype.kind not in "iu":
+            raise SessionError("segment ids must be integers")
+        bad = ids[(ids < 1) | (ids > self._n)]
+        if bad.size:
+            raise SessionError(f"there is no segment {int(bad[0])} (segments are 1..{self._n})")
+        return np.unique(ids.astype(np.int64)) - 1
+
+    # --- edits ----------------------------------------------------------------------------------------
+
+    def rename(self, label_id: int, name: str) -> None:
+        """Name a label (names are unique, case-insensitively, and never empty)."""
+        self._edit({"op": "rename", "label": label_id, "name": name})
+
+    def set_colour(self, label_id: int, colour: str) -> None:
+        """Recolour a label (``"#rrggbb"``)."""
+        self._edit({"op": "colour", "label": label_id, "colour": colour})
+
+    def hide(self, label_ids: int | Sequence[int], hidden: bool = True) -> None:
+        """Hide labels from the map (or show them again with ``hidden=False``)."""
+        ids = [label_ids] if isinstance(label_ids, (int, np.integer)) else list(label_ids)
+        self._edit({"op": "hide", "labels": ids, "hidden": hidden})
+
+    def show(self, label_ids: int | Sequence[int]) -> None:
+        self.hide(label_ids, hidden=False)
+
+    def merge(self, label_ids: Sequence[int], *, name: str | None = None) -> int:
+        """Merge labels into the first one (which keeps its id, colour and, unless ``name`` is given, name)."""
+        self._edit({"op": "merge", "labels": list(label_ids), "name": name})
+        return int(label_ids[0])
+
+    def split(self, label_id: int) -> list[int]:
+        """Re-cut one label a level finer along the HDBSCAN hierarchy: one label per child cluster.
+
+        Each of the label's nodes is replaced by its children; the first part keeps the label's id and name.
+        Segments that fall out of the split cluster itself (below the density at which it divides) become
+        unlabelled, as HDBSCAN would call them noise. Returns the ids of the parts.
+        """
+        before = self._states[self._position].next_id
+        self._edit({"op": "split", "label": label_id})
+        return [label_id, *range(before, self._states[self._position].next_id)]
+
+    def recut(self, level: int | None) -> None:
+        """Re-cut the whole hierarchy coarser or finer (:attr:`granularity_levels`; ``None``: HDBSCAN's cut).
+
+        Labels whose nodes are all in the new cut keep their id, name, colour and merges; labels made by hand
+        are kept; the other automatic labels are replaced by one label per new node (undo brings them back).
+        """
+        self._edit({"op": "recut", "level": level})
+
+    def granularity_levels(self) -> list[int]:
+        """Number of automatic labels at each granularity level (index = level)."""
+        return self.hierarchy.level_sizes()
+
+    def assign(self, segment_ids: Iterable[int], label_id: int, *, how: str = "manual") -> None:
+        """Put segments in a label by hand (``label_id=-1``: unlabel them). Hand assignments win over clusters."""
+        ids = [int(s) for s in segment_ids]
+        self._edit({"op": "assign", "segments": ids, "label": label_id, "how": how})
+
+    def create_label(self, name: str, segment_ids: Iterable[int] = (), *, colour: str | None = None,
+                     source: str = "manual", details: Mapping[str, Any] | None = None) -> int:
+        """A new label made of the given segments (assigned by hand); returns its id."""
+        new_id = self._states[self._position].next_id
+        self._edit({"op": "create", "name": name, "segments": [int(s) for s in segment_ids], "colour": colour,
+                    "source": source, "details": to_jsonable(dict(details or {}))})
+        return new_id
+
+    def delete(self, label_id: int) -> None:
+        """Remove a label; its segments become unlabelled."""
+        self._edit({"op": "delete", "label": label_id})
+
+    def similar(self, positives: Sequence[int], negatives: Sequence[int] = ()) -> Similarity:
+        """Score every segment by similarity to example segments (see :func:`s2label.find_similar`)."""
+        if self._similarity is None:
+            self._similarity = SimilarityIndex(self.embeddings)
+        return self._similarity.query(positives, negatives)
+
+    def label_from_similarity(self, similarity: Similarity, threshold: float, name: str, *,
+                              colour: str | None = None) -> int:
+        """Turn the segments scoring at least ``threshold`` into a new label named ``name``."""
+        selected = similarity.select(threshold)
+        if selected.size == 0:
+            raise SessionError(f"no segment scores {threshold} or more; lower the threshold")
+        details = {"positives": list(similarity.positives), "negatives": list(similarity.negatives),
+                   "threshold": float(threshold)}
+        return self.create_label(name, selected, colour=colour, source="similar", details=details)
+
+    # --- undo / redo ----------------------------------------------------------------------------------
+
+    @property
+    def can_undo(self) -> bool:
+        return self._position > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self._position < len(self._edits)
+
+    @property
+    def edits(self) -> tuple[dict[str, Any], ...]:
+        """The edit log up to the current position (what the labels are derived from)."""
+        return tuple(copy.deepcopy(self._edits[: self._position]))
+
+    def undo(self) -> None:
+        """Step back one edit (:class:`SessionError` when there is nothing to undo)."""
+        if not self.can_undo:
+            raise SessionError("nothing to undo")
+        self._move(self._position - 1, {"op": "undo", "edit": self._edits[self._position - 1]["op"]})
+
+    def redo(self) -> None:
+        """Step forward one undone edit (:class:`SessionError` when there is nothing to redo)."""
+        if not self.can_redo:
+            raise SessionError("nothing to redo")
+        self._move(self._position + 1, {"op": "redo", "edit": self._edits[self._position]["op"]})
+
+    def _move(self, position: int, event: dict[str, Any]) -> None:
+        self._position = position
+        self._segment_labels = self._derive(self._states[position])
+        self._after(event)
+
+    def _edit(self, edit: dict[str, Any]) -> None:
+        edit = to_jsonable(edit)
+        state = self._apply(self._states[self._position], edit)  # raises before anything changes
+        del self._edits[self._position:]
+        del self._states[self._position + 1:]
+        self._edits.append(edit)
+        self._states.append(state)
+        self._position += 1
+        self._segment_labels = self._derive(state)
+        self._after(edit)
+
+    def _after(self, event: dict[str, Any]) -> None:
+        if self.autosave_path is not None:
+            try:
+                self.save()
+                self.autosave_error = None
+            except OutputError as exc:
+                self.autosave_error = str(exc)
+                warnings.warn(f"autosave failed, the edit is kept in memory only: {exc}", S2LabelWarning,
+                              stacklevel=3)
+        for callback in list(self._observers):
+            callback(event)
+
+    # --- observers ------------------------------------------------------------------------------------
+
+    def observe(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(event)`` after every edit, undo and redo (``event["op"]`` says which)."""
+        self._observers.append(callback)
+
+    def unobserve(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._observers.remove(callback)
+
+    # --- applying one edit to a state (pure) ----------------------------------------------------------
+
+    def _apply(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        if not isinstance(edit, Mapping) or not isinstance(edit.get("op"), str):
+            raise SessionError(f"an edit must be an object with an 'op', got {edit!r:.80}")
+        handler = _HANDLERS.get(edit["op"])
+        if handler is None:
+            raise SessionError(f"unknown edit {edit['op']!r:.40}")
+        return handler(self, state, edit)
+
+    def _find(self, state: _State, label_id: object) -> int:
+        lid = _as_int(label_id, "a label id")
+        for i, lab in enumerate(state.labels):
+            if lab.id == lid:
+                return i
+        raise SessionError(f"there is no label {lid}")
+
+    def _unique_name(self, state: _State, name: object, *, ignore: Iterable[int] = ()) -> str:
+        text = _clean_name(name)
+        skip = set(ignore)
+        for lab in state.labels:
+            if lab.id not in skip and lab.name.casefold() == text.casefold():
+                raise SessionError(f"the name {text!r} is already used by label {lab.id}")
+        return text
+
+    def _default_name(self, state: _State, label_id: int, used: Iterable[Label] = ()) -> str:
+        taken = {lab.name.casefold() for lab in (*state.labels, *used)}
+        name, i = f"cluster {label_id}", 2
+        while name.casefold() in taken:
+            name, i = f"cluster {label_id} ({i})", i + 1
+        return name
+
+    def _op_rename(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        i = self._find(state, edit.get("label"))
+        name = self._unique_name(state, edit.get("name"), ignore=[state.labels[i].id])
+        return _replace_label(state, i, replace(state.labels[i], name=name))
+
+    def _op_colour(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        i = self._find(state, edit.get("label"))
+        if not is_hex_colour(edit.get("colour")):
+            raise SessionError(f"a colour must look like '#1f77b4', got {edit.get('colour')!r:.40}")
+        return _replace_label(state, i, replace(state.labels[i], colour=str(edit["colour"]).lower()))
+
+    def _op_hide(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        ids = edit.get("labels")
+        if not isinstance(ids, list) or not ids:
+            raise SessionError("hide needs a non-empty list of label ids")
+        hidden = edit.get("hidden")
+        if not isinstance(hidden, bool):
+            raise SessionError("hide needs 'hidden': true or false")
+        labels = list(state.labels)
+        for lid in ids:
+            i = self._find(state, lid)
+            labels[i] = replace(labels[i], hidden=hidden)
+        return replace(state, labels=tuple(labels))
+
+    def _op_merge(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        ids = edit.get("labels")
+        if not isinstance(ids, list):
+            raise SessionError("merge needs a list of label ids")
+        positions = [self._find(state, lid) for lid in ids]
+        if len(set(positions)) < 2:
+            raise SessionError("merge needs at least two different labels (a label cannot merge with itself)")
+        if len(set(positions)) != len(positions):
+            raise SessionError("a label appears twice in the merge")
+        keep = state.labels[positions[0]]
+        others = [state.labels[i] for i in positions[1:]]
+        name = keep.name if edit.get("name") is None else self._unique_name(
+            state, edit["name"], ignore=[keep.id, *(o.id for o in others)])
+        merged_from = [*keep.details.get("merged_from", [keep.id]), *(o.id for o in others)]
+        sources = {keep.source, *(o.source for o in others)}
+        merged = replace(keep, name=name, nodes=tuple(sorted({*keep.nodes, *(n for o in others for n in o.nodes)})),
+                         source=keep.source if len(sources) == 1 else "cluster",
+                         details={**keep.details, "merged_from": merged_from})
+        drop = {o.id for o in others}
+        labels = tuple(merged if lab.id == keep.id else lab for lab in state.labels if lab.id not in drop)
+        return replace(state, labels=labels, alias={**state.alias, **{d: keep.id for d in drop}})
+
+    def _op_split(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        i = self._find(state, edit.get("label"))
+        lab = state.labels[i]
+        if self.hierarchy.flat:
+            raise SessionError("this clustering was assigned with a saved model: its segments have no "
+                               "hierarchy to split along (re-run without --model to get one)")
+        if not lab.nodes:
+            raise SessionError(f"label {lab.id} was made by hand and has no clusters to split")
+        parts: list[tuple[int, ...]] = []
+        for node in lab.nodes:
+            children = self.hierarchy.children(node)
+            parts.extend([(c,) for c in children] or [(node,)])
+        if len(parts) < 2:
+            raise SessionError(f"label {lab.id} is a leaf of the HDBSCAN hierarchy: it cannot be split further")
+        cut = tuple(n for n in state.cut if n not in lab.nodes) + tuple(n for p in parts for n in p)
+        colours = palette(state.next_id + len(parts))
+        new = [replace(lab, nodes=parts[0], details={**lab.details, "split_from": lab.id})]
+        for k, nodes in enumerate(parts[1:]):
+            lid = state.next_id + k
+            new.append(Label(lid, self._default_name(state, lid, new), to_hex(colours[lid]), nodes,
+                             lab.hidden, "cluster", {"split_from": lab.id}))
+        labels = (*state.labels[:i], *new, *state.labels[i + 1:])
+        return replace(state, labels=labels, cut=cut, next_id=state.next_id + len(parts) - 1)
+
+    def _op_recut(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        level = edit.get("level")
+        if level is None:
+            cut = tuple(self.hierarchy.selected)
+        else:
+            level = _as_int(level, "a granularity level")
+            if self.hierarchy.flat:
+                raise SessionError("this clustering was assigned with a saved model: its hierarchy cannot be "
+                                   "re-cut (re-run without --model to get one)")
+            cut = self.hierarchy.level_cut(level)
+        members = set(cut)
+        kept: list[Label] = []
+        alias = dict(state.alias)
+        for lab in state.labels:
+            if not lab.nodes or set(lab.nodes) <= members:
+                kept.append(lab)
+            else:
+                alias[lab.id] = _AUTO  # its hand assignments fall back to the new automatic labels
+        claimed = {n for lab in kept for n in lab.nodes}
+        next_id = state.next_id
+        colours = palette(next_id + len(cut))
+        for node in cut:
+            if node in claimed:
+                continue
+            original = self._node_cluster.get(node)
+            if (original is not None and all(lab.id != original for lab in kept)
+                    and alias.get(original, _AUTO) == _AUTO):
+                lid = original  # HDBSCAN's own cluster is back: it gets its first id (and hand assignments) back
+                alias.pop(original, None)
+            else:
+                lid, next_id = next_id, next_id + 1
+            kept.append(Label(lid, self._default_name(state, lid, kept), to_hex(colours[lid]), (node,)))
+        return replace(state, labels=tuple(kept), cut=cut, level=level, alias=alias, next_id=next_id)
+
+    def _op_assign(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        rows = self._edit_rows(edit)
+        target = _as_int(edit.get("label"), "a label id")
+        if target != UNLABELLED:
+            self._find(state, target)
+        if not isinstance(edit.get("how", "manual"), str):
+            raise SessionError("'how' must be text")
+        return replace(state, overrides=(*state.overrides, (rows, target)))
+
+    def _op_create(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        name = self._unique_name(state, edit.get("name"))
+        rows = self._edit_rows(edit)
+        source = edit.get("source", "manual")
+        if source not in SOURCES[1:]:
+            raise SessionError(f"a new label's source must be one of {SOURCES[1:]}, got {source!r:.40}")
+        colour = edit.get("colour")
+        if colour is None:
+            colour = to_hex(palette(state.next_id + 1)[state.next_id])
+        elif not is_hex_colour(colour):
+            raise SessionError(f"a colour must look like '#1f77b4', got {colour!r:.40}")
+        details = edit.get("details") or {}
+        if not isinstance(details, Mapping):
+            raise SessionError("'details' must be an object")
+        lab = Label(state.next_id, name, str(colour).lower(), (), False, str(source), dict(details))
+        overrides = (*state.overrides, (rows, lab.id)) if rows.size else state.overrides
+        return replace(state, labels=(*state.labels, lab), overrides=overrides, next_id=state.next_id + 1)
+
+    def _op_delete(self, state: _State, edit: Mapping[str, Any]) -> _State:
+        i = self._find(state, edit.get("label"))
+        lab = state.labels[i]
+        return replace(state, labels=state.labels[:i] + state.labels[i + 1:],
+                       alias={**state.alias, lab.id: UNLABELLED})
+
+    def _edit_rows(self, edit: Mapping[str, Any]) -> np.ndarray:
+        segments = edit.get("segments")
+        if not isinstance(segments, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                      for s in segments):
+            raise SessionError("'segments' must be a list of segment ids")
+        return self._rows(np.asarray(segments, dtype=np.int64))
+
+    # --- deriving per-segment labels ------------------------------------------------------------------
+
+    def _automatic(self, cut: tuple[int, ...]) -> np.ndarray:
+        if cut not in self._assign_cache:
+            if len(self._assign_cache) > 16:
+                self._assign_cache.clear()
+            self._assign_cache[cut] = self.hierarchy.assign(cut)
+        return self._assign_cache[cut]
+
+    def _derive(self, state: _State) -> np.ndarray:
+        """(N,) label id per segment: hand assignments (resolved through merges), else the hierarchy cut."""
+        member_label = np.full(len(state.cut) + 1, UNLABELLED, np.int64)  # last slot: above the cut -> -1
+        position = {node: i for i, node in enumerate(state.cut)}
+        for lab in state.labels:
+            for node in lab.nodes:
+                member_label[position[node]] = lab.id
+        out = member_label[self._automatic(state.cut)]
+        if state.overrides:
+            manual = np.full(self._n, _AUTO, np.int64)
+            for rows, target in state.overrides:
+                manual[rows] = target
+            if state.alias:
+                lut = np.arange(-3, state.next_id, dtype=np.int64)  # value v at index v + 3
+                for old, new in state.alias.items():
+                    while new in state.alias:  # a chain of merges
+                        new = state.alias[new]
+                    lut[old + 3] = new
+                manual = lut[manual + 3]
+            out = np.where(manual == _AUTO, out, manual)
+        out.setflags(write=False)
+        return out
+
+    # --- persistence ----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The session file's content: format, fingerprint, the whole edit log and the undo position."""
+        return {"format": FILE_FORMAT, "version": FILE_VERSION, "s2label": __version__,
+                "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "fingerprint": self.fingerprint, "position": self._position, "edits": self._edits}
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the session atomically (default: the autosave file), keeping the previous file as ``.bak``."""
+        target = Path(path) if path is not None else self.autosave_path
+        if target is None:
+            raise SessionError("no file to save to: pass a path or start the session with autosave=...")
+        if target.exists():
+            try:
+                shutil.copyfile(target, _backup(target))
+            except OSError as exc:
+                raise OutputError(f"cannot keep a backup ({exc.strerror or exc})", path=_backup(target)) from None
+        return write_json_atomic(target, self.to_dict(), indent=None)
+
+    # --- export ---------------------------------------------------------------------------------------
+
+    def label_table(self) -> list[dict[str, Any]]:
+        """One row per label: id, name, colour, hidden, counts, area, provenance (for panels and exports)."""
+        counts, areas = self.counts(), self.areas_px()
+        manual_counts = np.bincount(self._segment_labels[self.manual_rows()] + 1,
+                                    minlength=self._states[self._position].next_id + 1)
+        pixel_m2 = _pixel_m2(self.segmentation)
+        rows = []
+        for lab in self.labels:
+            n_manual = int(manual_counts[lab.id + 1])
+            clusters = [self._node_cluster[n] for n in lab.nodes if n in self._node_cluster]
+            other = [n for n in lab.nodes if n not in self._node_cluster]
+            provenance = ("automatic" if n_manual == 0 else "manual" if n_manual == counts[lab.id]
+                          else "automatic+manual") if lab.source == "cluster" else lab.source
+            rows.append({"label": lab.id, "name": lab.name, "colour": lab.colour, "hidden": lab.hidden,
+                         "n_segments": counts[lab.id], "n_manual": n_manual, "area_px": areas[lab.id],
+                         "area_m2": None if pixel_m2 is None else round(areas[lab.id] * pixel_m2, 2),
+                         "source": lab.source, "provenance": provenance, "clusters": clusters,
+                         "hierarchy_nodes": other, "details": dict(lab.details)})
+        return rows
+
+    def polygons(self, *, include_hidden: bool = True, include_unlabelled: bool = False) -> LabelPolygons:
+        """The labels dissolved into (Multi)Polygons with names and provenance properties."""
+        table = {row["label"]: row for row in self.label_table()}
+        labels = self._segment_labels.copy()
+        if not include_hidden:
+            labels[np.isin(labels, [lab.id for lab in self.labels if lab.hidden])] = UNLABELLED
+        names = {lid: row["name"] for lid, row in table.items()}
+        extra = {lid: {"label": lid, "colour": row["colour"], "hidden": row["hidden"],
+                       "provenance": row["provenance"], "source": row["source"],
+                       "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"]}
+                 for lid, row in table.items()}
+        extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
+        return vectorize(self.segmentation, labels, names={**names, UNLABELLED: "unlabelled"},
+                         extra_properties=extra, include_noise=include_unlabelled)
+
+    def export(self, path: str | os.PathLike[str], *, include_hidden: bool = True,
+               include_unlabelled: bool = False) -> Path:
+        """Write the labels: ``.geojson``/``.json`` (WGS84), ``.gpkg`` (scene CRS) or ``.tif`` (label raster).
+
+        Raises
+        ------
+        SessionError
+            An unknown file extension.
+        OutputError
+            The file cannot be written.
+        """
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix in (".tif", ".tiff"):
+            names = {lab.id: lab.name for lab in self.labels}
+            return write_label_raster(target, self.segmentation, self._segment_labels, names=names)
+        polygons = self.polygons(include_hidden=include_hidden, include_unlabelled=include_unlabelled)
+        if suffix in (".geojson", ".json"):
+            return write_geojson(target, polygons)
+        if suffix == ".gpkg":
+            return write_geopackage(target, polygons)
+        raise SessionError(f"cannot export to {suffix or 'a file without extension'!r}: use .geojson, .gpkg or "
+                           ".tif", path=target)
+
+    def __repr__(self) -> str:
+        n_lab = int(np.count_nonzero(self._segment_labels != UNLABELLED))
+        return (f"LabelSession({len(self.labels)} labels, {n_lab}/{self._n} segments labelled, "
+                f"{self._position} edits{f', {len(self._edits) - self._position} undone' if self.can_redo else ''}"
+                f", autosave={str(self.autosave_path) if self.autosave_path else None})")
+
+
+_HANDLERS: dict[str, Callable[[LabelSession, _State, Mapping[str, Any]], _State]] = {
+    "rename": LabelSession._op_rename, "colour": LabelSession._op_colour, "hide": LabelSession._op_hide,
+    "merge": LabelSession._op_merge, "split": LabelSession._op_split, "recut": LabelSession._op_recut,
+    "assign": LabelSession._op_assign, "create": LabelSession._op_create, "delete": LabelSession._op_delete,
+}
+
+
+def _replace_label(state: _State, i: int, label: Label) -> _State:
+    return replace(state, labels=(*state.labels[:i], label, *state.labels[i + 1:]))
+
+
+def _pixel_m2(segmentation: Segmentation) -> float | None:
+    crs = segmentation.crs
+    if not crs.is_projected:
+        return None
+    t = segmentation.transform
+    factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
+    return abs(t.a * t.e - t.b * t.d) * factor * factor
+
+
+def _backup(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def _with_backup(problem: str, path: Path) -> str:
+    bak = _backup(path)
+    if bak.is_file():
+        try:
+            _read_session_file(bak)
+            return f"{problem}; the previous good version is kept in {bak}"
+        except SessionError:
+            pass
+    return problem
+
+
+def _read_session_file(path: Path) -> dict[str, Any]:
+    """Read and check the structure of a session file (:class:`SessionError` naming the problem)."""
+    if not path.is_file():
+        raise SessionError("no session file here", path=path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SessionError(_with_backup(f"cannot be read ({exc})", path), path=path) from None
+    except json.JSONDecodeError as exc:
+        raise SessionError(_with_backup(f"is not valid JSON (line {exc.lineno}, column {exc.colno}): corrupt or "
+                                        "cut short", path), path=path) from None
+    if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
+        raise SessionError(_with_backup("is not an s2label session file", path), path=path)
+    if doc.get("version") != FILE_VERSION:
+        raise SessionError(f"session file version {doc.get('version')!r} is not supported (this s2label reads "
+                           f"version {FILE_VERSION})", path=path)
+    edits, position = doc.get("edits"), doc.get("position")
+    if (not isinstance(edits, list) or isinstance(position, bool) or not isinstance(position, int)
+            or not 0 <= position <= len(edits) or not isinstance(doc.get("fingerprint"), dict)):
+        raise SessionError(_with_backup("has a damaged edit log", path), path=path)
+    return doc

@@ -1,0 +1,9 @@
+"""The explorer widget: an ipyleaflet map and a side panel over a :class:`~s2label.session.LabelSession`.
+
+:mod:`.overlays` turns a scene and its segments into map images without any widget; :mod:`.panel` and
+:mod:`.embedding_view` are the panel's parts; :class:`ClusterExplorer` wires them to a session.
+"""
+
+from .explorer import ClusterExplorer
+
+__all__ = ["ClusterExplorer"]

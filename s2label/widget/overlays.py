@@ -1,0 +1,724 @@
+"""What the map shows, computed without any widget: Web-Mercator display rasters, colour lookup tables, PNG
+data URLs, and the segment under a click or inside a drawn polygon.
+
+Leaflet shows Web Mercator (EPSG:3857) and stretches an ``ImageOverlay`` linearly between its south-west and
+north-east corners *in Web Mercator*, while scenes come in UTM. So the segmentation is reprojected once, with
+nearest neighbour, onto a north-up 3857 grid (:func:`display_grid`), and the overlay's bounds are that grid's
+exact corners converted to latitude/longitude (not the scene's own latitude/longitude extent, which would
+shift and stretch the image). Clusters are then shown by recolouring the display raster of segment ids
+through a lookup table (:func:`colour_segments`), so a recolour sends one PNG and never any geometry.
+
+Clicks and drawn polygons go the other way, from WGS84 to the scene grid: :class:`SegmentLocator` and
+:func:`segments_in_polygon` work on the native segmentation, not on the coarser display raster.
+
+Nothing here imports ipywidgets or ipyleaflet.
+
+Examples
+--------
+>>> import numpy as np
+>>> from affine import Affine
+>>> from rasterio.crs import CRS
+>>> from s2label.segment import Segmentation
+>>> labels = np.repeat(np.repeat(np.array([[1, 2], [3, 4]], np.int32), 30, axis=0), 30, axis=1)
+>>> seg = Segmentation(labels, Affine(10, 0, 300000, 0, -10, 4000000), CRS.from_epsg(32633))
+>>> grid = display_grid(seg)
+>>> image = colour_segments(grid, cluster_lut(np.array([0, 0, 1, 1])))   # segments 1, 2 -> cluster 0
+>>> image.shape == grid.shape + (4,), png_data_url(image).startswith("data:image/png;base64,")
+(True, True)
+>>> locator = SegmentLocator(seg)
+>>> lat, lon = locator.latlon(45, 15)        # centre of pixel (row 45, col 15): the bottom-left quadrant
+>>> locator.locate(lat, lon), locator.pixel(lat, lon), locator.locate(0.0, 0.0)
+(3, (45, 15), 0)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import struct
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+import numpy as np
+import shapely
+from affine import Affine
+from pyproj import Transformer
+from rasterio.crs import CRS
+from rasterio.features import rasterize
+from rasterio.transform import array_bounds
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+from shapely.geometry import MultiPolygon, Polygon
+
+from ..colours import palette
+from ..errors import BandError, SegmentationError
+from ..scene import Scene
+from ..segment import Segmentation
+
+__all__ = [
+    "WEB_MERCATOR",
+    "DisplayGrid",
+    "display_grid",
+    "render_bands",
+    "true_colour",
+    "false_colour",
+    "colour_segments",
+    "segment_lut",
+    "cluster_lut",
+    "png_bytes",
+    "png_data_url",
+    "webp_data_url",
+    "SegmentLocator",
+    "segments_in_polygon",
+]
+
+#: The CRS of the display rasters (what Leaflet shows).
+WEB_MERCATOR = CRS.from_epsg(3857)
+_WGS84 = CRS.from_epsg(4326)
+
+#: matplotlib's ``tab20``: its ten strong colours (``tab10``) first, then their ten light partners.
+
+#: What a drawn polygon may be given as (see :func:`segments_in_polygon`).
+PolygonLike: TypeAlias = Sequence[Sequence[float]] | Mapping[str, Any] | shapely.Geometry
+
+
+@lru_cache(maxsize=32)
+def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    """A cached ``always_xy`` transformer (building one costs milliseconds; using one, microseconds)."""
+    return Transformer.from_crs(src_wkt, dst_wkt, always_xy=True)
+
+
+def _crs_transformer(src: CRS, dst: CRS) -> Transformer:
+    return _transformer(src.to_wkt(), dst.to_wkt())
+
+
+# --- the display grid --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class DisplayGrid:
+    """A north-up Web-Mercator raster covering a segmentation, with the segment id of every display pixel.
+
+    Attributes
+    ----------
+    transform : affine.Affine
+        Pixel (col, row) to EPSG:3857 (x, y) metres.
+    shape : tuple of int
+        (h, w) of the display raster.
+    segment_ids : ndarray, shape (h, w), int32, read-only
+        The segmentation's labels reprojected with nearest neighbour; 0 outside the scene and where masked.
+    bounds : tuple
+        ``((south, west), (north, east))`` in degrees: the exact corners of the grid, as
+        ``ipyleaflet.ImageOverlay(bounds=...)`` takes them.
+    center : tuple of float
+        (lat, lon) of the middle of the grid, for ``ipyleaflet.Map(center=...)``.
+    n_segments : int
+        N of the source segmentation: a lookup table for :func:`colour_segments` needs N + 1 rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.ones((200, 300), np.int32), Affine(10, 0, 500000, 0, -10, 4000000),
+    ...                    CRS.from_epsg(32633))
+    >>> grid = display_grid(seg, max_size=100)
+    >>> grid.shape, grid.crs.to_epsg()
+    ((67, 100), 3857)
+    >>> (south, west), (north, east) = grid.bounds
+    >>> bool(south < grid.center[0] < north and west < grid.center[1] < east)
+    True
+    """
+
+    transform: Affine
+    shape: tuple[int, int]
+    segment_ids: np.ndarray
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    center: tuple[float, float]
+    n_segments: int
+
+    @property
+    def crs(self) -> CRS:
+        """Always EPSG:3857."""
+        return WEB_MERCATOR
+
+    @property
+    def pixel_size(self) -> float:
+        """Side of a display pixel in Web-Mercator metres (larger than ground metres away from the equator)."""
+        return abs(float(self.transform.a))
+
+
+def display_grid(segmentation: Segmentation, *, max_size: int = 1600) -> DisplayGrid:
+    """Reproject a segmentation onto a Web-Mercator grid for display.
+
+    The grid is :func:`rasterio.warp.calculate_default_transform`'s (about the native resolution), coarsened
+    when its longest side exceeds ``max_size``; it is never finer than that.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+    max_size : int
+        Longest side of the display raster, in pixels.
+
+    Returns
+    -------
+    DisplayGrid
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.array([[1, 2], [3, 4]]).repeat(50, 0).repeat(50, 1), Affine(10, 0, 500000, 0,
+    ...                    -10, 4000000), CRS.from_epsg(32633))
+    >>> grid = display_grid(seg, max_size=50)
+    >>> grid.shape, int(grid.segment_ids[10, 10]), int(grid.segment_ids[40, 40])
+    ((50, 50), 1, 4)
+    """
+    if not isinstance(max_size, (int, np.integer)) or max_size < 1:
+        raise ValueError(f"max_size must be a positive number of pixels, got {max_size!r}")
+    height, width = segmentation.shape
+    if height == 0 or width == 0:
+        raise SegmentationError(f"cannot display an empty segmentation of shape {segmentation.shape}")
+    left, bottom, right, top = array_bounds(height, width, segmentation.transform)
+    transform, dst_w, dst_h = calculate_default_transform(
+        segmentation.crs, WEB_MERCATOR, width, height, left=left, bottom=bottom, right=right, top=top)
+    dst_w, dst_h = int(dst_w), int(dst_h)
+    factor = max(dst_w, dst_h) / max_size
+    if factor > 1:
+        transform = transform * Affine.scale(factor)
+        dst_w = min(max_size, max(1, math.ceil(dst_w / factor - 1e-9)))
+        dst_h = min(max_size, max(1, math.ceil(dst_h / factor - 1e-9)))
+    ids = np.zeros((dst_h, dst_w), np.int32)
+    reproject(segmentation.labels, ids, src_transform=segmentation.transform, src_crs=segmentation.crs,
+              src_nodata=0, dst_transform=transform, dst_crs=WEB_MERCATOR, dst_nodata=0,
+              resampling=Resampling.nearest)
+    ids.setflags(write=False)
+
+    x0, y0 = transform * (0, 0)
+    x1, y1 = transform * (dst_w, dst_h)
+    to_lonlat = _crs_transformer(WEB_MERCATOR, _WGS84)
+    lons, lats = to_lonlat.transform([min(x0, x1), max(x0, x1), (x0 + x1) / 2],
+                                     [min(y0, y1), max(y0, y1), (y0 + y1) / 2])
+    bounds = ((float(lats[0]), float(lons[0])), (float(lats[1]), float(lons[1])))
+    return DisplayGrid(transform=transform, shape=(dst_h, dst_w), segment_ids=ids, bounds=bounds,
+                       center=(float(lats[2]), float(lons[2])), n_segments=segmentation.n_segments)
+
+
+# --- scene images ------------------------------------------------------------------------------------
+
+def render_bands(scene: Scene, grid: DisplayGrid, bands: Sequence[str], *,
+                 percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+    """Three bands of a scene as an RGBA image on the display grid.
+
+    Each band is reprojected bilinearly (no-data pixels left out of the kernel) and stretched linearly
+    from its low to its high percentile over the valid display pixels; alpha is 255 where the scene is
+    valid (nearest neighbour) and 0 elsewhere, including outside the scene.
+
+    Parameters
+    ----------
+    scene : Scene
+    grid : DisplayGrid
+    bands : sequence of 3 str
+        Band names for red, green and blue (any spelling :func:`~s2label.bands.normalize_band` accepts).
+    percentiles : (float, float)
+        Low and high percentiles mapped to 0 and 255.
+
+    Returns
+    -------
+    ndarray, shape (h, w, 4), uint8
+
+    Raises
+    ------
+    BandError
+        If a band is not in the scene, or not three bands are given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> t, crs = Affine(10, 0, 500000, 0, -10, 4000000), CRS.from_epsg(32633)
+    >>> ramp = np.tile(np.linspace(0, 0.3, 40, dtype=np.float32), (3, 40, 1))
+    >>> valid = np.ones((40, 40), bool); valid[:, :10] = False
+    >>> scene = Scene(ramp, ("B02", "B03", "B04"), t, crs, valid)
+    >>> rgba = render_bands(scene, display_grid(Segmentation(np.ones((40, 40)), t, crs)), ["red", "green", "blue"])
+    >>> rgba.shape, rgba.dtype.name, int(rgba[20, 3, 3]), int(rgba[20, 30, 3])
+    ((40, 40, 4), 'uint8', 0, 255)
+    """
+    bands = list(bands)
+    if len(bands) != 3:
+        raise BandError(f"an RGB image needs 3 bands, got {len(bands)}: {bands}", path=scene.source or None)
+    index = [scene.band_index(b) for b in bands]
+    low, high = (float(p) for p in percentiles)
+    if not 0 <= low < high <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
+    h, w = grid.shape
+    geo = dict(src_transform=scene.transform, src_crs=scene.crs, dst_transform=grid.transform,
+               dst_crs=WEB_MERCATOR)
+
+    valid = np.zeros((h, w), np.uint8)
+    reproject(scene.valid.view(np.uint8), valid, src_nodata=0, dst_nodata=0, resampling=Resampling.nearest,
+              **geo)
+    all_valid = bool(scene.valid.all())
+    planes = []
+    for i in index:
+        src = scene.data[i]
+        if not all_valid:
+            src = np.where(scene.valid, src, np.float32(np.nan))
+        dst = np.full((h, w), np.nan, np.float32)
+        reproject(src, dst, src_nodata=None if all_valid else np.nan, dst_nodata=np.nan,
+                  resampling=Resampling.bilinear, **geo)
+        planes.append(dst)
+    shown = valid.astype(bool)
+    for plane in planes:
+        shown &= np.isfinite(plane)
+
+    rgba = np.zeros((h, w, 4), np.uint8)
+    for k, plane in enumerate(planes):
+        values = plane[shown]
+        if values.size == 0:
+            continue
+        lo, hi = np.percentile(values, [low, high])
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        stretched = np.clip((values - lo) * scale, 0, 255)
+        rgba[..., k][shown] = np.rint(stretched).astype(np.uint8)
+    rgba[..., 3][shown] = 255
+    return rgba
+
+
+def true_colour(scene: Scene, grid: DisplayGrid, *, percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+    """Natural colour (B04, B03, B02) on the display grid: :func:`render_bands`. Returns (h, w, 4) uint8."""
+    return render_bands(scene, grid, ("B04", "B03", "B02"), percentiles=percentiles)
+
+
+def false_colour(scene: Scene, grid: DisplayGrid, *, percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+    """Colour infrared (NIR, red, green: vegetation shows red) on the display grid. Returns (h, w, 4) uint8.
+
+    NIR is B08, or the narrow NIR band B8A when the scene has no B08.
+    """
+    nir = "B8A" if "B08" not in scene.bands and "B8A" in scene.bands else "B08"
+    return render_bands(scene, grid, (nir, "B04", "B03"), percentiles=percentiles)
+
+
+# --- cluster colours ---------------------------------------------------------------------------------
+
+def _as_uint8(values: Any, what: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype.kind not in "iu" or (arr.size and (arr.min() < 0 or arr.max() > 255)):
+        raise ValueError(f"{what} must hold integers 0-255 (uint8), got dtype {arr.dtype}")
+    return arr.astype(np.uint8)
+
+
+def colour_segments(grid: DisplayGrid, lut: np.ndarray) -> np.ndarray:
+    """Paint the display grid through a lookup table of one RGBA colour per segment id.
+
+    Parameters
+    ----------
+    grid : DisplayGrid
+    lut : ndarray, shape (N + 1, 4), uint8
+        Row ``i`` is the colour of segment ``i``; row 0 (masked, outside the scene) is usually transparent.
+
+    Returns
+    -------
+    ndarray, shape (h, w, 4), uint8
+        ``lut[grid.segment_ids]`` (computed as one 32-bit gather: a few milliseconds for 1600 x 1600 px).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.array([[1, 2]]).repeat(20, 0).repeat(20, 1), Affine(10, 0, 500000, 0, -10,
+    ...                    4000000), CRS.from_epsg(32633))
+    >>> grid = display_grid(seg)
+    >>> lut = np.array([[0, 0, 0, 0], [255, 0, 0, 255], [0, 0, 255, 128]], np.uint8)
+    >>> image = colour_segments(grid, lut)
+    >>> image[10, 5].tolist(), image[10, 35].tolist()
+    ([255, 0, 0, 255], [0, 0, 255, 128])
+    """
+    table = _as_uint8(lut, "lut")
+    if table.ndim != 2 or table.shape[1] != 4:
+        raise ValueError(f"lut must be (N + 1, 4) RGBA, got shape {table.shape}")
+    if table.shape[0] < grid.n_segments + 1:
+        raise SegmentationError(f"lut has {table.shape[0]} rows for segment ids 0..{grid.n_segments}; "
+                                f"it needs {grid.n_segments + 1}")
+    packed = np.ascontiguousarray(table).view(np.uint32).reshape(-1)
+    return np.take(packed, grid.segment_ids).view(np.uint8).reshape(grid.shape + (4,))
+
+
+def segment_lut(segment_colours: np.ndarray, *, alpha: int = 255,
+                visible: np.ndarray | None = None) -> np.ndarray:
+    """A lookup table for :func:`colour_segments` from one colour per segment.
+
+    Parameters
+    ----------
+    segment_colours : ndarray, shape (N, 3) or (N, 4), uint8
+        Colour of segment ``id`` at row ``id - 1``; RGB rows get ``alpha``.
+    alpha : int
+        Opacity (0-255) of RGB colours.
+    visible : ndarray (N,) bool, optional
+        Segments to show; the others become transparent.
+
+    Returns
+    -------
+    ndarray, shape (N + 1, 4), uint8
+        Row 0 (no segment) is transparent.
+
+    Examples
+    --------
+    >>> segment_lut(np.array([[255, 0, 0], [0, 255, 0]]), alpha=200, visible=np.array([True, False])).tolist()
+    [[0, 0, 0, 0], [255, 0, 0, 200], [0, 255, 0, 0]]
+    """
+    colours = _as_uint8(segment_colours, "segment_colours")
+    if colours.ndim != 2 or colours.shape[1] not in (3, 4):
+        raise ValueError(f"segment_colours must be (N, 3) RGB or (N, 4) RGBA, got shape {colours.shape}")
+    if not 0 <= alpha <= 255:
+        raise ValueError(f"alpha must be 0-255, got {alpha}")
+    n = colours.shape[0]
+    lut = np.zeros((n + 1, 4), np.uint8)
+    lut[1:, : colours.shape[1]] = colours
+    if colours.shape[1] == 3:
+        lut[1:, 3] = alpha
+    if visible is not None:
+        shown = np.asarray(visible, bool)
+        if shown.shape != (n,):
+            raise ValueError(f"visible must be ({n},) bool, got shape {shown.shape}")
+        lut[1:, 3][~shown] = 0
+    return lut
+
+
+def cluster_lut(cluster_labels: np.ndarray, *, colours: np.ndarray | None = None, alpha: int = 255,
+                noise_colour: Sequence[int] = (0, 0, 0, 0)) -> np.ndarray:
+    """A lookup table colouring each segment by its cluster.
+
+    Parameters
+    ----------
+    cluster_labels : ndarray (N,) int
+        Cluster of segment ``id`` at index ``id - 1``; -1 = noise.
+    colours : ndarray (K, 3) or (K, 4) uint8, optional
+        Colour of each cluster 0..K-1 (default: :func:`palette`).
+    alpha : int
+        Opacity of RGB cluster colours.
+    noise_colour : 4 ints
+        RGBA of noise segments (default transparent).
+
+    Returns
+    -------
+    ndarray, shape (N + 1, 4), uint8
+
+    Examples
+    --------
+    >>> cluster_lut(np.array([1, -1, 0]), colours=np.array([[9, 9, 9], [7, 7, 7]]), alpha=100).tolist()
+    [[0, 0, 0, 0], [7, 7, 7, 100], [0, 0, 0, 0], [9, 9, 9, 100]]
+    """
+    labels = np.asarray(cluster_labels)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"cluster_labels must be (N,) integers, got shape {labels.shape} dtype {labels.dtype}")
+    if labels.size and labels.min() < -1:
+        raise ValueError(f"cluster labels must be >= -1 (-1 = noise), got {int(labels.min())}")
+    k = int(labels.max()) + 1 if labels.size else 0
+    table = palette(k) if colours is None else _as_uint8(colours, "colours")
+    if table.ndim != 2 or table.shape[1] not in (3, 4) or table.shape[0] < k:
+        raise ValueError(f"colours must be (K, 3) or (K, 4) with K >= {k} clusters, got shape {table.shape}")
+    noise = _as_uint8(list(noise_colour), "noise_colour")
+    if noise.shape != (4,):
+        raise ValueError(f"noise_colour must be RGBA (4 values), got {noise_colour!r}")
+    rgba = np.zeros((table.shape[0] + 1, 4), np.uint8)        # the last row is the noise colour
+    rgba[:-1] = segment_lut(table, alpha=alpha)[1:]
+    rgba[-1] = noise
+    return segment_lut(rgba[np.where(labels < 0, table.shape[0], labels)])
+
+
+# --- WebP (photographs) ---------------------------------------------------------------------------------
+
+def webp_data_url(rgba: np.ndarray, *, quality: int = 85) -> str:
+    """``data:image/webp;base64,...`` of an (h, w, 4) uint8 image, lossy with exact transparency (Pillow).
+
+    For photographs (true/false colour) WebP is about ten times smaller than PNG; label overlays, whose
+    colours must stay exact, use :func:`png_data_url`.
+
+    Examples
+    --------
+    >>> webp_data_url(np.zeros((4, 4, 4), np.uint8)).startswith("data:image/webp;base64,")
+    True
+    """
+    from PIL import Image
+
+    image = _as_uint8(rgba, "rgba")
+    if image.ndim != 3 or image.shape[2] != 4:
+        raise ValueError(f"rgba must be (h, w, 4) uint8, got shape {image.shape}")
+    buffer = io.BytesIO()
+    Image.fromarray(image, "RGBA").save(buffer, format="WEBP", quality=quality, exact=True)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- PNG ---------------------------------------------------------------------------------------------
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def png_bytes(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
+    """Encode an 8-bit RGBA or RGB image as PNG.
+
+    Every row uses PNG's "Up" filter (the difference from the row above), computed with numpy, and the
+    stream is deflated by :mod:`zlib`. For lookup-table images, where most rows repeat the one above, this is
+    about three times faster than Pillow's encoder (which tries every filter on every row) and its output is
+    smaller; any PNG reader, Pillow and browsers included, decodes it.
+
+    Parameters
+    ----------
+    rgba : ndarray, shape (h, w, 4) or (h, w, 3), uint8
+    compress_level : int
+        zlib level 0-9; 1 is fast and still small for lookup-table images.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> image = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    >>> np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(image)))), image)
+    True
+    """
+    image = _as_uint8(rgba, "rgba")
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or 0 in image.shape:
+        raise ValueError(f"image must be (h, w, 4) RGBA or (h, w, 3) RGB, got shape {image.shape}")
+    if not 0 <= compress_level <= 9:
+        raise ValueError(f"compress_level must be 0-9, got {compress_level}")
+    h, w, c = image.shape
+    rows = image.reshape(h, w * c)
+    raw = np.empty((h, w * c + 1), np.uint8)
+    raw[:, 0] = 2                                    # filter type 2, "Up"
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # wraps modulo 256, as the filter wants
+    header = struct.pack(">IIBBBBB", w, h, 8, 6 if c == 4 else 2, 0, 0, 0)
+    return b"".join([b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", header),
+                     _png_chunk(b"IDAT", zlib.compress(raw.data, compress_level)), _png_chunk(b"IEND", b"")])
+
+
+def png_data_url(rgba: np.ndarray, *, compress_level: int = 1) -> str:
+    """Encode an image as a ``data:image/png;base64,...`` URL (what ``ImageOverlay(url=...)`` takes).
+
+    Parameters
+    ----------
+    rgba : ndarray, shape (h, w, 4) or (h, w, 3), uint8
+    compress_level : int
+        zlib level 0-9 (see :func:`png_bytes`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> url = png_data_url(np.zeros((2, 3, 4), np.uint8))
+    >>> url[:22], len(url) < 200
+    ('data:image/png;base64,', True)
+    """
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgba, compress_level=compress_level)).decode(
+        "ascii")
+
+
+# --- clicks ------------------------------------------------------------------------------------------
+
+class SegmentLocator:
+    """The segment under a WGS84 point, on the native segmentation grid (microseconds per call).
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.array([[1, 2], [0, 2]]), Affine(10, 0, 500000, 0, -10, 4000000), CRS.from_epsg(32633))
+    >>> loc = SegmentLocator(seg)
+    >>> [loc.locate(*loc.latlon(r, c)) for r, c in [(0, 0), (0, 1), (1, 0), (1, 1)]]
+    [1, 2, 0, 2]
+    >>> loc.pixel(*loc.latlon(1, 1)), loc.pixel(0.0, 0.0)
+    ((1, 1), None)
+    """
+
+    def __init__(self, segmentation: Segmentation) -> None:
+        self.segmentation = segmentation
+        self._labels = segmentation.labels
+        self._height, self._width = segmentation.shape
+        inv = ~segmentation.transform
+        self._inv = (float(inv.a), float(inv.b), float(inv.c), float(inv.d), float(inv.e), float(inv.f))
+        self._to_grid = _crs_transformer(_WGS84, segmentation.crs)
+        self._to_wgs84 = _crs_transformer(segmentation.crs, _WGS84)
+
+    def pixel(self, lat: float, lon: float) -> tuple[int, int] | None:
+        """(row, col) of the segmentation pixel holding a point, or ``None`` outside the grid."""
+        x, y = self._to_grid.transform(lon, lat)
+        a, b, c, d, e, f = self._inv
+        col = a * x + b * y + c
+        row = d * x + e * y + f
+        if not (0.0 <= row < self._height and 0.0 <= col < self._width):   # also False for NaN / inf
+            return None
+        return (int(row), int(col))
+
+    def locate(self, lat: float, lon: float) -> int:
+        """Segment id at a point; 0 outside the scene or where masked."""
+        rc = self.pixel(lat, lon)
+        return 0 if rc is None else int(self._labels[rc])
+
+    def locate_many(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`locate`: (M,) latitudes and longitudes to (M,) int32 segment ids."""
+        x, y = self._to_grid.transform(np.asarray(lons, float), np.asarray(lats, float))
+        a, b, c, d, e, f = self._inv
+        col = np.asarray(a * x + b * y + c, float)
+        row = np.asarray(d * x + e * y + f, float)
+        inside = (row >= 0) & (row < self._height) & (col >= 0) & (col < self._width)
+        out = np.zeros(row.shape, np.int32)
+        out[inside] = self._labels[row[inside].astype(np.intp), col[inside].astype(np.intp)]
+        return out
+
+    def latlon(self, row: float, col: float) -> tuple[float, float]:
+        """(lat, lon) of the centre of pixel (row, col) of the segmentation grid."""
+        x, y = self.segmentation.transform * (col + 0.5, row + 0.5)
+        lon, lat = self._to_wgs84.transform(x, y)
+        return (float(lat), float(lon))
+
+
+# --- drawn polygons ----------------------------------------------------------------------------------
+
+def _rings_of(polygon: Any) -> list[list[Any]]:
+    """Polygons as lists of rings (exterior first) of (lon, lat) coordinates, from any accepted input."""
+    if hasattr(polygon, "__geo_interface__"):
+        polygon = polygon.__geo_interface__
+    if isinstance(polygon, Mapping):
+        kind = polygon.get("type")
+        if kind == "Feature":
+            return _rings_of(polygon.get("geometry"))
+        if kind == "Polygon":
+            return [list(polygon["coordinates"])]
+        if kind == "MultiPolygon":
+            return [list(p) for p in polygon["coordinates"]]
+        raise ValueError(f"expected a GeoJSON Polygon, MultiPolygon or Feature, got type {kind!r}")
+    if polygon is None:
+        raise ValueError("no polygon given")
+    return [[polygon]]
+
+
+def _clean_ring(coords: Any) -> np.ndarray:
+    try:
+        ring = np.asarray(coords, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"polygon coordinates must be (lon, lat) pairs: {err}") from None
+    if ring.ndim != 2 or ring.shape[1] < 2:
+        raise ValueError(f"polygon coordinates must be a list of (lon, lat) pairs, got shape {ring.shape}")
+    ring = ring[:, :2]
+    if not np.isfinite(ring).all():
+        raise ValueError("polygon coordinates contain NaN or infinity")
+    if np.abs(ring[:, 1]).max() > 90:
+        raise ValueError("polygon latitudes must lie within -90..90 degrees (coordinates are (lon, lat))")
+    if len(ring) > 1 and np.array_equal(ring[0], ring[-1]):
+        ring = ring[:-1]
+    if len(np.unique(ring, axis=0)) < 3:
+        raise ValueError(f"a polygon needs at least 3 distinct points, got {len(np.unique(ring, axis=0))}")
+    return ring
+
+
+def _to_scene_crs(polygons: list[list[Any]], crs: CRS) -> MultiPolygon:
+    """(lon, lat) rings -> scene CRS, with edges densified in Web Mercator (Leaflet draws them straight there)."""
+    to_merc = _crs_transformer(_WGS84, WEB_MERCATOR)
+    to_scene = _crs_transformer(WEB_MERCATOR, crs)
+    parts = []
+    for rings in polygons:
+        if not rings:
+            raise ValueError("a polygon needs an exterior ring")
+        merc = []
+        for coords in rings:
+            ring = _clean_ring(coords)
+            x, y = to_merc.transform(ring[:, 0], ring[:, 1])
+            merc.append(np.column_stack([x, y]))
+        poly = Polygon(merc[0], merc[1:])
+        step = max(poly.exterior.length / 256, 1e-3)
+        coords_out = []
+        for ring in [poly.exterior, *poly.interiors]:
+            dense = np.asarray(shapely.segmentize(ring, step).coords)
+            sx, sy = to_scene.transform(dense[:, 0], dense[:, 1])
+            pts = np.column_stack([sx, sy])
+            if not np.isfinite(pts).all():
+                raise ValueError(f"the polygon cannot be projected to the scene CRS {crs.to_string()}")
+            coords_out.append(pts)
+        parts.append(Polygon(coords_out[0], coords_out[1:]))
+    return MultiPolygon(parts)
+
+
+def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike, *, min_fraction: float = 0.5,
+                        areas: np.ndarray | None = None) -> np.ndarray:
+    """Segments that lie mostly inside a polygon drawn on the map.
+
+    The polygon is projected to the scene CRS and rasterised (pixel centres inside) onto the segmentation
+    grid, within the polygon's bounding window only.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+    polygon_lonlat : list of (lon, lat), or GeoJSON dict
+        A ring of (lon, lat) points, or a GeoJSON ``Polygon``/``MultiPolygon`` geometry or ``Feature`` (as
+        ipyleaflet's ``DrawControl`` reports it), or any object with ``__geo_interface__``.
+    min_fraction : float
+        Share (0-1) of a segment's pixels that must be inside.
+    areas : ndarray (N,), optional
+        ``segmentation.areas()``, if the caller keeps it (saves a pass over the whole raster per call).
+
+    Returns
+    -------
+    ndarray (K,) int32
+        Segment ids, ascending; empty if the polygon misses the scene.
+
+    Raises
+    ------
+    ValueError
+        If the polygon has fewer than 3 distinct points, non-finite or out-of-range coordinates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.array([[1, 2], [3, 4]]).repeat(30, 0).repeat(30, 1),
+    ...                    Affine(10, 0, 500000, 0, -10, 4000000), CRS.from_epsg(32633))
+    >>> loc = SegmentLocator(seg)
+    >>> ring = [loc.latlon(r, c)[::-1] for r, c in [(2, 2), (2, 27), (27, 27), (27, 2)]]   # (lon, lat)
+    >>> segments_in_polygon(seg, ring).tolist(), segments_in_polygon(seg, ring, min_fraction=0.9).tolist()
+    ([1], [])
+    """
+    if not 0 <= min_fraction <= 1:
+        raise ValueError(f"min_fraction must be within 0..1, got {min_fraction}")
+    geom = _to_scene_crs(_rings_of(polygon_lonlat), segmentation.crs)
+    height, width = segmentation.shape
+    inv = ~segmentation.transform
+    minx, miny, maxx, maxy = geom.bounds
+    cols, rows = zip(*(inv * (x, y) for x in (minx, maxx) for y in (miny, maxy)), strict=True)
+    c0, c1 = max(math.floor(min(cols)), 0), min(math.ceil(max(cols)), width)
+    r0, r1 = max(math.floor(min(rows)), 0), min(math.ceil(max(rows)), height)
+    if c1 <= c0 or r1 <= r0:
+        return np.zeros(0, np.int32)
+    window_transform = segmentation.transform * Affine.translation(c0, r0)
+    inside = rasterize([(geom, 1)], out_shape=(r1 - r0, c1 - c0), transform=window_transform, fill=0,
+                       dtype="uint8").astype(bool)
+    n = segmentation.n_segments
+    counts = np.bincount(segmentation.labels[r0:r1, c0:c1][inside], minlength=n + 1)[1:]
+    candidates = np.flatnonzero(counts)
+    if candidates.size == 0:
+        return np.zeros(0, np.int32)
+    totals = segmentation.areas() if areas is None else np.asarray(areas)
+    if totals.shape != (n,):
+        raise SegmentationError(f"areas has shape {totals.shape}; the segmentation has {n} segments")
+    keep = counts[candidates] >= min_fraction * totals[candidates]
+    return (candidates[keep] + 1).astype(np.int32)
