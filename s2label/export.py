@@ -31,7 +31,7 @@ from .segment import Segmentation
 
 __all__ = [
     "NOISE", "NODATA", "LabelPolygons", "label_raster", "vectorize", "to_geojson", "write_geojson",
-    "write_geopackage", "write_label_raster",
+    "write_geopackage", "write_label_raster", "pixel_area_m2",
 ]
 
 #: Label of noise segments (HDBSCAN's convention).
@@ -90,7 +90,8 @@ def label_raster(segmentation: Segmentation, segment_labels: np.ndarray) -> np.n
     return segmentation.to_raster(labels.astype(np.int32), fill=NODATA)
 
 
-def _pixel_area_m2(transform: Any, crs: CRS) -> float | None:
+def pixel_area_m2(transform: Any, crs: CRS) -> float | None:
+    """Area of one pixel in m² (``None`` for a geographic CRS)."""
     if crs.is_projected:
         factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
         return abs(transform.a * transform.e - transform.b * transform.d) * factor * factor
@@ -134,7 +135,7 @@ def vectorize(
         parts.setdefault(int(value), []).append(shape(geom))
     counts = np.bincount(raster[mask].ravel() - NODATA)  # pixel count per (value - NODATA)
     seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True), strict=True)}
-    pixel_area = _pixel_area_m2(segmentation.transform, segmentation.crs)
+    pixel_area = pixel_area_m2(segmentation.transform, segmentation.crs)
     values, geoms, props = [], [], []
     for value in sorted(parts):
         geom = MultiPolygon(parts[value])

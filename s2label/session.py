@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import json
 import os
 import shutil
 import unicodedata
@@ -60,9 +58,11 @@ from .cluster import Clustering
 from .colours import is_hex_colour, palette, to_hex
 from .embeddings import Embeddings
 from .errors import OutputError, S2LabelWarning, SessionError
-from .export import LabelPolygons, vectorize, write_geojson, write_geopackage, write_label_raster
+from .export import LabelPolygons, pixel_area_m2
 from .hierarchy import ClusterHierarchy
 from .segment import Segmentation
+from .session_export import export_labels, label_polygons
+from .session_file import FILE_FORMAT, FILE_VERSION, backup_path, fingerprint, read_session_file, with_backup
 from .similar import Similarity, SimilarityIndex
 
 __all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
@@ -70,8 +70,6 @@ __all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
 #: Label id of segments in no label (HDBSCAN's noise at the start).
 UNLABELLED = -1
 _AUTO = -3  # no hand assignment: the segment follows the hierarchy
-FILE_FORMAT = "s2label-session"
-FILE_VERSION = 1
 MAX_NAME_LENGTH = 120
 SOURCES = ("cluster", "manual", "similar", "polygon")
 
@@ -133,16 +131,6 @@ def _as_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise SessionError(f"{what} must be an integer, got {value!r}")
     return int(value)
-
-
-def fingerprint(segmentation: Segmentation, clustering: Clustering) -> dict[str, Any]:
-    """What ties a session file to its scene: shapes and SHA-256 of the segment raster and the clustering."""
-    seg = hashlib.sha256(np.ascontiguousarray(segmentation.labels).tobytes())
-    seg.update(repr((segmentation.shape, tuple(segmentation.transform)[:6], segmentation.crs.to_wkt())).encode())
-    clu = hashlib.sha256(np.ascontiguousarray(clustering.labels, dtype=np.int32).tobytes())
-    clu.update(np.ascontiguousarray(clustering.segment_ids, dtype=np.int64).tobytes())
-    return {"n_segments": int(clustering.labels.size), "shape": list(segmentation.shape),
-            "segmentation_sha256": seg.hexdigest(), "clustering_sha256": clu.hexdigest()}
 
 
 class LabelSession:
@@ -238,17 +226,17 @@ class LabelSession:
             message says whether an intact backup (``.bak``) exists. The file is left untouched.
         """
         target = Path(path)
-        doc = _read_session_file(target)
+        doc = read_session_file(target)
         session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands)
         if doc["fingerprint"] != session.fingerprint:
-            raise SessionError(_with_backup("was saved for another scene or clustering (its fingerprint differs)",
+            raise SessionError(with_backup("was saved for another scene or clustering (its fingerprint differs)",
                                             target), path=target)
         edits, position = doc["edits"], doc["position"]
         for i, edit in enumerate(edits):
             try:
                 session._states.append(session._apply(session._states[-1], edit))
             except SessionError as exc:
-                raise SessionError(_with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
+                raise SessionError(with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
                                                 target), path=target) from None
             session._edits.append(edit)
         session._position = position
@@ -734,9 +722,9 @@ class LabelSession:
             raise SessionError("no file to save to: pass a path or start the session with autosave=...")
         if target.exists():
             try:
-                shutil.copyfile(target, _backup(target))
+                shutil.copyfile(target, backup_path(target))
             except OSError as exc:
-                raise OutputError(f"cannot keep a backup ({exc.strerror or exc})", path=_backup(target)) from None
+                raise OutputError(f"cannot keep a backup ({exc.strerror or exc})", path=backup_path(target)) from None
         return write_json_atomic(target, self.to_dict(), indent=None)
 
     # --- export ---------------------------------------------------------------------------------------
@@ -746,7 +734,7 @@ class LabelSession:
         counts, areas = self.counts(), self.areas_px()
         manual_counts = np.bincount(self._segment_labels[self.manual_rows()] + 1,
                                     minlength=self._states[self._position].next_id + 1)
-        pixel_m2 = _pixel_m2(self.segmentation)
+        pixel_m2 = pixel_area_m2(self.segmentation.transform, self.segmentation.crs)
         rows = []
         for lab in self.labels:
             n_manual = int(manual_counts[lab.id + 1])
@@ -762,43 +750,13 @@ class LabelSession:
         return rows
 
     def polygons(self, *, include_hidden: bool = True, include_unlabelled: bool = False) -> LabelPolygons:
-        """The labels dissolved into (Multi)Polygons with names and provenance properties."""
-        table = {row["label"]: row for row in self.label_table()}
-        labels = self._segment_labels.copy()
-        if not include_hidden:
-            labels[np.isin(labels, [lab.id for lab in self.labels if lab.hidden])] = UNLABELLED
-        names = {lid: row["name"] for lid, row in table.items()}
-        extra = {lid: {"label": lid, "colour": row["colour"], "hidden": row["hidden"],
-                       "provenance": row["provenance"], "source": row["source"],
-                       "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"]}
-                 for lid, row in table.items()}
-        extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
-        return vectorize(self.segmentation, labels, names={**names, UNLABELLED: "unlabelled"},
-                         extra_properties=extra, include_noise=include_unlabelled)
+        """The labels dissolved into (Multi)Polygons with names and provenance (:func:`.label_polygons`)."""
+        return label_polygons(self, include_hidden=include_hidden, include_unlabelled=include_unlabelled)
 
     def export(self, path: str | os.PathLike[str], *, include_hidden: bool = True,
                include_unlabelled: bool = False) -> Path:
-        """Write the labels: ``.geojson``/``.json`` (WGS84), ``.gpkg`` (scene CRS) or ``.tif`` (label raster).
-
-        Raises
-        ------
-        SessionError
-            An unknown file extension.
-        OutputError
-            The file cannot be written.
-        """
-        target = Path(path)
-        suffix = target.suffix.lower()
-        if suffix in (".tif", ".tiff"):
-            names = {lab.id: lab.name for lab in self.labels}
-            return write_label_raster(target, self.segmentation, self._segment_labels, names=names)
-        polygons = self.polygons(include_hidden=include_hidden, include_unlabelled=include_unlabelled)
-        if suffix in (".geojson", ".json"):
-            return write_geojson(target, polygons)
-        if suffix == ".gpkg":
-            return write_geopackage(target, polygons)
-        raise SessionError(f"cannot export to {suffix or 'a file without extension'!r}: use .geojson, .gpkg or "
-                           ".tif", path=target)
+        """Write the labels as ``.geojson`` (WGS84), ``.gpkg`` or ``.tif`` (:func:`.export_labels`)."""
+        return export_labels(self, path, include_hidden=include_hidden, include_unlabelled=include_unlabelled)
 
     def __repr__(self) -> str:
         n_lab = int(np.count_nonzero(self._segment_labels != UNLABELLED))
@@ -816,50 +774,3 @@ _HANDLERS: dict[str, Callable[[LabelSession, _State, Mapping[str, Any]], _State]
 
 def _replace_label(state: _State, i: int, label: Label) -> _State:
     return replace(state, labels=(*state.labels[:i], label, *state.labels[i + 1:]))
-
-
-def _pixel_m2(segmentation: Segmentation) -> float | None:
-    crs = segmentation.crs
-    if not crs.is_projected:
-        return None
-    t = segmentation.transform
-    factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
-    return abs(t.a * t.e - t.b * t.d) * factor * factor
-
-
-def _backup(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
-
-
-def _with_backup(problem: str, path: Path) -> str:
-    bak = _backup(path)
-    if bak.is_file():
-        try:
-            _read_session_file(bak)
-            return f"{problem}; the previous good version is kept in {bak}"
-        except SessionError:
-            pass
-    return problem
-
-
-def _read_session_file(path: Path) -> dict[str, Any]:
-    """Read and check the structure of a session file (:class:`SessionError` naming the problem)."""
-    if not path.is_file():
-        raise SessionError("no session file here", path=path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SessionError(_with_backup(f"cannot be read ({exc})", path), path=path) from None
-    except json.JSONDecodeError as exc:
-        raise SessionError(_with_backup(f"is not valid JSON (line {exc.lineno}, column {exc.colno}): corrupt or "
-                                        "cut short", path), path=path) from None
-    if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-        raise SessionError(_with_backup("is not an s2label session file", path), path=path)
-    if doc.get("version") != FILE_VERSION:
-        raise SessionError(f"session file version {doc.get('version')!r} is not supported (this s2label reads "
-                           f"version {FILE_VERSION})", path=path)
-    edits, position = doc.get("edits"), doc.get("position")
-    if (not isinstance(edits, list) or isinstance(position, bool) or not isinstance(position, int)
-            or not 0 <= position <= len(edits) or not isinstance(doc.get("fingerprint"), dict)):
-        raise SessionError(_with_backup("has a damaged edit log", path), path=path)
-    return doc

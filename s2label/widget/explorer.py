@@ -36,6 +36,7 @@ import numpy as np
 
 from ..colours import to_rgb
 from ..errors import S2LabelError
+from ..export import pixel_area_m2
 from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
 from .embedding_view import EmbeddingView, project
@@ -267,7 +268,8 @@ class ClusterExplorer(w.VBox):
         s = self.session
         counts = s.counts()
         areas = s.areas_px()
-        px_km2 = self._pixel_km2()
+        px_m2 = pixel_area_m2(s.segmentation.transform, s.segmentation.crs)
+        px_km2 = None if px_m2 is None else px_m2 / 1e6
         self.panel.sync(s.labels, counts, {k: None if px_km2 is None else v * px_km2 for k, v in areas.items()})
         self.legend.legend = {lab.name: lab.colour for lab in s.labels if not lab.hidden}
         options = [(lab.name, lab.id) for lab in s.labels] + [("unlabelled", UNLABELLED)]
@@ -318,13 +320,6 @@ class ClusterExplorer(w.VBox):
         lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
         lut[np.asarray(segment_ids, np.int64)] = rgba
         return png_data_url(colour_segments(self.grid, lut))
-
-    def _pixel_km2(self) -> float | None:
-        crs, t = self.session.segmentation.crs, self.session.segmentation.transform
-        if not crs.is_projected:
-            return None
-        factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
-        return abs(t.a * t.e - t.b * t.d) * factor * factor / 1e6
 
     def say(self, message: str, *, error: bool = False) -> None:
         colour = "#b00020" if error else "#1b5e20"
