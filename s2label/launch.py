@@ -25,7 +25,6 @@ import rasterio
 from .cluster import clustering_from_model, predict_clustering
 from .embeddings import Embeddings
 from .errors import OutputError, SceneError
-from .features import segment_stats
 from .graph import build_graph
 from .io import read_scene
 from .model import load_model
@@ -117,10 +116,7 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
         else:
             result = run(scene, out=folder, progress=progress, **run_options)
     path = Path(session_file) if session_file is not None else (folder / SESSION_FILE if folder else None)
-    mean, _ = segment_stats(result.scene.data, result.segmentation.labels, result.segmentation.n_segments)
-    parts = (result.segmentation, result.embeddings, result.clustering)
-    session = (LabelSession(*parts, spectra=mean, bands=result.scene.bands) if path is None
-               else LabelSession.open(path, *parts, spectra=mean, bands=result.scene.bands))
+    session = LabelSession.from_result(result, autosave=path, resume=True)
     return ClusterExplorer(session, result.scene, basemap=basemap, projection=projection,
                            export_dir=folder if folder is not None else None)
 

@@ -202,13 +202,19 @@ class LabelSession:
     # --- construction ---------------------------------------------------------------------------------
 
     @classmethod
-    def from_result(cls, result: Any, *, autosave: str | os.PathLike[str] | None = None) -> LabelSession:
-        """A new session over a :class:`~s2label.pipeline.PipelineResult`, with mean spectra for inspection."""
+    def from_result(cls, result: Any, *, autosave: str | os.PathLike[str] | None = None,
+                    resume: bool = False) -> LabelSession:
+        """A session over a :class:`~s2label.pipeline.PipelineResult`, with mean spectra for inspection.
+
+        With ``resume``, an existing ``autosave`` file is loaded (:meth:`open`) instead of refused.
+        """
         from .features import segment_stats
 
         mean, _ = segment_stats(result.scene.data, result.segmentation.labels, result.segmentation.n_segments)
-        return cls(result.segmentation, result.embeddings, result.clustering, autosave=autosave, spectra=mean,
-                   bands=result.scene.bands)
+        parts = (result.segmentation, result.embeddings, result.clustering)
+        if resume and autosave is not None:
+            return cls.open(autosave, *parts, spectra=mean, bands=result.scene.bands)
+        return cls(*parts, autosave=autosave, spectra=mean, bands=result.scene.bands)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
