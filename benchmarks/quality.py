@@ -1,6 +1,6 @@
 """Cluster quality of s2label against baselines, side by side (s2label.compare).
 
-Run:  .venv/bin/python benchmarks/quality.py [--scene aberystwyth|sample|both] [--cnn-steps N]
+Run:  .venv/bin/python benchmarks/quality.py [--scene aberystwyth|sample|both] [--cnn-steps N] [--plot PNG]
 
 On ../shared/data/aberystwyth (real L2A scene with a 4-class land-cover map: Forest, Grass, Urban, Water)
 all measures; on the default scene (no reference) the measures that need none. Prints markdown tables.
@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--cnn-steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="also draw the reference scene's scores (s2label.plot.plot_scores) into this PNG")
     args = parser.parse_args()
     torch.set_num_threads(2)
     cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps else None
@@ -45,6 +47,15 @@ def main() -> None:
                   f"seed {args.seed}, {time.perf_counter() - t0:.0f} s\n")
             print(to_markdown(scores))
             results["aberystwyth"] = [s.to_dict() for s in scores]
+            if args.plot:
+                import matplotlib
+
+                matplotlib.use("Agg")
+                from s2label.plot import plot_scores
+
+                fig = plot_scores(scores)
+                fig.suptitle(f"Aberystwyth, {scene.height} x {scene.width} px, seed {args.seed}", fontsize="small")
+                fig.savefig(args.plot, dpi=110)
     if args.scene in ("sample", "both"):
         scene = s2label.sample_scene()
         t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour"]
+__all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour", "stretch"]
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TAB20 = (
@@ -25,6 +25,36 @@ _TAB20 = (
 _GOLDEN = 0.6180339887498949
 _SQRT2 = 0.41421356237309515  # fractional parts of sqrt(2), sqrt(3)
 _SQRT3 = 0.7320508075688772
+
+
+def stretch(values: np.ndarray, percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+    """Stretch values linearly from their low to their high percentile onto 0-255 (an image's contrast).
+
+    Parameters
+    ----------
+    values : ndarray, any shape, float
+        Valid values only (no NaN).
+    percentiles : (float, float)
+        Low and high percentiles mapped to 0 and 255, ``0 <= low < high <= 100``.
+
+    Returns
+    -------
+    ndarray, same shape, uint8 (all 0 when the values are constant or empty)
+
+    Examples
+    --------
+    >>> stretch(np.array([0.0, 0.1, 0.2]), (0, 100)).tolist()
+    [0, 128, 255]
+    """
+    low, high = (float(p) for p in percentiles)
+    if not 0 <= low < high <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return np.zeros(values.shape, np.uint8)
+    lo, hi = np.percentile(values, [low, high])
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    return np.rint(np.clip((values - lo) * scale, 0, 255)).astype(np.uint8)
 
 
 def is_hex_colour(value: object) -> bool:

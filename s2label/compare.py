@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,8 @@ class MethodScores:
         Retrained on the rotated scene, against the original.
     seconds : float
         Wall time of fitting the method on the scene.
+    labels : ndarray (H, W) int, optional
+        The method's label map on the scene's grid (-1 noise, -2 no data), for plots; not in :meth:`to_dict`.
     """
 
     method: str
@@ -90,9 +92,11 @@ class MethodScores:
     rotation_ari: float = _NAN
     rotation_ari_retrain: float = _NAN
     seconds: float = _NAN
+    labels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The figures (without the label map)."""
+        return {k: v for k, v in asdict(self).items() if k != "labels"}
 
 
 @dataclass
@@ -237,7 +241,7 @@ def _score_pixel_kmeans(scene: Scene, reference: np.ndarray | None, k: int, seed
     # a per-pixel model applied to rotated pixels gives the same labels: stability 1 by construction
     extra["rotation_ari"] = 1.0 if rot is not None else _NAN
     return MethodScores("pixel-kmeans", int(sizes.size), 0.0, float(sizes.max() / sizes.sum()), seconds=seconds,
-                        **extra)
+                        labels=pix, **extra)
 
 
 def _apply(fit: _Fitted, scene: Scene, seg: Segmentation, graph: SegmentGraph) -> np.ndarray:
@@ -275,7 +279,7 @@ def _score_segments(method: str, fit: _Fitted, scene: Scene, seg: Segmentation, 
             extra["rotation_ari_retrain"] = rotation_stability(pix_assigned, segment_to_pixels(rot_seg, relabels),
                                                                k=1)
     return MethodScores(method, n_clusters, float(np.mean(labels < 0)), float(sizes.max() / labels.size),
-                        seconds=fit.seconds, **extra)
+                        seconds=fit.seconds, labels=pix, **extra)
 
 
 _COLUMNS = [

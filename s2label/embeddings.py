@@ -66,3 +66,6 @@ class Embeddings:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
+
+    def __repr__(self) -> str:
+        return f"Embeddings({self.n} segments x {self.dim} dimensions, method={self.method!r})"

@@ -60,6 +60,9 @@ class SegmentGraph:
         """Number of undirected edges (half the columns of ``edge_index``)."""
         return int(self.edge_index.shape[1] // 2)
 
+    def __repr__(self) -> str:
+        return f"SegmentGraph({self.num_nodes} segments, {self.num_edges} edges)"
+
     def pairs(self) -> np.ndarray:
         """(E/2, 2) undirected edges as node pairs with ``i < j``."""
         ei = self.edge_index

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import rasterio
 
+from ._atomic import ensure_writable_dir
 from .cluster import clustering_from_model, predict_clustering
 from .embeddings import Embeddings
 from .errors import OutputError, SceneError
@@ -115,6 +116,8 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
             result = load_run(folder, scene)
         else:
             result = run(scene, out=folder, progress=progress, **run_options)
+    if folder is not None:
+        folder = ensure_writable_dir(folder)  # the session is saved there from the first edit on
     path = Path(session_file) if session_file is not None else (folder / SESSION_FILE if folder else None)
     session = LabelSession.from_result(result, autosave=path, resume=True)
     return ClusterExplorer(session, result.scene, basemap=basemap, projection=projection,

@@ -67,6 +67,11 @@ class Segmentation:
         """Number of segments N (the largest id)."""
         return int(self.labels.max()) if self.labels.size else 0
 
+    def __repr__(self) -> str:
+        h, w = self.labels.shape
+        method = self.params.get("method", "")
+        return f"Segmentation({self.n_segments} segments on {w}x{h} px" + (f", {method}" if method else "") + ")"
+
     @property
     def shape(self) -> tuple[int, int]:
         return (int(self.labels.shape[0]), int(self.labels.shape[1]))

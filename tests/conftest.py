@@ -331,3 +331,27 @@ def read_only_dir(tmp_path: Path):
         pytest.skip("the file system lets this user write into a read-only folder")
     yield folder
     subprocess.run(undo, check=False)
+
+
+# --- notebooks ------------------------------------------------------------------------------------------
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+#: A 384 x 384 px part of the default scene with fields, marsh, a channel and open water.
+NOTEBOOK_WINDOW = [[576, 960], [800, 1184]]
+
+
+@pytest.fixture
+def run_notebook(tmp_path: Path) -> Callable[..., tuple[object, str]]:
+    """Execute ``notebooks/<name>.ipynb`` headless in a fresh kernel with some parameters replaced.
+
+    Returns the executed notebook and the text its cells printed; the executed copy (outputs included) is
+    kept in ``tmp_path`` to show what happened when a cell fails.
+    """
+    from tests._notebooks import cell_outputs, execute_notebook
+
+    def run(name: str, *, timeout: int = 300, **parameters: object) -> tuple[object, str]:
+        nb = execute_notebook(NOTEBOOKS / f"{name}.ipynb", parameters, cwd=tmp_path, timeout=timeout,
+                              save=tmp_path / f"{name}.executed.ipynb")
+        return nb, cell_outputs(nb)
+
+    return run

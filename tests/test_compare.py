@@ -35,6 +35,12 @@ def test_every_method_scored_on_real_reference_data(aber_crop):
         assert 0 <= s.fragmentation <= 1 and s.ssim > s.ssim_random - 0.05
         assert 0 <= s.spectral_angle < s.spectral_angle_random
     assert by["pixel-kmeans"].rotation_ari == 1.0 and by["mean-spectra-kmeans"].noise_fraction == 0.0
+    for s in scores:  # each method's label map, for plots: on the scene's grid, its clusters, its noise
+        assert s.labels is not None and s.labels.shape == scene.shape
+        assert np.unique(s.labels[s.labels >= 0]).size == s.n_clusters
+        assert "labels" not in s.to_dict() and "accuracy_strict" in s.to_dict()
+    cnn_gnn_map = by["cnn-gnn"].labels
+    assert math.isclose(np.mean(cnn_gnn_map[scene.valid] == -1), by["cnn-gnn"].noise_fraction, abs_tol=0.1)
     # majority naming can never do worse than naming everything the most common class
     majority = np.bincount(reference[reference > 0]).max() / (reference > 0).sum()
     assert all(s.accuracy_assigned >= majority - 1e-9 for s in scores)

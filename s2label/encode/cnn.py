@@ -254,6 +254,17 @@ def _tile_origins(valid: np.ndarray, tile: int, n: int, rng: np.random.Generator
     return np.stack([rr[:n], cc[:n]], axis=1)
 
 
+def _one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """One-cycle learning rate (10 % warm-up, at least two steps of it); constant for under three steps.
+
+    OneCycleLR divides by the length of its warm-up phase, which rounds to zero for few steps.
+    """
+    if steps < 3:
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    pct = min(0.5, max(0.1, 2.0 / steps))
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=pct)
+
+
 def train_cnn(
     scene: Scene,
     *,
@@ -308,7 +319,7 @@ def train_cnn(
     gen = torch.Generator().manual_seed(seed)
     net.to(dev).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(cfg.steps, 1), pct_start=0.1)
+    sched = _one_cycle(opt, cfg.lr, cfg.steps)
     bar = tqdm(range(cfg.steps), desc="train cnn", disable=not progress, leave=False)
     with torch_threads(num_threads):
         for _ in bar:

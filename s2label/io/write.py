@@ -10,7 +10,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, ensure_writable_dir
 
 __all__ = ["write_raster"]
 
@@ -23,7 +23,8 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
     Parameters
     ----------
     path : path-like
-        Target file; written to a temporary file beside it, then moved into place.
+        Target file; written to a temporary file beside it, then moved into place. Missing parent
+        folders are created.
     array : ndarray, shape (H, W) or (C, H, W)
     transform, crs
         The grid (e.g. ``scene.transform``, ``scene.crs``).
@@ -49,7 +50,7 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
     }
     if not profile["tiled"]:
         del profile["blockxsize"], profile["blockysize"]
-    target = Path(path)
+    target = ensure_writable_dir(Path(path).parent) / Path(path).name
     with atomic_path(target) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr)

@@ -5,5 +5,6 @@
 """
 
 from .explorer import ClusterExplorer
+from .overlays import segments_in_polygon
 
-__all__ = ["ClusterExplorer"]
+__all__ = ["ClusterExplorer", "segments_in_polygon"]

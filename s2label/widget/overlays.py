@@ -53,7 +53,7 @@ from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from shapely.geometry import MultiPolygon, Polygon
 
-from ..colours import palette
+from ..colours import palette, stretch
 from ..errors import BandError, SegmentationError
 from ..scene import Scene
 from ..segment import Segmentation
@@ -252,9 +252,7 @@ def render_bands(scene: Scene, grid: DisplayGrid, bands: Sequence[str], *,
     if len(bands) != 3:
         raise BandError(f"an RGB image needs 3 bands, got {len(bands)}: {bands}", path=scene.source or None)
     index = [scene.band_index(b) for b in bands]
-    low, high = (float(p) for p in percentiles)
-    if not 0 <= low < high <= 100:
-        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
+    stretch(np.zeros(0), percentiles)  # checks the percentiles before any work
     h, w = grid.shape
     geo = dict(src_transform=scene.transform, src_crs=scene.crs, dst_transform=grid.transform,
                dst_crs=WEB_MERCATOR)
@@ -278,13 +276,7 @@ def render_bands(scene: Scene, grid: DisplayGrid, bands: Sequence[str], *,
 
     rgba = np.zeros((h, w, 4), np.uint8)
     for k, plane in enumerate(planes):
-        values = plane[shown]
-        if values.size == 0:
-            continue
-        lo, hi = np.percentile(values, [low, high])
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        stretched = np.clip((values - lo) * scale, 0, 255)
-        rgba[..., k][shown] = np.rint(stretched).astype(np.uint8)
+        rgba[..., k][shown] = stretch(plane[shown], percentiles)
     rgba[..., 3][shown] = 255
     return rgba
 

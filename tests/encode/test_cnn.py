@@ -32,6 +32,15 @@ def test_training_lowers_the_loss_and_is_seeded(real_crop, tiny_cnn):
     np.testing.assert_array_equal(a.feature_map(real_crop), b.feature_map(real_crop))
 
 
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, 10])
+def test_few_training_steps(real_crop, tiny_cnn, steps):
+    # OneCycleLR divides by its warm-up length, which rounded to zero steps below 20 steps (a notebook found it)
+    from dataclasses import replace
+
+    enc = train_cnn(real_crop, config=replace(tiny_cnn, steps=steps), seed=0)
+    assert len(enc.losses) == steps and np.isfinite(enc.losses).all()
+
+
 def test_tiled_inference_leaves_no_seams(real_crop, tiny_cnn):
     enc = train_cnn(real_crop, config=tiny_cnn, seed=0)
     tiled = enc.feature_map(real_crop)  # 64 px tiles with 16 px margins over 256 x 256
