@@ -28,7 +28,7 @@ from .errors import ClusteringError, S2LabelWarning
 
 __all__ = [
     "Clustering", "SegmentClusterer", "cluster", "default_min_cluster_size", "assign_noise_to_nearest",
-    "MIN_SEGMENTS_TO_CLUSTER", "REDUCTIONS",
+    "MIN_SEGMENTS_TO_CLUSTER", "REDUCTIONS", "AUTO_SAMPLE",
 ]
 
 #: Fewer segments than this cannot form even two clusters with a noise label.
@@ -293,6 +293,10 @@ class Clustering:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
+    def __repr__(self) -> str:
+        return (f"Clustering({self.n_clusters} clusters over {self.labels.size} segments, "
+                f"{self.noise_fraction:.1%} noise)")
+
     @property
     def n_clusters(self) -> int:
         return int(self.labels.max()) + 1 if self.labels.size and self.labels.max() >= 0 else 0
@@ -337,10 +341,31 @@ def assign_noise_to_nearest(labels: np.ndarray, space: np.ndarray) -> np.ndarray
     return out
 
 
+#: Above this many segments :func:`cluster` fits on a sample of this size by default (``sample="auto"``).
+AUTO_SAMPLE = 100_000
+
+
+def _sample_rows(n: int, sample: int | str | None, seed: int) -> np.ndarray | None:
+    """Rows to fit on, sorted (None: all). ``"auto"`` samples :data:`AUTO_SAMPLE` rows above that many."""
+    if sample is None:
+        return None
+    if isinstance(sample, str):
+        if sample != "auto":
+            raise ClusteringError(f"sample must be an int, 'auto' or None, got {sample!r}")
+        sample = AUTO_SAMPLE
+    sample = int(sample)
+    if sample < MIN_SEGMENTS_TO_CLUSTER:
+        raise ClusteringError(f"sample must be at least {MIN_SEGMENTS_TO_CLUSTER} segments, got {sample}")
+    if n <= sample:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+
+
 def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_samples: int | None = None,
             reduce: Literal["umap", "pca", "none"] = "umap", n_components: int = 8, n_neighbors: int = 30,
             cluster_selection_method: Literal["eom", "leaf"] = "eom", cluster_selection_epsilon: float = 0.0,
-            max_cluster_fraction: float = 0.5, random_state: int = 0) -> Clustering:
+            max_cluster_fraction: float = 0.5, random_state: int = 0,
+            sample: int | Literal["auto"] | None = "auto") -> Clustering:
     """Cluster segment embeddings with HDBSCAN.
 
     Parameters
@@ -349,10 +374,19 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
     min_cluster_size, min_samples, reduce, n_components, n_neighbors, cluster_selection_method,
     cluster_selection_epsilon, max_cluster_fraction, random_state
         See :class:`SegmentClusterer`.
+    sample : int, "auto" or None
+        Fit UMAP and HDBSCAN on this many segments drawn at random (seeded by ``random_state``) and assign
+        the others to the clusters found (:meth:`SegmentClusterer.predict`: a distance-weighted vote of their
+        10 nearest fitted segments), so that millions of segments can be clustered; an explicit
+        ``min_cluster_size`` is scaled to the sample. ``"auto"`` samples :data:`AUTO_SAMPLE` segments when
+        there are more; ``None`` always fits on all. :func:`s2label.evaluate.sample_agreement` measures how
+        well a sampled fit agrees with a full one.
 
     Returns
     -------
     Clustering
+        For a sampled fit ``params["fit_rows"]`` holds the number of fitted segments, and the condensed tree
+        describes those only (the explorer then offers no re-cut along the hierarchy).
 
     Raises
     ------
@@ -368,24 +402,44 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
     >>> c = cluster(Embeddings(v, np.arange(1, 101), "spectral"), reduce="pca", min_cluster_size=10)
     >>> c.n_clusters, c.noise_fraction
     (2, 0.0)
+    >>> s = cluster(Embeddings(v, np.arange(1, 101), "spectral"), reduce="pca", min_cluster_size=20, sample=40)
+    >>> from sklearn.metrics import adjusted_rand_score
+    >>> s.params["fit_rows"], adjusted_rand_score(c.labels, s.labels)
+    (40, 1.0)
     """
+    n = embeddings.n
+    rows = _sample_rows(n, sample, random_state)
+    if rows is not None and min_cluster_size is not None:
+        min_cluster_size = max(2, int(round(min_cluster_size * rows.size / n)))
     model = SegmentClusterer(min_cluster_size=min_cluster_size, min_samples=min_samples, reduce=reduce,
                              n_components=n_components, n_neighbors=n_neighbors,
                              cluster_selection_method=cluster_selection_method,
                              cluster_selection_epsilon=cluster_selection_epsilon,
                              max_cluster_fraction=max_cluster_fraction,
-                             random_state=random_state).fit(embeddings.vectors)
+                             random_state=random_state).fit(embeddings.vectors if rows is None
+                                                            else embeddings.vectors[rows])
     if not (model.labels_ >= 0).any():
         warnings.warn(f"HDBSCAN found no cluster among {len(model.labels_)} segments (all noise); try a smaller "
                       f"min_cluster_size than {model.min_cluster_size_}", S2LabelWarning, stacklevel=2)
-    return clustering_from_model(model, embeddings)
+    if rows is None:
+        return clustering_from_model(model, embeddings)
+    labels, strengths = model.predict(embeddings.vectors)
+    probabilities, outliers = strengths, 1.0 - strengths
+    labels[rows], probabilities[rows], outliers[rows] = model.labels_, model.probabilities_, model.outlier_scores_
+    params = _model_params(model, embeddings) | {"fit_rows": int(rows.size), "sample_seed": random_state}
+    return Clustering(labels=labels, probabilities=probabilities, outlier_scores=outliers.astype(np.float32),
+                      segment_ids=embeddings.segment_ids, condensed_tree=model.condensed_tree_,
+                      embedding=model.transform(embeddings.vectors), params=params, model=model)
+
+
+def _model_params(model: SegmentClusterer, embeddings: Embeddings) -> dict[str, Any]:
+    return model.get_params() | {"min_cluster_size": model.min_cluster_size_, "min_samples": model.min_samples_,
+                                 "max_cluster_size": model.max_cluster_size_, "embedding_method": embeddings.method}
 
 
 def clustering_from_model(model: SegmentClusterer, embeddings: Embeddings) -> Clustering:
     """The :class:`Clustering` of the segments a :class:`SegmentClusterer` was fitted on."""
-    params = model.get_params() | {"min_cluster_size": model.min_cluster_size_, "min_samples": model.min_samples_,
-                                   "max_cluster_size": model.max_cluster_size_,
-                                   "embedding_method": embeddings.method}
+    params = _model_params(model, embeddings)
     return Clustering(labels=model.labels_, probabilities=model.probabilities_,
                       outlier_scores=model.outlier_scores_, segment_ids=embeddings.segment_ids,
                       condensed_tree=model.condensed_tree_, embedding=model.embedding_, params=params, model=model)

@@ -36,7 +36,7 @@ from .segment import Segmentation
 __all__ = [
     "ClusterAccuracy", "ContextConsistency", "named_cluster_accuracy", "segment_to_pixels",
     "context_consistency", "fragmentation", "rotate_scene", "rotation_stability", "pixel_kmeans",
-    "segment_kmeans", "load_reference",
+    "segment_kmeans", "load_reference", "SampleAgreement", "sample_agreement",
 ]
 
 #: Pixels predicted per k-means chunk in :func:`pixel_kmeans` (bounds memory on whole tiles).
@@ -540,3 +540,86 @@ def load_reference(path: str | os.PathLike[str], scene: Scene) -> np.ndarray:
         reproject(rasterio.band(ds, 1), out, dst_transform=scene.transform, dst_crs=scene.crs,
                   resampling=Resampling.nearest, src_nodata=ds.nodata, dst_nodata=0)
     return out
+
+
+# --- clustering on a sample -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SampleAgreement:
+    """How a clustering fitted on a sample of the segments agrees with one fitted on all of them.
+
+    Attributes
+    ----------
+    n_segments, fit_rows : int
+        Segments in all, and in the sample.
+    ari, nmi : float
+        Adjusted Rand index / normalised mutual information between the two labellings, noise as a label.
+    ari_assigned : float
+        ARI with noise given its nearest cluster in both.
+    clusters_full, clusters_sampled : int
+    noise_full, noise_sampled : float
+        Share of segments left as noise.
+    seconds_full, seconds_sampled : float
+        Wall time of each clustering.
+    """
+
+    n_segments: int
+    fit_rows: int
+    ari: float
+    nmi: float
+    ari_assigned: float
+    clusters_full: int
+    clusters_sampled: int
+    noise_full: float
+    noise_sampled: float
+    seconds_full: float
+    seconds_sampled: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample_agreement(embeddings: Any, sample: int, **cluster_options: Any) -> SampleAgreement:
+    """Cluster ``embeddings`` on all segments and on a sample of ``sample``; compare the labellings.
+
+    Parameters
+    ----------
+    embeddings : Embeddings
+    sample : int
+        Segments to fit on (see :func:`s2label.cluster` ``sample``).
+    **cluster_options
+        Other :func:`s2label.cluster` arguments, the same for both fits.
+
+    Returns
+    -------
+    SampleAgreement
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from s2label.embeddings import Embeddings
+    >>> rng = np.random.default_rng(0)
+    >>> v = np.concatenate([rng.normal(c, .2, (300, 4)) for c in (0, 3, 6)])
+    >>> a = sample_agreement(Embeddings(v, np.arange(1, 901), "spectral"), 300, reduce="pca")
+    >>> a.fit_rows, a.clusters_full, a.clusters_sampled, round(a.ari_assigned, 2)
+    (300, 3, 3, 1.0)
+    """
+    import time
+
+    from .cluster import cluster
+
+    if "sample" in cluster_options:
+        raise TypeError("give the sample size as the second argument")
+    t0 = time.perf_counter()
+    full = cluster(embeddings, sample=None, **cluster_options)
+    t1 = time.perf_counter()
+    part = cluster(embeddings, sample=sample, **cluster_options)
+    t2 = time.perf_counter()
+    return SampleAgreement(
+        n_segments=int(embeddings.n), fit_rows=int(part.params.get("fit_rows", embeddings.n)),
+        ari=float(adjusted_rand_score(full.labels, part.labels)),
+        nmi=float(normalized_mutual_info_score(full.labels, part.labels)),
+        ari_assigned=float(adjusted_rand_score(full.labels_noise_assigned(), part.labels_noise_assigned())),
+        clusters_full=full.n_clusters, clusters_sampled=part.n_clusters, noise_full=full.noise_fraction,
+        noise_sampled=part.noise_fraction, seconds_full=t1 - t0, seconds_sampled=t2 - t1,
+    )

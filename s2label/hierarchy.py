@@ -74,7 +74,7 @@ class ClusterHierarchy:
         labels = np.asarray(clustering.labels)
         n = labels.size
         tree = np.asarray(clustering.condensed_tree)
-        if clustering.params.get("predicted") or tree.size == 0 or n == 0:
+        if clustering.params.get("predicted") or clustering.params.get("fit_rows") or tree.size == 0 or n == 0:
             return cls.flat_from_labels(labels)
         try:
             h = cls._from_tree(tree, n)
