@@ -579,7 +579,7 @@ class SampleAgreement:
         return asdict(self)
 
 
-def sample_agreement(embeddings: Any, sample: int, **cluster_options: Any) -> SampleAgreement:
+def sample_agreement(embeddings: Any, sample: int, *, full: Any = None, **cluster_options: Any) -> SampleAgreement:
     """Cluster ``embeddings`` on all segments and on a sample of ``sample``; compare the labellings.
 
     Parameters
@@ -587,6 +587,8 @@ def sample_agreement(embeddings: Any, sample: int, **cluster_options: Any) -> Sa
     embeddings : Embeddings
     sample : int
         Segments to fit on (see :func:`s2label.cluster` ``sample``).
+    full : Clustering, optional
+        The clustering of all segments, when already made with the same options (its time is then NaN).
     **cluster_options
         Other :func:`s2label.cluster` arguments, the same for both fits.
 
@@ -610,16 +612,19 @@ def sample_agreement(embeddings: Any, sample: int, **cluster_options: Any) -> Sa
 
     if "sample" in cluster_options:
         raise TypeError("give the sample size as the second argument")
-    t0 = time.perf_counter()
-    full = cluster(embeddings, sample=None, **cluster_options)
+    seconds_full = float("nan")
+    if full is None:
+        t0 = time.perf_counter()
+        full = cluster(embeddings, sample=None, **cluster_options)
+        seconds_full = time.perf_counter() - t0
     t1 = time.perf_counter()
     part = cluster(embeddings, sample=sample, **cluster_options)
-    t2 = time.perf_counter()
+    seconds_sampled = time.perf_counter() - t1
     return SampleAgreement(
         n_segments=int(embeddings.n), fit_rows=int(part.params.get("fit_rows", embeddings.n)),
         ari=float(adjusted_rand_score(full.labels, part.labels)),
         nmi=float(normalized_mutual_info_score(full.labels, part.labels)),
         ari_assigned=float(adjusted_rand_score(full.labels_noise_assigned(), part.labels_noise_assigned())),
         clusters_full=full.n_clusters, clusters_sampled=part.n_clusters, noise_full=full.noise_fraction,
-        noise_sampled=part.noise_fraction, seconds_full=t1 - t0, seconds_sampled=t2 - t1,
+        noise_sampled=part.noise_fraction, seconds_full=seconds_full, seconds_sampled=seconds_sampled,
     )

@@ -190,5 +190,8 @@ def test_sample_agreement_on_real_segments(real_crop):
     assert agreement.clusters_full >= 2 and agreement.clusters_sampled >= 2
     # measured 0.77 with noise assigned (0.47 with noise as a label); a random labelling scores ~0
     assert agreement.ari_assigned > 0.5 and agreement.ari > 0.2
-    shuffled = np.random.default_rng(0).permutation(cluster(emb, reduce="pca", sample=None).labels)
-    assert adjusted_rand_score(cluster(emb, reduce="pca", sample=None).labels, shuffled) < 0.05
+    full = cluster(emb, reduce="pca", sample=None)
+    again = sample_agreement(emb, emb.n // 4, full=full, reduce="pca")  # a full fit made once, reused
+    assert again.ari == agreement.ari and np.isnan(again.seconds_full) and again.seconds_sampled > 0
+    shuffled = np.random.default_rng(0).permutation(full.labels)
+    assert adjusted_rand_score(full.labels, shuffled) < 0.05

@@ -2,6 +2,8 @@
 
 from .read import MIN_BANDS, RASTER_SUFFIXES, read_scene
 from .safe import SafeProduct, parse_safe
+from .stac import StacBand, stac_bands
 from .write import write_raster
 
-__all__ = ["read_scene", "parse_safe", "SafeProduct", "write_raster", "MIN_BANDS", "RASTER_SUFFIXES"]
+__all__ = ["read_scene", "parse_safe", "SafeProduct", "stac_bands", "StacBand", "write_raster", "MIN_BANDS",
+           "RASTER_SUFFIXES"]

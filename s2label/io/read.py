@@ -1,4 +1,5 @@
-"""Read Sentinel-2 scenes: a multi-band GeoTIFF/JP2, a folder or list of single-band files, or a ``.SAFE``.
+"""Read Sentinel-2 scenes: a multi-band GeoTIFF/JP2, a folder or list of single-band files, a ``.SAFE``, or a
+STAC item whose assets are Cloud-Optimised GeoTIFFs (read over HTTP, only the part needed).
 
 Every band is brought onto the grid of the finest band (10 m for Sentinel-2) with
 :func:`rasterio.warp.reproject`, since the 20 m and 60 m grids need not nest exactly in the 10 m one.
@@ -7,13 +8,17 @@ Digital numbers become reflectance as ``(DN + offset) * scale``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import numpy as np
 import rasterio
@@ -28,6 +33,10 @@ from ..bands import CANONICAL_BANDS, band_from_filename, normalize_band, normali
 from ..errors import BandError, S2LabelWarning, SceneError
 from ..scene import Scene
 from .safe import baseline_offset_default, find_safe_root, parse_safe
+from .stac import describe_item, is_stac_item, load_item, stac_bands
+
+if TYPE_CHECKING:
+    import pystac
 
 __all__ = ["read_scene", "MIN_BANDS", "RASTER_SUFFIXES"]
 
@@ -40,18 +49,36 @@ MIN_BANDS = 3
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
 _DEFAULT_INT_SCALE = 1e-4  # Sentinel-2 DN per unit reflectance is 10000 (L1C and L2A)
 
+# GDAL options for reading COGs over HTTP (/vsicurl/), set only while a remote file is open and only where the
+# user has not set them (environment variable or an enclosing rasterio.Env).
+_HTTP_GDAL_OPTIONS = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing, no probing for sidecar files
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",  # one request for adjacent tiles
+    "GDAL_HTTP_MAX_RETRY": "2",  # GDAL retries 429 / 5xx / reset connections itself ...
+    "GDAL_HTTP_RETRY_DELAY": "0.5",  # ... after this many seconds (growing)
+    "GDAL_HTTP_CONNECTTIMEOUT": "10",
+    "GDAL_HTTP_TIMEOUT": "30",
+}
+#: Opening a remote file that cannot be reached (connection refused, time-out, DNS) is tried this often ...
+_HTTP_OPEN_ATTEMPTS = 3
+#: ... this many seconds apart. HTTP errors are not retried here: 4xx are final, and GDAL retried 5xx already.
+_HTTP_RETRY_DELAY = 0.5
+_UNREACHABLE = ("could not connect", "couldn't connect", "failed to connect", "connection refused",
+                "could not resolve", "timed out", "connection reset", "does not exist in the file system")
+
 
 @dataclass(frozen=True)
 class _BandSource:
     band: str
-    path: Path
+    path: Path | str  # str: a URL (http(s)://, s3://, /vsi...), opened by GDAL directly
     index: int  # 1-based band index inside the file
-    scale: float | None = None  # None: decided from the file's data type
+    scale: float | None = None  # None: decided from the file's metadata or data type
     offset: float | None = None
+    asset: str | None = None  # key of the STAC asset holding the band
 
 
 def read_scene(
-    source: PathLike | Sequence[PathLike],
+    source: PathLike | Sequence[PathLike] | pystac.Item,
     *,
     bands: Sequence[str] | None = None,
     band_names: Sequence[str] | None = None,
@@ -68,7 +95,7 @@ def read_scene(
 
     Parameters
     ----------
-    source : path-like or sequence of path-like
+    source : path-like, sequence of path-like, or pystac.Item
         One of
 
         - a multi-band raster (GeoTIFF, JP2, VRT): band names from the band descriptions, from
@@ -76,7 +103,11 @@ def read_scene(
         - a folder of single-band files, or a list of them: each band's name comes from its file name
           (``*_B8A.jp2``, ``B1.tif``) or its band description; other files are ignored;
         - a Sentinel-2 ``.SAFE`` product (L1C or L2A) or its ``MTD_MSIL*.xml``: for each band the file at
-          the finest resolution is used, and scaling follows the product metadata.
+          the finest resolution is used, and scaling follows the product metadata;
+        - a STAC item (``pystac.Item``, or the path or URL of its JSON): one asset per band, matched by
+          ``eo:bands`` name or common name or by asset key (Earth Search ``red``, Planetary Computer ``B04``);
+          see :mod:`s2label.io.stac`. Remote assets (``http(s)://``) are read by GDAL directly, fetching only
+          the tiles that cover ``window``/``bbox``.
     bands : sequence of str, optional
         Read only these bands, in this order (any spelling, e.g. ``["B02", "B03", "B04", "B8"]``).
     band_names : sequence of str, optional
@@ -91,9 +122,10 @@ def read_scene(
     scale, offset : float or mapping band -> float, optional
         Override the conversion ``reflectance = (DN + offset) * scale``. By default: from a ``.SAFE``'s
         metadata (``1 / QUANTIFICATION_VALUE`` and ``RADIO_ADD_OFFSET``/``BOA_ADD_OFFSET``, i.e. -1000 from
-        processing baseline 04.00 on); from a file's ``QUANTIFICATION_VALUE``/``*_ADD_OFFSET`` tags or GDAL
-        scale/offset when present; otherwise ``scale=1e-4, offset=0`` for integer data and ``scale=1`` for
-        floating-point data. Pass ``offset=-1000`` for a GeoTIFF exported from a baseline >= 04.00 product.
+        processing baseline 04.00 on); from a STAC item's ``raster:bands``; from a file's
+        ``QUANTIFICATION_VALUE``/``*_ADD_OFFSET`` tags or GDAL scale/offset when present; otherwise
+        ``scale=1e-4, offset=0`` for integer data and ``scale=1`` for floating-point data. Pass
+        ``offset=-1000`` for a GeoTIFF exported from a baseline >= 04.00 product.
     nodata : float, optional
         Digital number that marks missing data (default: the file's nodata value, else 0 for integer data,
         as in Sentinel-2 products). NaN is always missing.
@@ -110,7 +142,9 @@ def read_scene(
     Raises
     ------
     SceneError
-        Missing file, not a raster, no CRS, no valid pixel, window outside the scene.
+        Missing file, not a raster, no CRS, no valid pixel, window outside the scene; a STAC item with no image
+        asset, or an asset that cannot be read (remote ones after a short, bounded retry): the message names
+        the asset key and href.
     BandError
         Unknown or duplicated band names, a requested band missing, fewer than 3 bands.
 
@@ -130,6 +164,8 @@ def read_scene(
         raise SceneError(f"unknown resampling {resampling!r}; use one of "
                          f"{', '.join(r.name for r in Resampling)}") from None
 
+    if _is_stac_source(source):
+        source = load_item(source)  # type: ignore[arg-type]
     sources, meta = _resolve_sources(source, band_names)
     if bands is not None:
         wanted = normalize_bands(bands)
@@ -143,7 +179,7 @@ def read_scene(
         raise BandError(f"{len(sources)} band(s) found ({', '.join(s.band for s in sources) or 'none'}); "
                         f"s2label needs at least {MIN_BANDS}", path=_describe(source))
 
-    grids = [_grid(s.path) for s in sources]
+    grids = [_grid(s.path, s.asset) for s in sources]
     ref = min(range(len(sources)), key=lambda i: (grids[i]["res"], i))
     ref_grid = grids[ref]
     ref_transform, ref_crs, (full_h, full_w) = ref_grid["transform"], ref_grid["crs"], ref_grid["shape"]
@@ -156,7 +192,7 @@ def read_scene(
     scales: dict[str, float] = {}
     offsets: dict[str, float] = {}
     for i, src in enumerate(tqdm(sources, desc="read bands", disable=not progress, leave=False)):
-        with _open(src.path) as ds:
+        with _open(src.path, src.asset) as ds:
             nd = nodata if nodata is not None else ds.nodata
             if nd is None and np.issubdtype(np.dtype(ds.dtypes[src.index - 1]), np.integer):
                 nd = 0
@@ -197,25 +233,83 @@ def read_scene(
 
 # --- resolving what to read ---------------------------------------------------------------------
 
-def _describe(source: PathLike | Sequence[PathLike]) -> str:
+def _describe(source: PathLike | Sequence[PathLike] | pystac.Item) -> str:
+    if is_stac_item(source):
+        return describe_item(source)
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
-    items = [os.fspath(s) for s in source]
+    items = [os.fspath(s) for s in cast(Sequence[PathLike], source)]
     return os.path.commonpath(items) if len(items) > 1 else (items[0] if items else "<no files>")
 
 
-def _open(path: Path) -> rasterio.DatasetReader:
-    if not path.exists():
-        raise SceneError("no such file or folder", path=path)
-    try:
-        return rasterio.open(path)
-    except RasterioIOError as exc:
-        reason = str(exc).split("\n")[0]
-        raise SceneError(f"not a readable raster ({reason})", path=path) from None
+@contextlib.contextmanager
+def _open(path: Path | str, asset: str | None = None) -> Iterator[rasterio.DatasetReader]:
+    """Open a raster for the duration of a ``with`` block; read errors become :class:`SceneError` naming the
+    file (and the STAC asset). Remote files are read with the HTTP options of :func:`_remote_env`."""
+    of_asset = f" (asset {asset!r})" if asset else ""
+    with _remote_env(path):
+        if isinstance(path, str):
+            ds = _open_url(path, asset)
+        else:
+            if not path.exists():
+                raise SceneError(f"no such file or folder{of_asset}", path=path)
+            try:
+                ds = rasterio.open(path)
+            except RasterioIOError as exc:
+                raise SceneError(f"not a readable raster{of_asset} ({_reason(exc)})", path=path) from None
+        with ds:
+            try:
+                yield ds
+            except RasterioIOError as exc:
+                raise SceneError(f"reading failed{of_asset} ({_reason(exc)})", path=path) from None
 
 
-def _grid(path: Path) -> dict[str, Any]:
-    with _open(path) as ds:
+def _open_url(href: str, asset: str | None) -> rasterio.DatasetReader:
+    """Open a URL with GDAL, retrying (uncached) a few times when the server could not be reached."""
+    what = f"asset {asset!r}" if asset else "remote file"
+    for attempt in range(1, _HTTP_OPEN_ATTEMPTS + 1):
+        # GDAL caches a failed open; a retry must go to the server again
+        nocache = rasterio.Env(CPL_VSIL_CURL_NON_CACHED=_vsi_path(href)) if attempt > 1 else contextlib.nullcontext()
+        try:
+            with nocache:
+                return rasterio.open(href)
+        except RasterioIOError as exc:
+            reason = _reason(exc).removeprefix("CURL error: ")
+        if not any(r in reason.lower() for r in _UNREACHABLE) or attempt == _HTTP_OPEN_ATTEMPTS:
+            break
+        time.sleep(_HTTP_RETRY_DELAY)
+    tries = f"; gave up after {attempt} attempts" if attempt > 1 else ""
+    raise SceneError(f"{what} cannot be read ({reason}{tries})", path=href)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).split("\n")[0]
+
+
+def _vsi_path(href: str) -> str:
+    return href if href.startswith("/vsi") else f"/vsicurl/{href}"
+
+
+def _is_http(path: Path | str) -> bool:
+    return isinstance(path, str) and path.lower().startswith(("http://", "https://", "/vsicurl/"))
+
+
+def _remote_env(path: Path | str) -> contextlib.AbstractContextManager[Any]:
+    """``rasterio.Env`` with the GDAL options for efficient, bounded HTTP range reads of ``path``, or a no-op
+    for a local file. Options the user has set (as environment variables or in an enclosing
+    ``rasterio.Env``) are left alone."""
+    if not _is_http(path):
+        return contextlib.nullcontext()
+    options = dict(_HTTP_GDAL_OPTIONS)
+    suffix = os.path.splitext(urlsplit(str(path)).path)[1]
+    if suffix:  # only the file itself: no .aux.xml / .ovr / .msk requests
+        options["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"] = suffix
+    current = rasterio.env.getenv() if rasterio.env.hasenv() else {}
+    return rasterio.Env(**{k: v for k, v in options.items() if k not in os.environ and k not in current})
+
+
+def _grid(path: Path | str, asset: str | None = None) -> dict[str, Any]:
+    with _open(path, asset) as ds:
         if ds.crs is None:
             raise SceneError("raster has no CRS (georeference it, e.g. gdal_edit.py -a_srs EPSG:32633)",
                              path=path)
@@ -225,8 +319,10 @@ def _grid(path: Path) -> dict[str, Any]:
                 "res": max(abs(ds.transform.a), abs(ds.transform.e))}
 
 
-def _resolve_sources(source: PathLike | Sequence[PathLike],
+def _resolve_sources(source: PathLike | Sequence[PathLike] | pystac.Item,
                      band_names: Sequence[str] | None) -> tuple[list[_BandSource], dict[str, Any]]:
+    if is_stac_item(source):
+        return _stac_sources(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -237,7 +333,7 @@ def _resolve_sources(source: PathLike | Sequence[PathLike],
         if path.is_dir():
             return _folder_sources(path)
         return _file_sources(path, band_names), {"format": "raster"}
-    paths = [Path(p) for p in source]
+    paths = [Path(p) for p in cast(Sequence[PathLike], source)]
     if not paths:
         raise SceneError("empty list of files")
     out: list[_BandSource] = []
@@ -245,6 +341,36 @@ def _resolve_sources(source: PathLike | Sequence[PathLike],
         out.extend(_file_sources(p, None, single_band_name_required=True))
     _check_unique(out, _describe(source))
     return out, {"format": "files"}
+
+
+def _is_stac_source(source: object) -> bool:
+    """A ``pystac.Item``, a path ending in ``.json``, or an http(s) URL that does not name a raster file."""
+    if is_stac_item(source):
+        return True
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    text = os.fspath(source)
+    if not isinstance(text, str):
+        return False
+    if text.lower().startswith(("http://", "https://")):
+        return not urlsplit(text).path.lower().endswith(RASTER_SUFFIXES)
+    return text.lower().endswith(".json")
+
+
+def _stac_sources(item: pystac.Item) -> tuple[list[_BandSource], dict[str, Any]]:
+    found = stac_bands(item)
+    srcs = [_BandSource(b.band, _href_path(b.href), 1, b.scale, b.offset, asset=b.key) for b in found]
+    return srcs, {"format": "stac", "item": item.id, "assets": {b.band: b.key for b in found}}
+
+
+def _href_path(href: str) -> Path | str:
+    """A local file as a Path (``file://`` URLs included); any other URL stays a string for GDAL."""
+    parts = urlsplit(href)
+    if parts.scheme == "file":
+        return Path(url2pathname(parts.path))
+    if "://" in href or href.startswith("/vsi"):
+        return href
+    return Path(href)
 
 
 def _safe_sources(root: Path) -> tuple[list[_BandSource], dict[str, Any]]:
@@ -330,10 +456,10 @@ def _try_normalize(name: str | None) -> str | None:
 
 
 def _check_unique(sources: Sequence[_BandSource], where: PathLike) -> None:
-    seen: dict[str, Path] = {}
+    seen: dict[str, Path | str] = {}
     for s in sources:
         if s.band in seen:
-            raise BandError(f"band {s.band} found twice ({seen[s.band].name} and {s.path.name}); "
+            raise BandError(f"band {s.band} found twice ({Path(seen[s.band]).name} and {Path(s.path).name}); "
                             "pass a list of files instead", path=where)
         seen[s.band] = s.path
 
@@ -360,6 +486,11 @@ def _tag_scaling(tags: Mapping[str, str], band: str, gdal_scale: float,
 def _default_scaling(ds: rasterio.DatasetReader, src: _BandSource) -> tuple[float, float]:
     if src.scale is not None:
         return src.scale, src.offset or 0.0
+    if src.asset is not None:  # a STAC asset whose item states no scaling: the file's own metadata, if any
+        i = src.index - 1
+        tag_scale, tag_offset = _tag_scaling(ds.tags(), src.band, ds.scales[i], ds.offsets[i])
+        if tag_scale is not None:
+            return tag_scale, tag_offset or 0.0
     is_int = np.issubdtype(np.dtype(ds.dtypes[src.index - 1]), np.integer)
     return (_DEFAULT_INT_SCALE if is_int else 1.0), 0.0
 
