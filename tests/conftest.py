@@ -85,6 +85,16 @@ def quadrant_scene() -> Scene:
 
 
 @pytest.fixture
+def quadrants(quadrant_scene):
+    """The quadrant scene and its answer: one segment per quadrant (ids 1-4, row by row)."""
+    from s2label.segment import Segmentation
+
+    labels = np.zeros((60, 60), np.int32)
+    labels[:30, :30], labels[:30, 30:], labels[30:, :30], labels[30:, 30:] = 1, 2, 3, 4
+    return quadrant_scene, Segmentation(labels, quadrant_scene.transform, quadrant_scene.crs)
+
+
+@pytest.fixture
 def scene_factory() -> Callable[..., Scene]:
     return make_scene
 

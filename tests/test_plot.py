@@ -21,13 +21,6 @@ def _close_figures():
     plt.close("all")
 
 
-@pytest.fixture
-def quadrants(quadrant_scene):
-    labels = np.zeros((60, 60), np.int32)
-    labels[:30, :30], labels[:30, 30:], labels[30:, :30], labels[30:, 30:] = 1, 2, 3, 4
-    return quadrant_scene, Segmentation(labels, quadrant_scene.transform, quadrant_scene.crs)
-
-
 def _image(ax):
     return np.asarray(ax.images[0].get_array())
 

@@ -8,13 +8,6 @@ from s2label.segment import Segmentation
 from s2label.summary import label_spectra, session_spectra, spectra_of_labels
 
 
-@pytest.fixture
-def quadrants(quadrant_scene):
-    labels = np.zeros((60, 60), np.int32)
-    labels[:30, :30], labels[:30, 30:], labels[30:, :30], labels[30:, 30:] = 1, 2, 3, 4
-    return quadrant_scene, Segmentation(labels, quadrant_scene.transform, quadrant_scene.crs)
-
-
 def test_each_quadrant_its_own_spectrum(quadrants):
     scene, seg = quadrants  # bands B02 B03 B04 B08, spectra known
     spectra = label_spectra(scene, seg, np.array([0, 1, 2, 3]), names={0: "crop"})
