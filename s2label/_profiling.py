@@ -11,9 +11,14 @@ from dataclasses import asdict, dataclass, field
 
 import psutil
 
-__all__ = ["StageRecord", "Profiler", "peak_rss_mb"]
+__all__ = ["StageRecord", "Profiler", "peak_rss_mb", "available_memory_bytes"]
 
 _MB = 1024 * 1024
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give this process now without swapping (``psutil``'s *available*)."""
+    return int(psutil.virtual_memory().available)
 
 
 def peak_rss_mb() -> float:

@@ -29,6 +29,7 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 from tqdm.auto import tqdm
 
+from .._profiling import available_memory_bytes
 from ..bands import CANONICAL_BANDS, band_from_filename, normalize_band, normalize_bands
 from ..errors import BandError, S2LabelWarning, SceneError
 from ..scene import Scene
@@ -186,6 +187,7 @@ def read_scene(
     win = _target_window(source, ref_transform, ref_crs, (full_h, full_w), window, bbox, bbox_crs)
     dst_transform = rasterio.windows.transform(win, ref_transform)
     height, width = int(win.height), int(win.width)
+    _check_memory(len(sources), height, width, source)
 
     data = np.empty((len(sources), height, width), np.float32)
     valid = np.ones((height, width), bool)
@@ -229,6 +231,22 @@ def read_scene(
     })
     return Scene(data=data, bands=tuple(s.band for s in sources), transform=dst_transform, crs=ref_crs,
                  valid=valid, source=_describe(source), meta=meta)
+
+
+#: Bytes per pixel beside the float32 bands: the valid mask and one band being read (raw DN, float32, mask).
+_READ_OVERHEAD_PER_PIXEL = 8
+#: Share of the available memory a read may take; the pipeline needs the rest.
+_READ_MEMORY_SHARE = 0.8
+
+
+def _check_memory(n_bands: int, height: int, width: int, source: Any) -> None:
+    """Refuse, before allocating anything, a read that would not fit in the memory available."""
+    need = height * width * (4 * n_bands + _READ_OVERHEAD_PER_PIXEL)
+    available = available_memory_bytes()
+    if need > _READ_MEMORY_SHARE * available:
+        raise SceneError(f"reading {n_bands} bands of {width} x {height} px needs about {need / 2**30:.1f} GiB, and "
+                         f"{available / 2**30:.1f} GiB of memory is available: read a part with window= or bbox=, "
+                         "or fewer bands", path=_describe(source))
 
 
 # --- resolving what to read ---------------------------------------------------------------------

@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
@@ -306,3 +307,45 @@ def test_folder_with_a_band_twice(tmp_path, tif_writer):
         tif_writer(tmp_path / name, np.ones((8, 8), np.uint16), transform=t, crs=UTM)
     with pytest.raises(BandError, match="B04 found twice"):
         read_scene(tmp_path)
+
+
+def _huge_vrt(path, sample_dir, size=200_000):
+    """A 3-band VRT of size x size px at 10 m whose only data are the real B02/B03/B04 files, top left."""
+    bands = []
+    for i, name in enumerate(("B02", "B03", "B04"), start=1):
+        src = next(sample_dir.glob(f"*{name}*.jp2"))
+        with rasterio.open(src) as ds:
+            crs_wkt, t, h, w = ds.crs.to_wkt(), ds.transform, ds.height, ds.width
+        bands.append(f"""<VRTRasterBand dataType="UInt16" band="{i}"><Description>{name}</Description>
+<SimpleSource><SourceFilename relativeToVRT="0">{src}</SourceFilename><SourceBand>1</SourceBand>
+<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>
+</SimpleSource></VRTRasterBand>""")
+    geo = ", ".join(str(v) for v in (t.c, t.a, t.b, t.f, t.d, t.e))
+    path.write_text(f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}"><SRS>{crs_wkt}</SRS>'
+                    f"<GeoTransform>{geo}</GeoTransform>{''.join(bands)}</VRTDataset>")
+    return path
+
+
+def test_a_read_larger_than_memory_is_refused_up_front(tmp_path, sample_dir):
+    import resource
+
+    vrt = _huge_vrt(tmp_path / "huge.vrt", sample_dir)  # 200,000 x 200,000 px: 480 GiB as float32
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    need = 200_000**2 * (3 * 4 + 8) / 2**30  # three float32 bands, the valid mask and one band being read
+    message = rf"3 bands of 200000 x 200000 px needs about {need:.1f} GiB.*window= or bbox="
+    with pytest.raises(SceneError, match=message):
+        read_scene(vrt)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing was allocated
+    part = read_scene(vrt, window=((0, 64), (0, 64)))  # a part of it reads as usual
+    assert part.shape == (64, 64) and part.bands == ("B02", "B03", "B04")
+
+
+def test_memory_estimate_counts_bands_and_pixels(monkeypatch, sample_dir):
+    import sys
+
+    read_module = sys.modules["s2label.io.read"]
+    monkeypatch.setattr(read_module, "available_memory_bytes", lambda: 100 * 2**20)  # 100 MiB free
+    # 13 bands of 1933 x 1947 px as float32 and the overhead: 0.2 GiB > 80 % of 100 MiB
+    with pytest.raises(SceneError, match=r"13 bands of 1933 x 1947 px needs about 0\.2 GiB, and 0\.1 GiB"):
+        read_scene(sample_dir)
+    assert read_scene(sample_dir, window=((0, 512), (0, 512))).shape == (512, 512)
