@@ -20,7 +20,7 @@ def test_five_line_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, rea
     example = _python_blocks()[0]
     assert len(example.strip().splitlines()) == 5
     # as written, on a 256 x 256 px part of the default scene instead of the whole (2 minutes), with a short
-    # U-Net training and small clusters so that the part has the labels 0 and 3 the example merges
+    # U-Net training and small clusters so that the part has the labels 1 and 2 the example merges
     monkeypatch.setattr(s2label, "sample_scene", lambda: real_crop)
     monkeypatch.setattr(s2label, "run", functools.partial(s2label.run, cnn=s2label.CNNConfig(steps=20),
                                                           min_cluster_size=5, progress=False))
@@ -29,7 +29,7 @@ def test_five_line_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, rea
     exec(compile(example, "README.md", "exec"), namespace)
     features = json.loads((tmp_path / "runs/sample/labels.geojson").read_text())["features"]
     water = [f["properties"] for f in features if f["properties"]["name"] == "water"]
-    assert len(water) == 1 and water[0]["clusters"] == "0,3"
+    assert len(water) == 1 and water[0]["clusters"] == "1,2"
     assert (tmp_path / "runs/sample/session.json").is_file() and (tmp_path / "runs/sample/clusters.geojson").is_file()
 
 
