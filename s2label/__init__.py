@@ -19,6 +19,7 @@ True
 """
 
 from ._version import __version__
+from .batch import SceneRun, run_many
 from .cluster import Clustering, SegmentClusterer, cluster
 from .datasets import sample_scene, sample_scene_path
 from .embeddings import Embeddings
@@ -50,6 +51,7 @@ __all__ = [
     "__version__",
     # stages
     "read_scene", "segment", "build_graph", "embed", "fit_embed", "fit_encoder", "cluster", "find_similar", "run",
+    "run_many", "SceneRun",
     # labelling in JupyterLab
     "explore", "load_run", "LabelSession",
     # objects
