@@ -134,9 +134,15 @@ def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], *, client: Any 
         return _on_dask(client, scenes, folders, options, retries, bar)
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as own_client:
-        return _on_dask(own_client, scenes, folders, options, retries, bar)
+    environ = dict(os.environ)  # the nannies set OMP_NUM_THREADS=1 & co. in this process too: put them back
+    try:
+        with LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as own_client:
+            return _on_dask(own_client, scenes, folders, options, retries, bar)
+    finally:
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update(environ)
 
 
 def _on_dask(client: Any, scenes: Sequence[Any], folders: list[Path], options: dict[str, Any], retries: int,

@@ -63,8 +63,11 @@ class LabelSpectra:
         return out
 
     def where(self, *, ndvi_above: float | None = None, ndwi_above: float | None = None) -> list[int]:
-        """Ids of the labels whose NDVI / NDWI exceed the thresholds given (a quick way to pick water, crops)."""
-        keep = np.ones(self.labels.size, bool)
+        """Ids of the labels whose NDVI / NDWI exceed the thresholds given (a quick way to pick water, crops).
+
+        The noise / unlabelled group (-1) is never among them: it is not a label.
+        """
+        keep = self.labels >= 0
         if ndvi_above is not None:
             keep &= self.ndvi > ndvi_above
         if ndwi_above is not None:

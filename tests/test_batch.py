@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -41,7 +42,10 @@ def test_in_process_runs_each_scene_into_its_folder(tmp_path, crops):
 def test_dask_workers_give_the_same_runs_and_report_a_bad_scene(tmp_path, crops):
     pytest.importorskip("dask.distributed")
     scenes = [crops[0], tmp_path / "no-such-scene.tif", crops[1]]
+    environ = dict(os.environ)
     runs = run_many(scenes, tmp_path / "dask", workers=2, progress=False, **FAST)
+    # Dask's nannies set OMP_NUM_THREADS=1 (and more) in the calling process: run_many puts its environment back
+    assert dict(os.environ) == environ
     assert [r.ok for r in runs] == [True, False, True]
     assert "no-such-scene.tif" in runs[1].error and not runs[1].out_dir.exists()
     left = sorted(p.name for p in (tmp_path / "dask").iterdir())

@@ -27,6 +27,7 @@ def test_pixel_weighted_and_noise_grouped(quadrants):
     # quadrants 1 and 2 (900 px each) form label 5, 3 and 4 are noise (-1 and -7 both count as noise)
     spectra = label_spectra(scene, seg, np.array([5, 5, -1, -7]))
     assert spectra.labels.tolist() == [-1, 5] and spectra.names == ("noise", "cluster 5")
+    assert spectra.ndwi[0] > -1.0 and spectra.where(ndwi_above=-1.0) == [5]  # noise is not a label to pick
     np.testing.assert_allclose(spectra.mean[1], ([0.05, 0.08, 0.04, 0.40] + np.array([0.10, 0.12, 0.15, 0.20])) / 2,
                                rtol=1e-6)
     # unequal sizes weigh by pixels
