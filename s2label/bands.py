@@ -30,6 +30,7 @@ __all__ = [
     "normalize_bands",
     "band_from_filename",
     "find_band",
+    "false_colour_bands",
 ]
 
 #: The 13 Sentinel-2 MSI bands in ESA order; the position is the ``band_id`` of the product metadata.
@@ -150,3 +151,15 @@ def find_band(bands: Iterable[str], *wanted: str) -> int | None:
         if name in bands:
             return bands.index(name)
     return None
+
+
+def false_colour_bands(bands: Iterable[str]) -> tuple[str, str, str]:
+    """Red, green and blue of a colour-infrared image: NIR (B08, or B8A without B08), B04, B03.
+
+    Examples
+    --------
+    >>> false_colour_bands(["B03", "B04", "B08"]), false_colour_bands(["B03", "B04", "B8A"])
+    (('B08', 'B04', 'B03'), ('B8A', 'B04', 'B03'))
+    """
+    names = set(bands)
+    return ("B8A" if "B08" not in names and "B8A" in names else "B08", "B04", "B03")

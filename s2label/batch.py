@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ._atomic import ensure_writable_dir
 from .errors import OutputError, S2LabelError
+from .launch import _slug
 from .pipeline import run
 from .scene import Scene
 
@@ -55,10 +56,8 @@ class SceneRun:
 
 
 def _name(source: Any, index: int) -> str:
-    raw = source.source if isinstance(source, Scene) else str(source)
-    stem = Path(raw.rstrip("/")).name.split(".")[0] if raw else ""
-    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-")
-    return f"{index:03d}-{keep[:60]}" if keep else f"{index:03d}"
+    """``<iii>-<slug>``: the index keeps scenes of the same name apart."""
+    return f"{index:03d}-{_slug(source.source if isinstance(source, Scene) else source)}"
 
 
 def _run_one(source: Any, folder: str, options: dict[str, Any]) -> SceneRun:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from skimage.segmentation import find_boundaries
 
+from .bands import false_colour_bands
 from .colours import palette, stretch, to_rgb
 from .errors import SegmentationError
 from .scene import Scene
@@ -44,7 +45,7 @@ __all__ = ["scene_rgb", "show_scene", "show_segments", "show_labels", "show_labe
 #: Colour of noise / unlabelled segments in label maps (light grey; the explorer uses magenta on its map).
 NOISE_COLOUR = (0.82, 0.82, 0.82)
 
-_PRESETS = {"true": ("B04", "B03", "B02"), "false": ("B08", "B04", "B03")}
+_PRESETS = {"true": ("B04", "B03", "B02"), "false": ("B08", "B04", "B03")}  # "false": see false_colour_bands
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6, 6)) -> Axes:
@@ -77,9 +78,7 @@ def scene_rgb(scene: Scene, bands: str | Sequence[str] = "true", *,
     if isinstance(bands, str):
         if bands not in _PRESETS:
             raise ValueError(f"bands must be 'true', 'false' or three band names, got {bands!r}")
-        names = list(_PRESETS[bands])
-        if bands == "false" and "B08" not in scene.bands and "B8A" in scene.bands:
-            names[0] = "B8A"
+        names = list(false_colour_bands(scene.bands) if bands == "false" else _PRESETS[bands])
     else:
         names = list(bands)
         if len(names) != 3:

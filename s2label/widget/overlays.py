@@ -53,6 +53,7 @@ from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from shapely.geometry import MultiPolygon, Polygon
 
+from ..bands import false_colour_bands
 from ..colours import palette, stretch
 from ..errors import BandError, SegmentationError
 from ..scene import Scene
@@ -291,8 +292,7 @@ def false_colour(scene: Scene, grid: DisplayGrid, *, percentiles: tuple[float, f
 
     NIR is B08, or the narrow NIR band B8A when the scene has no B08.
     """
-    nir = "B8A" if "B08" not in scene.bands and "B8A" in scene.bands else "B08"
-    return render_bands(scene, grid, (nir, "B04", "B03"), percentiles=percentiles)
+    return render_bands(scene, grid, false_colour_bands(scene.bands), percentiles=percentiles)
 
 
 # --- cluster colours ---------------------------------------------------------------------------------
