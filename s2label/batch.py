@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ._atomic import ensure_writable_dir
+from ._dask import local_client
 from .errors import OutputError, S2LabelError
 from .launch import _slug
 from .pipeline import run
@@ -131,17 +132,8 @@ def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], *, client: Any 
     options = {"num_threads": 1} | dict(run_options)
     if client is not None:
         return _on_dask(client, scenes, folders, options, retries, bar)
-    from dask.distributed import Client, LocalCluster
-
-    environ = dict(os.environ)  # the nannies set OMP_NUM_THREADS=1 & co. in this process too: put them back
-    try:
-        with LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as own_client:
-            return _on_dask(own_client, scenes, folders, options, retries, bar)
-    finally:
-        for key in set(os.environ) - set(environ):
-            del os.environ[key]
-        os.environ.update(environ)
+    with local_client(int(workers or 1)) as own_client:
+        return _on_dask(own_client, scenes, folders, options, retries, bar)
 
 
 def _on_dask(client: Any, scenes: Sequence[Any], folders: list[Path], options: dict[str, Any], retries: int,

@@ -11,8 +11,9 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._version import __version__
 from .errors import S2LabelError, S2LabelWarning
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="segment, embed and cluster a scene; write rasters, GeoJSON and a report",
                          description="Run the pipeline on a scene and write segments.tif, clusters.tif, "
                                      "clusters.geojson, embeddings.npz and report.json into --out.")
-    run.add_argument("scene", nargs="?", help="GeoTIFF/JP2 stack, folder of single-band files, or .SAFE product")
+    run.add_argument("scene", nargs="?", help="GeoTIFF/JP2 stack, folder of single-band files, .SAFE product, or a "
+                     "STAC item (its JSON's path or URL)")
     run.add_argument("--sample", action="store_true", help="use the bundled default scene (Virginia, L1C)")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: ./s2label-output/<scene name>)")
@@ -76,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", type=float, default=None, help="reflectance = (DN + offset) * scale")
     run.add_argument("--offset", type=float, default=None, help="additive DN offset (e.g. -1000)")
     run.add_argument("--gpkg", action="store_true", help="also write clusters.gpkg in the scene's CRS")
+    run.add_argument("--window-size", type=int, default=None, metavar="PX",
+                     help="process a large scene by windows of about PX px a side (memory follows the window)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="run the window stages on a local Dask cluster of this many workers (implies windows)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -88,8 +94,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.sample == bool(args.scene):
         raise S2LabelError("give a SCENE or --sample (one of them)")
-    scene = sample_scene_path() if args.sample else Path(args.scene)
-    out = args.out or Path("s2label-output") / ("sample" if args.sample else scene.name.split(".")[0])
+    remote = not args.sample and "://" in args.scene  # a STAC item's URL: read as it is, never as a path
+    scene: str | Path = sample_scene_path() if args.sample else (args.scene if remote else Path(args.scene))
+    name = PurePosixPath(urlsplit(str(scene)).path).name if remote else Path(scene).name
+    out = args.out or Path("s2label-output") / ("sample" if args.sample else (name.split(".")[0] or "scene"))
     read_options: dict[str, Any] = {}
     for key in ("window", "bbox", "bbox_crs", "scale", "offset"):
         if getattr(args, key) is not None:
@@ -101,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
                  compactness=args.compactness, segmentation_method=args.segmentation,
                  min_cluster_size=args.min_cluster_size, reduce=args.reduce, seed=args.seed,
                  read_options=read_options, cnn=cnn, device=args.device, num_threads=args.threads,
-                 gpkg=args.gpkg, progress=not args.quiet)
+                 gpkg=args.gpkg, progress=not args.quiet, window_size=args.window_size, workers=args.workers)
     counts = result.report["counts"]
     seconds = sum(s["seconds"] for s in result.report["stages"].values())
     print(f"s2label: {counts['segments']} segments, {counts['clusters']} clusters "

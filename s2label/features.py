@@ -10,7 +10,7 @@ from .errors import SegmentationError
 from .scene import Scene
 from .segment import Segmentation
 
-__all__ = ["spectral_features", "segment_means", "segment_stats", "normalized_difference"]
+__all__ = ["spectral_features", "segment_means", "segment_stats", "normalized_difference", "index_bands"]
 
 
 def segment_means(values: np.ndarray, labels: np.ndarray, n_segments: int) -> np.ndarray:
@@ -78,6 +78,24 @@ def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def index_bands(bands: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """The normalised-difference indices a band list allows, as ``{name: (a, b)}`` channel pairs of
+    ``(a - b) / (a + b)``: NDVI (NIR B08 or B8A, red B04) and NDWI (green B03, NIR).
+
+    Examples
+    --------
+    >>> index_bands(("B02", "B03", "B04", "B08"))
+    {'NDVI': (3, 2), 'NDWI': (1, 3)}
+    """
+    red, nir, green = find_band(bands, "B04"), find_band(bands, "B08", "B8A"), find_band(bands, "B03")
+    out: dict[str, tuple[int, int]] = {}
+    if red is not None and nir is not None:
+        out["NDVI"] = (nir, red)
+    if green is not None and nir is not None:
+        out["NDWI"] = (green, nir)
+    return out
+
+
 def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = True,
                       indices: bool = True) -> Embeddings:
     """Describe each segment by its spectrum: mean (and standard deviation) of every band, NDVI, NDWI.
@@ -118,16 +136,9 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
         columns.append(spread)
         names += [f"std_{b}" for b in scene.bands]
     if indices:
-        red, nir, green = (find_band(scene.bands, "B04"), find_band(scene.bands, "B08", "B8A"),
-                           find_band(scene.bands, "B03"))
-        if red is not None and nir is not None:
-            ndvi = normalized_difference(scene.data[nir], scene.data[red])
-            columns.append(segment_means(ndvi, labels, n)[:, None])
-            names.append("NDVI")
-        if green is not None and nir is not None:
-            ndwi = normalized_difference(scene.data[green], scene.data[nir])
-            columns.append(segment_means(ndwi, labels, n)[:, None])
-            names.append("NDWI")
+        for name, (a, b) in index_bands(scene.bands).items():
+            columns.append(segment_means(normalized_difference(scene.data[a], scene.data[b]), labels, n)[:, None])
+            names.append(name)
     vectors = np.concatenate(columns, axis=1)
     return Embeddings(vectors=vectors.astype(np.float32), segment_ids=segmentation.segment_ids,
                       method="spectral", params={"std": std, "indices": indices, "bands": list(scene.bands)},

@@ -132,7 +132,7 @@ class SegmentGraph:
                     pos=torch.from_numpy(self.centroids.astype(np.float32)), num_nodes=self.num_nodes)
 
 
-def build_graph(segmentation: Segmentation | np.ndarray) -> SegmentGraph:
+def build_graph(segmentation: Segmentation | np.ndarray, *, chunk_rows: int = 1024) -> SegmentGraph:
     """Build the adjacency graph of segments from 4-connected pixel pairs.
 
     Every horizontally or vertically adjacent pixel pair with two different non-zero ids adds one unit of
@@ -143,6 +143,9 @@ def build_graph(segmentation: Segmentation | np.ndarray) -> SegmentGraph:
     ----------
     segmentation : Segmentation or ndarray (H, W) int
         Segment ids 1..N, 0 = no data.
+    chunk_rows : int
+        Rows handled at once: the working memory follows ``chunk_rows x W``, not the scene (the result is
+        the same for any value).
 
     Returns
     -------
@@ -153,15 +156,45 @@ def build_graph(segmentation: Segmentation | np.ndarray) -> SegmentGraph:
         raise SegmentationError(f"labels must be (H, W), got shape {labels.shape}")
     if labels.size and labels.min() < 0:
         raise SegmentationError("segment labels must be >= 0 (0 = no data)")
+    if chunk_rows < 1:
+        raise SegmentationError(f"chunk_rows must be >= 1, got {chunk_rows}")
     n = int(labels.max()) if labels.size else 0
-    # pixel pairs across a boundary: compare neighbours first, gather only the (few) differing pairs
-    horiz = labels[:, :-1] != labels[:, 1:]
-    vert = labels[:-1, :] != labels[1:, :]
-    u = np.concatenate([labels[:, :-1][horiz], labels[:-1, :][vert]])
-    v = np.concatenate([labels[:, 1:][horiz], labels[1:, :][vert]])
+    height, width = labels.shape
+    us, vs = [], []
+    areas = np.zeros(n + 1, np.int64)
+    row_sum = np.zeros(n + 1, np.float64)  # sums of integer coordinates: exact in float64, in any order
+    col_sum = np.zeros(n + 1, np.float64)
+    cols = np.arange(width, dtype=np.float64)
+    for r0 in range(0, height, chunk_rows):
+        block = labels[r0:r0 + chunk_rows + 1]  # one row more: the vertical pairs across the chunk's border
+        core = block[:chunk_rows]
+        u, v = _boundary_pairs(core, block)
+        us.append(u)
+        vs.append(v)
+        flat = core.ravel()
+        areas += np.bincount(flat, minlength=n + 1)
+        row_sum += np.bincount(flat, weights=np.repeat(np.arange(r0, r0 + core.shape[0], dtype=np.float64), width),
+                               minlength=n + 1)
+        col_sum += np.bincount(flat, weights=np.tile(cols, core.shape[0]), minlength=n + 1)
+    return _graph_from_pairs(np.concatenate(us) if us else np.zeros(0, np.int64),
+                             np.concatenate(vs) if vs else np.zeros(0, np.int64), areas[1:], row_sum[1:], col_sum[1:])
+
+
+def _boundary_pairs(core: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Node pairs (0-based) of the pixel pairs across a boundary: horizontal within ``core``, vertical within
+    ``block`` (``core`` and, below it, at most one more row)."""
+    horiz = core[:, :-1] != core[:, 1:]
+    vert = block[:-1, :] != block[1:, :]
+    u = np.concatenate([core[:, :-1][horiz], block[:-1, :][vert]])
+    v = np.concatenate([core[:, 1:][horiz], block[1:, :][vert]])
     keep = (u > 0) & (v > 0)
-    u = u[keep].astype(np.int64) - 1
-    v = v[keep].astype(np.int64) - 1
+    return u[keep].astype(np.int64) - 1, v[keep].astype(np.int64) - 1
+
+
+def _graph_from_pairs(u: np.ndarray, v: np.ndarray, areas: np.ndarray, row_sum: np.ndarray,
+                      col_sum: np.ndarray) -> SegmentGraph:
+    """The graph from boundary pixel pairs (node ids) and per-node pixel counts and coordinate sums."""
+    n = int(areas.shape[0])
     # both directions at once: the sparse sum counts each pixel pair once per direction
     adj = sp.coo_matrix((np.ones(2 * u.shape[0], np.float32), (np.concatenate([u, v]), np.concatenate([v, u]))),
                         shape=(n, n)).tocsr()
@@ -170,12 +203,7 @@ def build_graph(segmentation: Segmentation | np.ndarray) -> SegmentGraph:
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(adj.indptr))
     edge_index = np.vstack([rows, adj.indices.astype(np.int64)])
     edge_weight = adj.data.astype(np.float32)
-
-    flat = labels.ravel()
-    height, width = labels.shape
-    areas = np.bincount(flat, minlength=n + 1)[1:].astype(np.int64)
-    row_sum = np.bincount(flat, weights=np.repeat(np.arange(height, dtype=np.float64), width), minlength=n + 1)
-    col_sum = np.bincount(flat, weights=np.tile(np.arange(width, dtype=np.float64), height), minlength=n + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        centroids = np.stack([row_sum[1:] / areas, col_sum[1:] / areas], axis=1)
-    return SegmentGraph(edge_index=edge_index, edge_weight=edge_weight, centroids=centroids, areas=areas)
+        centroids = np.stack([row_sum / areas, col_sum / areas], axis=1)
+    return SegmentGraph(edge_index=edge_index, edge_weight=edge_weight, centroids=centroids,
+                        areas=areas.astype(np.int64))

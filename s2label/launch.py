@@ -69,7 +69,7 @@ def load_run(out: str | os.PathLike[str], scene: Scene) -> PipelineResult:
     predicted = report.get("params", {}).get("model") is not None
     clus = predict_clustering(saved.clusterer, emb) if predicted else clustering_from_model(saved.clusterer, emb)
     return PipelineResult(scene, seg, build_graph(seg), emb, clus, report=report, out_dir=folder,
-                          encoder=saved.encoder, segmentation_params=dict(saved.segmentation))
+                          encoder=saved.encoder, segmentation_params=dict(saved.segmentation), bands=scene.bands)
 
 
 def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,

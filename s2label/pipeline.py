@@ -6,9 +6,11 @@ The files written follow the output contract of ``s2label run`` (see the README)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._atomic import atomic_path, ensure_writable_dir, write_json_atomic
+from ._dask import local_client
 from ._json import to_jsonable
 from ._profiling import Profiler, peak_rss_mb
 from ._version import __version__
@@ -33,7 +36,7 @@ from .model import SavedModel, load_model, save_model
 from .scene import Scene
 from .segment import Segmentation, segment
 
-__all__ = ["PipelineResult", "run", "write_outputs", "OUTPUT_FILES"]
+__all__ = ["PipelineResult", "run", "write_outputs", "OUTPUT_FILES", "DEFAULT_WINDOW_SIZE"]
 
 #: Files every run writes into its output folder.
 OUTPUT_FILES = ("segments.tif", "clusters.tif", "clusters.geojson", "embeddings.npz", "report.json", "model")
@@ -45,7 +48,9 @@ class PipelineResult:
 
     Attributes
     ----------
-    scene, segmentation, graph, embeddings, clustering
+    scene : Scene or None
+        The scene; None after a windowed run (``window_size``), which never holds the whole scene.
+    segmentation, graph, embeddings, clustering
         The stage outputs.
     report : dict
         Parameters, seed, per-stage seconds and peak memory, counts (what ``report.json`` holds).
@@ -55,9 +60,13 @@ class PipelineResult:
         The fitted encoder (saved in ``out_dir/model`` with the clusterer).
     segmentation_params : dict
         The :func:`s2label.segment` arguments used.
+    spectra : ndarray (N, C) or None
+        Mean reflectance of each segment (kept by windowed runs; see :meth:`segment_spectra`).
+    bands : tuple of str
+        The scene's bands.
     """
 
-    scene: Scene
+    scene: Scene | None
     segmentation: Segmentation
     graph: SegmentGraph
     embeddings: Embeddings
@@ -66,6 +75,17 @@ class PipelineResult:
     out_dir: Path | None = None
     encoder: SegmentEncoder | None = None
     segmentation_params: dict[str, Any] = field(default_factory=dict)
+    spectra: np.ndarray | None = None
+    bands: tuple[str, ...] = ()
+
+    def segment_spectra(self) -> np.ndarray:
+        """(N, C) mean reflectance of every band over each segment (``bands`` order)."""
+        if self.spectra is not None:
+            return self.spectra
+        assert self.scene is not None
+        from .features import segment_stats
+
+        return segment_stats(self.scene.data, self.segmentation.labels, self.segmentation.n_segments)[0]
 
     def segment_labels(self, *, assign_noise: bool = False) -> np.ndarray:
         """(N,) cluster of each segment; with ``assign_noise`` noise gets its nearest cluster."""
@@ -103,6 +123,10 @@ def run(
     num_threads: int | None = None,
     gpkg: bool = False,
     progress: bool = True,
+    window_size: int | None = None,
+    halo: int = 70,
+    client: Any = None,
+    workers: int | None = None,
 ) -> PipelineResult:
     """Run the pipeline on a scene and (optionally) write its outputs.
 
@@ -143,6 +167,18 @@ def run(
         Also write ``clusters.gpkg`` (scene CRS).
     progress : bool
         Show a progress bar over the stages (and inside long stages).
+    window_size : int, optional
+        Process the scene by windows of about this many pixels a side (:mod:`s2label.windowed`), for scenes
+        too large to hold whole: memory then follows the window, not the scene. The U-Net is trained on
+        blocks sampled from all over the scene; windows are segmented with ``halo`` px of context and stitched
+        into one seamless segmentation; features are pooled window by window. ``result.scene`` is then None.
+        Default: the whole scene at once, unless ``client`` or ``workers`` is given (then 2048).
+    halo : int
+        Context around each window in pixels (windowed runs).
+    client : dask.distributed.Client, optional
+        Run the window stages (segment, stitch, encode) as Dask tasks on this cluster.
+    workers : int, optional
+        Without ``client``: a ``LocalCluster`` of this many single-threaded workers for the window stages.
 
     Returns
     -------
@@ -160,6 +196,14 @@ def run(
     if model is not None and not isinstance(model, SavedModel):
         model = load_model(model, device=device, num_threads=num_threads)
     _seed_everything(seed)
+    if window_size is not None or client is not None or workers is not None:
+        windowed: dict[str, Any] = dict(
+                       out=out, encoder=encoder, model=model, segment_size=segment_size, compactness=compactness,
+                       segmentation_method=segmentation_method, min_cluster_size=min_cluster_size, reduce=reduce,
+                       seed=seed, read_options=read_options, cnn=cnn, gnn=gnn, cluster_options=cluster_options,
+                       device=device, num_threads=num_threads, gpkg=gpkg, progress=progress,
+                       window_size=window_size or DEFAULT_WINDOW_SIZE, halo=halo)
+        return _run_windowed(scene, client=client, workers=workers, **windowed)
     prof = Profiler()
     stages = ["read", "segment", "graph", "train" if model is None else "embed", "cluster"]
     stages += ["export"] if out is not None else []
@@ -213,20 +257,157 @@ def run(
                   "model": str(model.path) if model is not None else None,
                   "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
         result = PipelineResult(scene, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
-                                encoder=fitted, segmentation_params=seg_params)
+                                encoder=fitted, segmentation_params=seg_params, bands=scene.bands)
         result.report.update(_report(result, params, seed, prof))
-        if out is not None:
-            with step("export"):
-                write_outputs(result, Path(out), gpkg=gpkg)
-                assert clus.model is not None
-                save_model(Path(out) / "model", fitted, clus.model, segmentation=seg_params,
-                           extra={"trained_on": scene.source, "seed": seed,
-                                  "reused_from": str(model.path) if model is not None else None})
-            bar.update()
-            result.report["stages"] = prof.as_dict()
-            result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
-            write_json_atomic(Path(out) / "report.json", result.report)
+        _finish(result, out, step, bar, prof, gpkg=gpkg, seed=seed, model=model, source=scene.source)
     finally:
+        bar.close()
+    return result
+
+
+def _finish(result: PipelineResult, out: Any, step: Any, bar: Any, prof: Profiler, *, gpkg: bool, seed: int,
+            model: SavedModel | None, source: str) -> None:
+    """Write the outputs and the model (``report.json`` last: a folder with it holds a finished run)."""
+    if out is None:
+        return
+    assert result.encoder is not None and result.clustering.model is not None
+    with step("export"):
+        write_outputs(result, Path(out), gpkg=gpkg)
+        save_model(Path(out) / "model", result.encoder, result.clustering.model,
+                   segmentation=result.segmentation_params,
+                   extra={"trained_on": source, "seed": seed,
+                          "reused_from": str(model.path) if model is not None else None})
+    bar.update()
+    result.report["stages"] = prof.as_dict()
+    result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
+    write_json_atomic(Path(out) / "report.json", result.report)
+
+
+#: Window side of a windowed run when none is given (about 4 Mpx a window).
+DEFAULT_WINDOW_SIZE = 2048
+
+
+def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | None, segment_size: int,
+                  compactness: float, segmentation_method: str, min_cluster_size: int | None, reduce: str,
+                  seed: int, read_options: Mapping[str, Any] | None, cnn: CNNConfig | None, gnn: GNNConfig | None,
+                  cluster_options: Mapping[str, Any] | None, device: str, num_threads: int | None, gpkg: bool,
+                  progress: bool, window_size: int, halo: int, client: Any, workers: int | None) -> PipelineResult:
+    """:func:`run` by windows (see :mod:`s2label.windowed`); the window stages run on ``client`` if given, or on a
+    ``LocalCluster`` of ``workers`` made for them (and closed before the GNN, so it takes no thread from it)."""
+    from ._dask import Tasks
+    from .embeddings import Embeddings
+    from .encode import SegmentEncoder
+    from .encode.cnn import train_cnn
+    from .encode.gnn import train_gnn
+    from .segment import band_stats
+    from .windowed import (
+        check_window_memory,
+        open_windowed,
+        plan_segment_windows,
+        pool_windows,
+        segment_windows,
+        training_sample,
+    )
+
+    if encoder not in ("cnn-gnn", "cnn", "spectral"):
+        raise ModelError(f"unknown encoder {encoder!r}; use one of cnn-gnn, cnn, spectral")
+    stack = contextlib.ExitStack()
+    task_threads = num_threads if num_threads is not None or (client is None and workers is None) else 1
+    prof = Profiler()
+    stages = ["read", "train" if model is None else "embed", "segment", "graph", "encode", "gnn", "cluster"]
+    stages += ["export"] if out is not None else []
+    bar = tqdm(total=len(stages), desc="s2label", disable=not progress, unit="stage")
+
+    def step(name: str) -> Any:
+        bar.set_postfix_str(name)
+        return prof.stage(name)
+
+    read_opts = dict(read_options or {})
+    if model is not None and "bands" not in read_opts:
+        read_opts["bands"] = list(model.bands)
+    seg_params: dict[str, Any] = ({"method": segmentation_method, "segment_size": segment_size,
+                                   "compactness": compactness} if model is None else dict(model.segmentation))
+    try:
+        with step("read"):  # the grid from the headers, and a sample of blocks to train and standardise on
+            if isinstance(source, Scene) and model is not None and set(model.bands) <= set(source.bands):
+                source = source.select(model.bands)
+            src = open_windowed(source, read_opts)
+            grid = plan_segment_windows(src.shape, float(seg_params.get("segment_size", segment_size)),
+                                        size=window_size, halo=halo)
+            check_window_memory(grid, len(src.grid.bands), cnn=encoder != "spectral" or model is not None,
+                                workers=workers or (len(client.scheduler_info()["workers"]) if client else 1))
+            sample = training_sample(src, seed=seed)
+            stats = band_stats(sample)
+        bar.update()
+        with step("train" if model is None else "embed"):
+            if model is None:
+                fitted = SegmentEncoder(encoder, sample.bands, device=device, num_threads=num_threads)
+                if encoder != "spectral":
+                    t0 = time.perf_counter()
+                    fitted.cnn = train_cnn(sample, config=cnn, seed=seed, device=device, num_threads=num_threads,
+                                           progress=progress)
+                    fitted.timings["train_cnn"] = time.perf_counter() - t0
+            else:
+                fitted = model.encoder
+                if tuple(src.grid.bands) != tuple(model.bands):
+                    raise ModelError(f"the model was trained on bands {', '.join(model.bands)}; the scene has "
+                                     f"{', '.join(src.grid.bands)}", path=model.path)
+        del sample
+        bar.update()
+        n_workers = 0
+        if client is None and workers is not None:
+            client = stack.enter_context(local_client(workers))
+        if client is not None:
+            n_workers = len(client.scheduler_info()["workers"])
+        tasks = Tasks(client)
+        with step("segment"):
+            seg = segment_windows(src, grid, params=seg_params, stats=stats, tasks=tasks, progress=progress)
+        bar.update()
+        with step("graph"):
+            graph = build_graph(seg)
+        bar.update()
+        with step("encode"):
+            pooled = pool_windows(src, grid, seg, cnn=fitted.cnn, device=device, num_threads=task_threads,
+                                  std=bool(fitted.cnn is not None and fitted.cnn.config.pool_std), tasks=tasks,
+                                  progress=progress)
+        stack.close()
+        bar.update()
+        with step("gnn"):  # the GNN over the whole scene's graph (for cnn-gnn), and the embeddings
+            if fitted.kind == "spectral":
+                emb = Embeddings(pooled.features, seg.segment_ids, "spectral",
+                                 {"std": True, "indices": True, "bands": list(src.grid.bands)},
+                                 feature_names=pooled.feature_names)
+            else:
+                if fitted.kind == "cnn-gnn" and fitted.gnn is None:
+                    t0 = time.perf_counter()
+                    fitted.gnn = train_gnn(pooled.features, graph, config=gnn, seed=seed, device=device,
+                                           num_threads=num_threads, progress=progress)
+                    fitted.timings["train_gnn"] = time.perf_counter() - t0
+                emb = fitted.embeddings_from_cnn(pooled.features, seg, graph)
+        bar.update()
+        with step("cluster"):
+            if model is None:
+                options: dict[str, Any] = {"min_cluster_size": min_cluster_size, "reduce": reduce,
+                                           "random_state": seed}
+                options.update(cluster_options or {})
+                clus = cluster(emb, **options)
+            else:
+                clus = predict_clustering(model.clusterer, emb)
+        bar.update()
+        params = {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get(
+                  "segment_size"), "encoder_params": to_jsonable(dict(emb.params)),
+                  "cluster_params": to_jsonable(dict(clus.params)), "read_options": to_jsonable(read_opts),
+                  "model": str(model.path) if model is not None else None,
+                  "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()},
+                  "windows": {"size": grid.size, "halo": grid.halo, "count": len(grid),
+                              "dask_workers": n_workers}}
+        result = PipelineResult(None, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
+                                encoder=fitted, segmentation_params=seg_params, spectra=pooled.bands,
+                                bands=tuple(src.grid.bands))
+        result.report.update(_report(result, params, seed, prof, source=src.description, grid=src.grid))
+        _finish(result, out, step, bar, prof, gpkg=gpkg, seed=seed, model=model, source=src.description)
+    finally:
+        stack.close()
         bar.close()
     return result
 
@@ -237,20 +418,24 @@ def _check_model_bands(model: SavedModel, scene: Scene) -> None:
                          f"{', '.join(scene.bands)}", path=model.path)
 
 
-def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Profiler) -> dict[str, Any]:
+def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Profiler, *, source: str = "",
+            grid: Any = None) -> dict[str, Any]:
     scene, seg, graph, clus = result.scene, result.segmentation, result.graph, result.clustering
+    valid = seg.labels > 0 if scene is None else scene.valid  # segments cover every valid pixel
     return {
         "s2label_version": __version__,
         "python": platform.python_version(),
-        "scene": {"source": scene.source, "bands": list(scene.bands), "shape": list(scene.shape),
-                  "crs": scene.crs.to_string(), "transform": list(scene.transform)[:6],
-                  "valid_fraction": round(float(scene.valid.mean()), 6), "read": to_jsonable(dict(scene.meta))},
+        "scene": {"source": scene.source if scene is not None else source, "bands": list(result.bands),
+                  "shape": list(seg.shape), "crs": seg.crs.to_string(), "transform": list(seg.transform)[:6],
+                  "valid_fraction": round(float(valid.mean()), 6),
+                  "read": to_jsonable(dict(scene.meta) if scene is not None else
+                                      {"offset": list(grid.offset), "windowed": True})},
         "params": to_jsonable(params),
         "seed": seed,
         "stages": prof.as_dict(),
         "peak_memory_mb": round(peak_rss_mb(), 1),
         "counts": {
-            "pixels": int(scene.valid.size), "valid_pixels": int(scene.valid.sum()),
+            "pixels": int(valid.size), "valid_pixels": int(valid.sum()),
             "segments": seg.n_segments, "edges": graph.num_edges, "isolated_segments": int(graph.isolated().size),
             "embedding_dim": result.embeddings.dim, "noise_segments": int((clus.labels < 0).sum()),
             **clus.summary(),

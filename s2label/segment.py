@@ -17,7 +17,7 @@ from skimage.segmentation import felzenszwalb, slic
 from .errors import SceneTooSmallError, SegmentationError
 from .scene import Scene
 
-__all__ = ["Segmentation", "segment", "standardize", "MIN_SEGMENTS"]
+__all__ = ["Segmentation", "segment", "standardize", "band_stats", "MIN_SEGMENTS"]
 
 #: A scene must hold at least this many segments' worth of valid pixels.
 MIN_SEGMENTS = 4
@@ -106,8 +106,30 @@ class Segmentation:
         return lut[self.labels]
 
 
-def standardize(scene: Scene, bands: Sequence[str] | None = None) -> np.ndarray:
+def band_stats(scene: Scene, bands: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each band over the valid pixels: two (C,) float64 arrays.
+
+    A band with no spread gets a standard deviation of 1 (so standardising it never divides by zero).
+    """
+    data = scene.data if bands is None else scene.data[[scene.band_index(b) for b in bands]]
+    values = data[:, scene.valid]
+    mean = values.mean(axis=1, dtype=np.float64)
+    std = values.std(axis=1, dtype=np.float64)
+    std[std == 0] = 1.0
+    return mean, std
+
+
+def standardize(scene: Scene, bands: Sequence[str] | None = None, *,
+                stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Bands scaled to zero mean and unit variance over valid pixels; 0 outside the mask.
+
+    Parameters
+    ----------
+    scene : Scene
+    bands : sequence of str, optional
+    stats : (mean, std), optional
+        Per-band (C,) statistics to standardise with instead of this scene's own (windows of a large
+        scene share those of the whole, see :func:`band_stats`).
 
     Returns
     -------
@@ -115,10 +137,10 @@ def standardize(scene: Scene, bands: Sequence[str] | None = None) -> np.ndarray:
     """
     data = scene.data if bands is None else scene.data[[scene.band_index(b) for b in bands]]
     valid = scene.valid
-    values = data[:, valid]
-    mean = values.mean(axis=1, dtype=np.float64)
-    std = values.std(axis=1, dtype=np.float64)
-    std[std == 0] = 1.0
+    mean, std = band_stats(scene, bands) if stats is None else (np.asarray(stats[0], np.float64),
+                                                                 np.asarray(stats[1], np.float64))
+    if mean.shape != (data.shape[0],) or std.shape != (data.shape[0],):
+        raise SegmentationError(f"stats for {mean.shape[0]} bands given for {data.shape[0]} bands")
     out = (data - mean[:, None, None].astype(np.float32)) / std[:, None, None].astype(np.float32)
     out[:, ~valid] = 0.0
     return out.astype(np.float32, copy=False)
@@ -136,6 +158,8 @@ def segment(
     sigma: float = 0.0,
     max_num_iter: int = 10,
     felzenszwalb_scale: float = 30.0,
+    stats: tuple[np.ndarray, np.ndarray] | None = None,
+    seed_step: int | None = None,
 ) -> Segmentation:
     """Cut a scene into superpixels.
 
@@ -164,6 +188,13 @@ def segment(
         SLIC iterations.
     felzenszwalb_scale : float
         Felzenszwalb's ``scale`` (larger: larger segments); its ``min_size`` is ``segment_size // 4``.
+    stats : (mean, std), optional
+        Per-band statistics to standardise with (default: the scene's own; see :func:`standardize`).
+    seed_step : int, optional
+        SLIC only: put the initial cluster centres on a regular grid of this step in pixels, starting at
+        ``seed_step // 2`` from the top-left corner, over the whole raster (masked pixels included), instead of
+        deriving the grid from ``n_segments``. Windows of a large scene whose origins lie on multiples of the
+        step then share one grid of seeds, so they segment their overlap alike (:mod:`s2label.windowed`).
 
     Returns
     -------
@@ -207,14 +238,20 @@ def segment(
             f"{n_valid} valid pixels make {n_segments} segment(s) of ~{size:.0f} px; at least {MIN_SEGMENTS} "
             "are needed (use a smaller segment size or a larger scene/window)", path=scene.source or None)
 
-    image = standardize(scene, bands)
+    image = standardize(scene, bands, stats=stats)
     if not valid.all():
         image[:, ~valid] = image[:, valid].min(axis=1)[:, None] - 10.0
     params: dict[str, Any] = {"method": method, "bands": list(bands) if bands else list(scene.bands),
                               "sigma": sigma, "n_segments_requested": int(n_segments),
                               "segment_size": float(size)}
     if method == "slic":
-        raw = slic(image, n_segments=int(n_segments), compactness=compactness, max_num_iter=max_num_iter,
+        n_points: float = int(n_segments)
+        if seed_step is not None:
+            # scikit-image's regular grid: step round(sqrt(H W / n)), first seed at floor(sqrt(H W / n) / 2);
+            # a hair fewer points than H W / step^2 makes that exactly `seed_step` and `seed_step // 2`
+            n_points = image.shape[1] * image.shape[2] / float(seed_step) ** 2 * (1 - 1e-9)
+            params["seed_step"] = int(seed_step)
+        raw = slic(image, n_segments=n_points, compactness=compactness, max_num_iter=max_num_iter,
                    sigma=sigma, channel_axis=0, start_label=1, convert2lab=False, enforce_connectivity=True)
         params.update(compactness=compactness, max_num_iter=max_num_iter)
     elif method == "felzenszwalb":

@@ -208,13 +208,12 @@ class LabelSession:
 
         With ``resume``, an existing ``autosave`` file is loaded (:meth:`open`) instead of refused.
         """
-        from .features import segment_stats
-
-        mean, _ = segment_stats(result.scene.data, result.segmentation.labels, result.segmentation.n_segments)
+        mean = result.segment_spectra()
+        bands = tuple(result.bands) or tuple(result.scene.bands)
         parts = (result.segmentation, result.embeddings, result.clustering)
         if resume and autosave is not None:
-            return cls.open(autosave, *parts, spectra=mean, bands=result.scene.bands)
-        return cls(*parts, autosave=autosave, spectra=mean, bands=result.scene.bands)
+            return cls.open(autosave, *parts, spectra=mean, bands=bands)
+        return cls(*parts, autosave=autosave, spectra=mean, bands=bands)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,

@@ -77,3 +77,15 @@ def test_validate_catches_broken_graphs():
     out_of_range = SegmentGraph(np.array([[0, 9], [9, 0]], np.int64), np.ones(2, np.float32), g.centroids, g.areas)
     with pytest.raises(SegmentationError, match="outside"):
         out_of_range.validate()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 100])
+def test_the_graph_built_by_row_chunks_is_the_same(real_crop, chunk_rows):
+    seg = segment(real_crop, segment_size=150)
+    whole, chunked = build_graph(seg), build_graph(seg, chunk_rows=chunk_rows)
+    np.testing.assert_array_equal(whole.edge_index, chunked.edge_index)
+    np.testing.assert_array_equal(whole.edge_weight, chunked.edge_weight)
+    np.testing.assert_array_equal(whole.centroids, chunked.centroids)
+    np.testing.assert_array_equal(whole.areas, chunked.areas)
+    with pytest.raises(SegmentationError, match="chunk_rows"):
+        build_graph(seg, chunk_rows=0)

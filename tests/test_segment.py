@@ -93,3 +93,25 @@ def test_segmentation_validates_its_input():
     seg = Segmentation(np.array([[1, 2]]), Affine.identity(), CRS.from_epsg(3857))
     with pytest.raises(SegmentationError, match="3 values for 2 segments"):
         seg.to_raster(np.array([1, 2, 3]))
+
+
+def test_seed_step_puts_slic_seeds_on_a_regular_grid(scene_factory):
+    """On a featureless scene a 14 px grid of seeds gives one segment around each seed, 7 + 14 k px."""
+    scene = scene_factory(np.ones((4, 56, 70), np.float32))
+    seg = segment(scene, n_segments=4, seed_step=14, compactness=1.0)
+    assert seg.n_segments == 20 and seg.params["seed_step"] == 14
+    at_seeds = seg.labels[7::14, 7::14]
+    assert at_seeds.shape == (4, 5) and np.unique(at_seeds).size == 20
+    assert 169 <= seg.areas().min() and seg.areas().max() <= 225        # 13 to 15 px squares
+
+
+def test_shared_statistics_standardise_like_the_scene_they_come_from(real_crop):
+    from s2label.segment import band_stats
+
+    part = real_crop.select(real_crop.bands)
+    own = standardize(part)
+    np.testing.assert_allclose(standardize(part, stats=band_stats(part)), own, atol=1e-6)
+    shifted = standardize(part, stats=(band_stats(part)[0] + 0.01, band_stats(part)[1]))
+    assert not np.allclose(shifted[:, part.valid], own[:, part.valid])
+    with pytest.raises(SegmentationError, match="stats for 2 bands"):
+        standardize(part, stats=(np.zeros(2), np.ones(2)))

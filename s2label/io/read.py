@@ -22,6 +22,7 @@ from urllib.request import url2pathname
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
@@ -39,7 +40,7 @@ from .stac import describe_item, is_stac_item, load_item, stac_bands
 if TYPE_CHECKING:
     import pystac
 
-__all__ = ["read_scene", "MIN_BANDS", "RASTER_SUFFIXES"]
+__all__ = ["read_scene", "scene_grid", "SceneGrid", "MIN_BANDS", "RASTER_SUFFIXES"]
 
 PathLike: TypeAlias = str | os.PathLike
 WindowLike: TypeAlias = Window | tuple[tuple[int, int], tuple[int, int]]
@@ -91,6 +92,7 @@ def read_scene(
     nodata: float | None = None,
     resampling: str | Resampling = "bilinear",
     progress: bool = False,
+    allow_empty: bool = False,
 ) -> Scene:
     """Read a Sentinel-2 scene as reflectance on one grid.
 
@@ -134,6 +136,9 @@ def read_scene(
         How coarser bands are brought onto the finest grid (``"bilinear"``, ``"nearest"``, ``"cubic"``...).
     progress : bool
         Show a progress bar over the bands.
+    allow_empty : bool
+        Return a scene with no valid pixel instead of raising (windowed processing reads windows of a
+        scene's no-data margin).
 
     Returns
     -------
@@ -164,29 +169,11 @@ def read_scene(
     except KeyError:
         raise SceneError(f"unknown resampling {resampling!r}; use one of "
                          f"{', '.join(r.name for r in Resampling)}") from None
-
-    if _is_stac_source(source):
-        source = load_item(source)  # type: ignore[arg-type]
-    sources, meta = _resolve_sources(source, band_names)
-    if bands is not None:
-        wanted = normalize_bands(bands)
-        by_band = {s.band: s for s in sources}
-        missing = [b for b in wanted if b not in by_band]
-        if missing:
-            raise BandError(f"band(s) {', '.join(missing)} not found (available: {', '.join(by_band)})",
-                            path=_describe(source))
-        sources = [by_band[b] for b in wanted]
-    if len(sources) < MIN_BANDS:
-        raise BandError(f"{len(sources)} band(s) found ({', '.join(s.band for s in sources) or 'none'}); "
-                        f"s2label needs at least {MIN_BANDS}", path=_describe(source))
-
-    grids = [_grid(s.path, s.asset) for s in sources]
-    ref = min(range(len(sources)), key=lambda i: (grids[i]["res"], i))
-    ref_grid = grids[ref]
-    ref_transform, ref_crs, (full_h, full_w) = ref_grid["transform"], ref_grid["crs"], ref_grid["shape"]
-    win = _target_window(source, ref_transform, ref_crs, (full_h, full_w), window, bbox, bbox_crs)
-    dst_transform = rasterio.windows.transform(win, ref_transform)
-    height, width = int(win.height), int(win.width)
+    plan = _plan_read(source, bands=bands, band_names=band_names, window=window, bbox=bbox, bbox_crs=bbox_crs)
+    source, sources, meta, win = plan.source, plan.sources, plan.meta, plan.window
+    ref_transform, ref_crs, (full_h, full_w) = plan.full_transform, plan.grid.crs, plan.full_shape
+    dst_transform = plan.grid.transform
+    height, width = plan.grid.shape
     _check_memory(len(sources), height, width, source)
 
     data = np.empty((len(sources), height, width), np.float32)
@@ -217,7 +204,7 @@ def read_scene(
         band *= np.float32(s)
         data[i] = band
         valid &= ~bad
-    if not valid.any():
+    if not valid.any() and not allow_empty:
         raise SceneError("no valid pixels: every pixel is no-data in at least one band", path=_describe(source))
     data[:, ~valid] = 0.0
 
@@ -231,6 +218,94 @@ def read_scene(
     })
     return Scene(data=data, bands=tuple(s.band for s in sources), transform=dst_transform, crs=ref_crs,
                  valid=valid, source=_describe(source), meta=meta)
+
+
+@dataclass(frozen=True)
+class SceneGrid:
+    """Where a scene's pixels lie, known without reading them.
+
+    Attributes
+    ----------
+    shape : (int, int)
+        (H, W) of the grid (of the ``window``/``bbox`` part when one was given).
+    transform : affine.Affine
+    crs : rasterio.crs.CRS
+    bands : tuple of str
+        The bands that would be read, in order.
+    offset : (int, int)
+        (row, col) of the grid's first pixel in the full raster of the finest band.
+    """
+
+    shape: tuple[int, int]
+    transform: Affine
+    crs: CRS
+    bands: tuple[str, ...]
+    offset: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class _ReadPlan:
+    source: Any
+    sources: list[_BandSource]
+    meta: dict[str, Any]
+    window: Window
+    full_transform: Affine
+    full_shape: tuple[int, int]
+    grid: SceneGrid
+
+
+def _plan_read(source: Any, *, bands: Sequence[str] | None, band_names: Sequence[str] | None,
+               window: WindowLike | None, bbox: tuple[float, float, float, float] | None,
+               bbox_crs: str | CRS | None) -> _ReadPlan:
+    """Resolve the band files and the target grid of a read (opens the files' headers only)."""
+    if window is not None and bbox is not None:
+        raise SceneError("give either window or bbox, not both", path=_describe(source))
+    if _is_stac_source(source):
+        source = load_item(source)
+    sources, meta = _resolve_sources(source, band_names)
+    if bands is not None:
+        wanted = normalize_bands(bands)
+        by_band = {s.band: s for s in sources}
+        missing = [b for b in wanted if b not in by_band]
+        if missing:
+            raise BandError(f"band(s) {', '.join(missing)} not found (available: {', '.join(by_band)})",
+                            path=_describe(source))
+        sources = [by_band[b] for b in wanted]
+    if len(sources) < MIN_BANDS:
+        raise BandError(f"{len(sources)} band(s) found ({', '.join(s.band for s in sources) or 'none'}); "
+                        f"s2label needs at least {MIN_BANDS}", path=_describe(source))
+    grids = [_grid(s.path, s.asset) for s in sources]
+    ref_grid = grids[min(range(len(sources)), key=lambda i: (grids[i]["res"], i))]
+    ref_transform, ref_crs, full_shape = ref_grid["transform"], ref_grid["crs"], tuple(ref_grid["shape"])
+    win = _target_window(source, ref_transform, ref_crs, full_shape, window, bbox, bbox_crs)
+    grid = SceneGrid((int(win.height), int(win.width)), rasterio.windows.transform(win, ref_transform), ref_crs,
+                     tuple(s.band for s in sources), (int(win.row_off), int(win.col_off)))
+    return _ReadPlan(source, sources, meta, win, ref_transform, (int(full_shape[0]), int(full_shape[1])), grid)
+
+
+def scene_grid(
+    source: PathLike | Sequence[PathLike] | pystac.Item,
+    *,
+    bands: Sequence[str] | None = None,
+    band_names: Sequence[str] | None = None,
+    window: WindowLike | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    bbox_crs: str | CRS | None = None,
+    **_: Any,
+) -> SceneGrid:
+    """The grid :func:`read_scene` would read onto, from the files' headers alone (no pixel is read).
+
+    Takes the same arguments as :func:`read_scene` (those that do not change the grid are ignored).
+
+    Examples
+    --------
+    >>> from s2label.datasets import sample_scene_path
+    >>> g = scene_grid(sample_scene_path(), window=((100, 356), (0, 512)))
+    >>> g.shape, g.offset, len(g.bands)
+    ((256, 512), (100, 0), 13)
+    """
+    return _plan_read(source, bands=bands, band_names=band_names, window=window, bbox=bbox,
+                      bbox_crs=bbox_crs).grid
 
 
 #: Bytes per pixel beside the float32 bands: the valid mask and one band being read (raw DN, float32, mask).

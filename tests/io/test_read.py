@@ -347,3 +347,31 @@ def test_memory_estimate_counts_bands_and_pixels(monkeypatch, sample_dir):
     with pytest.raises(SceneError, match=r"13 bands of 1933 x 1947 px needs about 0\.2 GiB, and 0\.1 GiB"):
         read_scene(sample_dir)
     assert read_scene(sample_dir, window=((0, 512), (0, 512))).shape == (512, 512)
+
+
+def test_scene_grid_is_the_grid_read_scene_reads_onto(sample_dir):
+    from s2label.io import scene_grid
+
+    for part in ({}, {"window": ((100, 300), (50, 450))}, {"bbox": (420000, 4160000, 425000, 4165000)}):
+        try:
+            scene = read_scene(sample_dir, bands=["B02", "B04", "B11"], **part)
+        except SceneError:   # the bbox is outside this scene: both refuse it
+            with pytest.raises(SceneError):
+                scene_grid(sample_dir, bands=["B02", "B04", "B11"], **part)
+            continue
+        grid = scene_grid(sample_dir, bands=["B02", "B04", "B11"], **part)
+        assert grid.shape == scene.shape and grid.transform == scene.transform and grid.crs == scene.crs
+        assert grid.bands == ("B02", "B04", "B11")
+        w = scene.meta["window"]
+        assert grid.offset == (w["row_off"], w["col_off"])
+
+
+def test_a_window_of_no_data_reads_only_when_allowed(tif_writer, tmp_path):
+    data = np.zeros((3, 20, 20), np.uint16)
+    data[:, 10:, :] = 500
+    path = tif_writer(tmp_path / "half.tif", data, transform=Affine(10, 0, 500000, 0, -10, 4000000),
+                      crs=CRS.from_epsg(32633), descriptions=["B02", "B03", "B04"])
+    with pytest.raises(SceneError, match="no valid pixels"):
+        read_scene(path, window=((0, 10), (0, 20)))
+    empty = read_scene(path, window=((0, 10), (0, 20)), allow_empty=True)
+    assert empty.shape == (10, 20) and not empty.valid.any() and (empty.data == 0).all()

@@ -8,6 +8,7 @@ machine.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import warnings
@@ -244,3 +245,19 @@ def test_json_that_is_not_an_item_or_not_there(stac_catalogue, stac_server, tmp_
     with pytest.raises(SceneError, match=r"cannot read the STAC item \(HTTP Error 404") as info:
         read_scene(f"{stac_server.url}/nope/item.json")
     assert str(info.value).startswith(f"{stac_server.url}/nope/item.json: ")
+
+
+def test_the_command_line_runs_a_stac_item_by_its_url(run_cli, stac_server, stac_catalogue, tmp_path):
+    url = f"{stac_server.url}/{stac_catalogue.item_rel}"
+    done = run_cli("run", url, "--bands", "B02,B03,B04,B08", "--window", "520,520,128,128", "--encoder", "spectral",
+                   "--reduce", "pca", "--segment-size", "64", "--out", tmp_path / "out", "--quiet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["scene"]["source"] == url and report["scene"]["shape"] == [128, 128]
+    # by windows too: the window tasks read their windows over HTTP
+    done = run_cli("run", url, "--bands", "B02,B03,B04,B08", "--window", "520,520,256,256", "--window-size", "128",
+                   "--encoder", "spectral", "--reduce", "pca", "--segment-size", "64", "--out", tmp_path / "win",
+                   "--quiet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "win" / "report.json").read_text())
+    assert report["params"]["windows"]["count"] == 4 and report["scene"]["shape"] == [256, 256]

@@ -1,0 +1,644 @@
+"""Segment and encode a scene too large to hold whole, window by window, as one seamless segmentation.
+
+The scene is cut into a grid of windows (:func:`s2label.windows.plan_windows`). Each stage reads only the
+window it works on, with a halo of context, so the working memory follows the window size:
+
+1. **Segment** every window with its halo (SLIC on bands standardised with statistics shared by all windows).
+   Each segment is *owned* by the window whose core holds its centroid.
+2. **Stitch**: a pixel of window ``i``'s core takes the segment that covers it in window ``i`` if ``i`` owns
+   it; otherwise the segment of the window ``j`` that owns it, as window ``j`` segmented that pixel, if ``j``
+   owns that one too. So a segment that crosses a core border is taken whole from the window that holds its
+   centre, where it had context on every side: window borders leave no seam of cut segments. (Where the two
+   windows disagree, the pixel keeps window ``i``'s segment.) Connected pieces are then numbered across the
+   whole scene (connected components within each core, joined across core borders), so the result is one
+   global labelling 1..N, each segment 4-connected.
+3. **Encode**: the U-Net (trained beforehand on a sample of blocks from all over the scene) runs on each
+   window with its margin; features and band values are summed per segment in each window and the sums are
+   added up across windows, so a segment that spans windows is pooled over all its pixels.
+
+The graph is then built once for the whole scene (:func:`s2label.build_graph`, row chunks), and the GNN,
+clustering and export follow as for a scene in memory. Every window stage is a task of
+:class:`s2label._dask.Tasks`: run in this process, or on any ``dask.distributed`` cluster.
+
+What the whole scene costs in memory: the segment id raster (4 B/px) and per-segment arrays. Everything
+else (bands, SLIC's work arrays, the CNN feature map) is held one window at a time per worker.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from affine import Affine
+from scipy.sparse.csgraph import connected_components
+from skimage.measure import label as connected_pieces
+
+from ._dask import Tasks
+from .errors import S2LabelError, SceneTooSmallError, SegmentationError
+from .features import index_bands, normalized_difference
+from .graph import build_graph
+from .io.read import SceneGrid, read_scene, scene_grid
+from .scene import Scene
+from .segment import MIN_SEGMENTS, Segmentation, segment
+from .windows import Bounds, WindowGrid, plan_windows
+
+__all__ = ["WindowedSource", "PooledWindows", "open_windowed", "training_sample",
+           "segment_windows", "pool_windows", "seam_boundary_fraction", "seed_step", "plan_segment_windows",
+           "segment_on_grid", "merge_small_segments", "window_memory",
+           "check_window_memory"]
+
+#: Read options that choose the part of the scene; windows are placed inside that part.
+_PART_OPTIONS = ("window", "bbox", "bbox_crs")
+
+
+@dataclass(frozen=True)
+class WindowedSource:
+    """What window tasks read from: a file, ``.SAFE`` or STAC item with read options, or a scene in memory.
+
+    Attributes
+    ----------
+    source : Any
+        Anything :func:`s2label.read_scene` takes, or a :class:`~s2label.Scene`.
+    grid : SceneGrid
+        The whole grid to process (of the ``window``/``bbox`` part when the read options chose one).
+    read_options : Mapping
+        Passed to every windowed :func:`read_scene` (bands fixed to ``grid.bands``).
+    """
+
+    source: Any
+    grid: SceneGrid
+    read_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.grid.shape
+
+    @property
+    def description(self) -> str:
+        return self.source.source if isinstance(self.source, Scene) else os.fspath(
+            self.source) if isinstance(self.source, (str, os.PathLike)) else str(getattr(self.source, "id", ""))
+
+    def read(self, bounds: Bounds) -> Scene:
+        """The part ``(row0, row1, col0, col1)`` of the grid as a :class:`~s2label.Scene` (may hold no valid pixel)."""
+        r0, r1, c0, c1 = bounds
+        if isinstance(self.source, Scene):
+            s = self.source
+            return Scene(s.data[:, r0:r1, c0:c1].copy(), s.bands, s.transform * Affine.translation(c0, r0), s.crs,
+                         s.valid[r0:r1, c0:c1].copy(), s.source, dict(s.meta))
+        ro, co = self.grid.offset
+        return read_scene(self.source, window=((ro + r0, ro + r1), (co + c0, co + c1)), allow_empty=True,
+                          **self.read_options)
+
+
+def open_windowed(source: Any, read_options: Mapping[str, Any] | None = None) -> WindowedSource:
+    """A :class:`WindowedSource` for a scene in memory or anything :func:`read_scene` takes (headers only).
+
+    A :class:`WindowedSource` is returned as it is.
+
+    Examples
+    --------
+    >>> from s2label.datasets import sample_scene_path
+    >>> src = open_windowed(sample_scene_path(), {"bands": ["B02", "B03", "B04", "B08"],
+    ...                                          "window": ((0, 300), (0, 400))})
+    >>> src.shape, src.read((10, 20, 0, 5)).data.shape
+    ((300, 400), (4, 10, 5))
+    """
+    if isinstance(source, WindowedSource):
+        return source
+    opts = dict(read_options or {})
+    if isinstance(source, Scene):
+        grid = SceneGrid(source.shape, source.transform, source.crs, source.bands)
+        return WindowedSource(source, grid, {})
+    grid = scene_grid(source, **opts)
+    rest = {k: v for k, v in opts.items() if k not in _PART_OPTIONS and k != "progress"}
+    rest["bands"] = list(grid.bands)
+    return WindowedSource(source, grid, rest)
+
+
+#: Working bytes per window pixel (halo included) of one window task: bands, SLIC's arrays, and for the CNN
+#: its feature map and layer activations (measured: about 1.1 GiB above the baseline for a 2,188 px window of
+#: 4 bands with the default U-Net).
+WINDOW_BYTES_PER_PIXEL = {"cnn": 240, "spectral": 120}
+#: Bytes per scene pixel held for the whole scene: segment ids (int32) and their renumbering.
+SCENE_BYTES_PER_PIXEL = 12
+
+
+def window_memory(grid: WindowGrid, n_bands: int, *, cnn: bool, workers: int = 1,
+                  margin: int = 32) -> int:
+    """Estimated peak bytes of a windowed run: ``workers`` window tasks at once, plus the whole-scene arrays."""
+    side = grid.size + 2 * max(grid.halo, margin)
+    per_px = WINDOW_BYTES_PER_PIXEL["cnn" if cnn else "spectral"] + 4 * n_bands
+    return int(max(workers, 1) * side * side * per_px + grid.shape[0] * grid.shape[1] * SCENE_BYTES_PER_PIXEL)
+
+
+def check_window_memory(grid: WindowGrid, n_bands: int, *, cnn: bool, workers: int = 1, margin: int = 32,
+                        available: int | None = None) -> int:
+    """Refuse, before anything is read, windows that would not fit in memory; returns the estimate in bytes.
+
+    Raises
+    ------
+    S2LabelError
+        With the estimate, what is available, and what to change.
+    """
+    from ._profiling import available_memory_bytes
+
+    need = window_memory(grid, n_bands, cnn=cnn, workers=workers, margin=margin)
+    have = available_memory_bytes() if available is None else int(available)
+    if need > 0.8 * have:
+        raise S2LabelError(f"windows of {grid.size} px ({max(workers, 1)} at a time) over {grid.shape[1]} x "
+                           f"{grid.shape[0]} px need about {need / 2**30:.1f} GiB, and {have / 2**30:.1f} GiB of "
+                           "memory is available: use a smaller window_size or fewer workers")
+    return need
+
+
+# --- the training sample ---------------------------------------------------------------------------------
+
+def training_sample(src: WindowedSource, *, n_blocks: int = 16, block: int = 512, gap: int = 16,
+                    seed: int = 0) -> Scene:
+    """Blocks from all over the scene, side by side with no-data gaps between them, to train the U-Net on.
+
+    Block origins are drawn at random (seeded) from a regular grid of candidate blocks; a block with under half
+    of its pixels valid is skipped. The gaps (``gap`` px of no data) keep every training tile inside one block
+    (training tiles are at least 90 % valid), so no tile sees a false edge between blocks. A scene of at most
+    ``n_blocks`` blocks is used whole.
+
+    Returns
+    -------
+    Scene
+        ``source`` names the blocks' origin; its transform is that of the first block (the mosaic has no real
+        place on the ground: use it for training and statistics only).
+    """
+    h, w = src.shape
+    b = int(min(block, h, w))
+    origins = [(r, c) for r in range(0, h - b + 1, b) for c in range(0, w - b + 1, b)]
+    if len(origins) <= 1:
+        return src.read((0, h, 0, w))
+    rng = np.random.default_rng(seed)
+    blocks: list[Scene] = []
+    for k in rng.permutation(len(origins)):
+        r, c = origins[int(k)]
+        part = src.read((r, r + b, c, c + b))
+        if part.valid.mean() >= 0.5:
+            blocks.append(part)
+        if len(blocks) == n_blocks:
+            break
+    if not blocks:
+        raise SceneTooSmallError("no block of the scene is half valid: nothing to train on",
+                                 path=src.description or None)
+    ncol = math.ceil(math.sqrt(len(blocks)))
+    nrow = math.ceil(len(blocks) / ncol)
+    step = b + gap
+    data = np.zeros((len(blocks[0].bands), nrow * step - gap, ncol * step - gap), np.float32)
+    valid = np.zeros(data.shape[1:], bool)
+    for k, part in enumerate(blocks):
+        r, c = divmod(k, ncol)
+        data[:, r * step:r * step + b, c * step:c * step + b] = part.data
+        valid[r * step:r * step + b, c * step:c * step + b] = part.valid
+    return Scene(data, blocks[0].bands, blocks[0].transform, blocks[0].crs, valid,
+                 f"{len(blocks)} blocks of {b} px from {src.description}", {"training_sample": True})
+
+
+# --- segmentation ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Segmented:
+    """One window segmented with its halo: local ids, and the window owning each local segment."""
+
+    bounds: Bounds
+    labels: np.ndarray
+    owner: np.ndarray
+
+
+def _segment_window(src: WindowedSource, grid: WindowGrid, i: int, params: Mapping[str, Any],
+                    stats: tuple[np.ndarray, np.ndarray]) -> _Segmented:
+    bounds = grid.extended(i)
+    scene = src.read(bounds)
+    n_valid = int(scene.valid.sum())
+    size = float(params.get("segment_size", 200))
+    if n_valid == 0:
+        labels = np.zeros(scene.shape, np.int32)
+    else:
+        opts = {k: v for k, v in params.items() if k != "segment_size"}
+        labels = segment_on_grid(scene, (bounds[0], bounds[2]), segment_size=size, stats=stats, **opts).labels
+    n_local = int(labels.max())
+    flat = labels.ravel()
+    counts = np.bincount(flat, minlength=n_local + 1).astype(np.float64)
+    height, width = labels.shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows = np.bincount(flat, weights=np.repeat(np.arange(height, dtype=np.float64), width),
+                           minlength=n_local + 1) / counts
+        cols = np.bincount(flat, weights=np.tile(np.arange(width, dtype=np.float64), height),
+                           minlength=n_local + 1) / counts
+    owner = grid.window_of(np.floor(np.nan_to_num(rows) + bounds[0]).astype(np.int64),
+                           np.floor(np.nan_to_num(cols) + bounds[2]).astype(np.int64))
+    owner[0] = -1
+    return _Segmented(bounds, labels, owner)
+
+
+def seed_step(segment_size: float) -> int:
+    """The SLIC seed spacing shared by all windows for segments of ``segment_size`` px: round(sqrt(size)).
+
+    Window sizes and haloes are multiples of it (:func:`plan_segment_windows`), so every window's seeds lie
+    on one grid over the whole scene.
+    """
+    return max(1, round(math.sqrt(float(segment_size))))
+
+
+def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: float = 200,
+                    stats: tuple[np.ndarray, np.ndarray] | None = None, **options: Any) -> Segmentation:
+    """:func:`s2label.segment` with SLIC's seeds on the scene-wide grid of multiples of :func:`seed_step`.
+
+    ``origin`` is the (row, col) of the scene's first pixel in the whole scene. Any window segmented this way
+    starts from the same seeds as the whole scene would where they overlap, so neighbouring windows segment
+    their overlap alike; window borders, at multiples of the step, then pass through seeds rather than along
+    the lines between them where SLIC puts its boundaries.
+
+    Examples
+    --------
+    >>> from s2label.datasets import sample_scene
+    >>> scene = sample_scene(window=((0, 128), (0, 128)), bands=["B02", "B03", "B04", "B08"])
+    >>> seg = segment_on_grid(scene, (0, 0), segment_size=196)
+    >>> seg.params["seed_step"], seg.shape, 60 < seg.n_segments < 100
+    (14, (128, 128), True)
+    """
+    step = seed_step(segment_size)
+    # scikit-image seeds at step // 2 + k step from the top-left: pad so they fall on multiples of step
+    top, left = (origin[0] + step // 2) % step, (origin[1] + step // 2) % step
+    n_valid = int(scene.valid.sum())
+    n = max(MIN_SEGMENTS, round(n_valid / float(segment_size)))
+    if top or left:
+        data = np.pad(scene.data, ((0, 0), (top, 0), (left, 0)))
+        valid = np.pad(scene.valid, ((top, 0), (left, 0)))
+        padded = Scene(data, scene.bands, scene.transform * Affine.translation(-left, -top), scene.crs, valid,
+                       scene.source, dict(scene.meta))
+        seg = segment(padded, n_segments=n, stats=stats, seed_step=step, **options)
+        labels = connected_pieces(seg.labels[top:, left:], background=0, connectivity=1).astype(np.int32)
+        return Segmentation(labels, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
+    seg = segment(scene, n_segments=n, stats=stats, seed_step=step, **options)
+    return Segmentation(seg.labels, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
+
+
+def plan_segment_windows(shape: tuple[int, int], segment_size: float, *, size: int = 2048,
+                         halo: int = 64) -> WindowGrid:
+    """:func:`~s2label.windows.plan_windows` with ``size`` and ``halo`` rounded up to multiples of the seed step.
+
+    Examples
+    --------
+    >>> g = plan_segment_windows((5000, 5000), 200, size=2048, halo=64)
+    >>> g.size, g.halo, g.size % 14, g.halo % 14
+    (2058, 70, 0, 0)
+    """
+    step = seed_step(segment_size)
+    return plan_windows(shape, size=math.ceil(size / step) * step, halo=math.ceil(halo / step) * step)
+
+
+def _view(part: _Segmented, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
+    """``part``'s local ids over ``bounds`` (0 outside it) and where ``part`` covers ``bounds``."""
+    r0, r1, c0, c1 = bounds
+    pr0, pr1, pc0, pc1 = part.bounds
+    out = np.zeros((r1 - r0, c1 - c0), part.labels.dtype)
+    inside = np.zeros(out.shape, bool)
+    a0, a1, b0, b1 = max(r0, pr0), min(r1, pr1), max(c0, pc0), min(c1, pc1)
+    if a0 < a1 and b0 < b1:
+        out[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = part.labels[a0 - pr0:a1 - pr0, b0 - pc0:b1 - pc0]
+        inside[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = True
+    return out, inside
+
+
+def _stitch_window(grid: WindowGrid, i: int, offsets: np.ndarray,
+                   *parts: _Segmented) -> tuple[np.ndarray, np.ndarray]:
+    """Window ``i``'s core with provisional global ids, cut into connected pieces.
+
+    ``parts`` are the segmented windows ``[i] + grid.neighbours(i)``, in that order.
+
+    Returns
+    -------
+    pieces : ndarray (h, w) int32
+        Connected pieces 1..k of the core (0 = no data).
+    ids : ndarray (k + 1,) int64
+        The provisional segment id of each piece (``offsets[j] + local id`` in the window ``j`` it came from).
+    """
+    by_window = dict(zip([i, *grid.neighbours(i)], parts, strict=True))
+    r0, r1, c0, c1 = grid.core(i)
+    local = _view(by_window[i], (r0, r1, c0, c1))[0]
+    prov = np.zeros(local.shape, np.int64)
+    decided = local == 0
+    # 1. a segment claimed by the window holding its centroid; the lowest window first when two claim
+    for k in sorted(by_window):
+        theirs, inside = _view(by_window[k], (r0, r1, c0, c1))
+        take = inside & ~decided & (by_window[k].owner[theirs] == k)
+        prov[take] = offsets[k] + theirs[take]
+        decided |= take
+    # 2. claimed by none (each window puts the centroid in the other): the lower of the two windows decides
+    owner = by_window[i].owner[local]
+    pick = np.where(owner >= 0, np.minimum(owner, i), i)
+    for k in np.unique(pick[~decided]):
+        if int(k) not in by_window:
+            continue
+        theirs, inside = _view(by_window[int(k)], (r0, r1, c0, c1))
+        take = inside & ~decided & (pick == k) & (theirs > 0)
+        prov[take] = offsets[k] + theirs[take]
+        decided |= take
+    rest = ~decided
+    prov[rest] = offsets[i] + local[rest]
+    pieces = connected_pieces(prov, background=0, connectivity=1).astype(np.int32)
+    ids = np.zeros(int(pieces.max()) + 1, np.int64)
+    ids[pieces.ravel()] = prov.ravel()
+    return pieces, ids
+
+
+def segment_windows(src: WindowedSource, grid: WindowGrid, *, params: Mapping[str, Any],
+                    stats: tuple[np.ndarray, np.ndarray], tasks: Tasks | None = None,
+                    progress: bool = False) -> Segmentation:
+    """Segment ``src`` window by window and stitch the windows into one seamless :class:`Segmentation`.
+
+    Parameters
+    ----------
+    src : WindowedSource
+    grid : WindowGrid
+        Over ``src.shape``.
+    params : mapping
+        :func:`s2label.segment` arguments (``method``, ``segment_size``, ``compactness``...).
+    stats : (mean, std)
+        Per-band statistics shared by all windows (:func:`s2label.segment.band_stats` of a sample).
+    tasks : Tasks, optional
+        Where the window tasks run (default: in this process).
+    progress : bool
+
+    Returns
+    -------
+    Segmentation
+        Segments 1..N, each 4-connected, numbered window by window; ``params["windows"]`` records the grid.
+
+    Examples
+    --------
+    >>> from s2label.datasets import sample_scene
+    >>> from s2label.segment import band_stats
+    >>> from s2label.windows import plan_windows
+    >>> scene = sample_scene(window=((0, 256), (0, 256)), bands=["B02", "B03", "B04", "B08"])
+    >>> seg = segment_windows(open_windowed(scene), plan_windows(scene.shape, size=128, halo=32),
+    ...                       params={"segment_size": 200, "compactness": 0.1}, stats=band_stats(scene))
+    >>> 250 < seg.n_segments < 400, seg.shape
+    (True, (256, 256))
+    """
+    if grid.shape != src.shape:
+        raise SegmentationError(f"window grid {grid.shape} does not cover the scene {src.shape}")
+    tasks = tasks or Tasks()
+    src_h = tasks.scatter(src)
+    segmented = tasks.map(_segment_window, [(src_h, grid, i, dict(params), stats) for i in range(len(grid))],
+                          name="segment windows", progress=progress)
+    # numbering: window i's local ids become offsets[i] + id; the offsets need every window's count
+    counts = tasks.gather([tasks.submit(_n_local, s, key=f"s2label-count-{os.urandom(4).hex()}-{k}")
+                           for k, s in enumerate(segmented)])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    stitched = tasks.map(_stitch_window, [(grid, i, offsets, segmented[i], *[segmented[j] for j in grid.neighbours(i)])
+                                          for i in range(len(grid))], name="stitch windows", progress=progress)
+    results = tasks.gather(stitched, name="stitch windows", progress=progress)
+    del segmented, stitched
+    labels = _join_pieces(grid, results)
+    labels = merge_small_segments(labels, max(1, int(float(params.get("segment_size", 200)) // 4)))
+    out_params = dict(params) | {"windows": {"size": grid.size, "halo": grid.halo, "count": len(grid)}}
+    return Segmentation(labels, src.grid.transform, src.grid.crs, out_params)
+
+
+def _n_local(s: _Segmented) -> int:
+    return int(s.owner.shape[0] - 1)
+
+
+def _join_pieces(grid: WindowGrid, results: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """One raster of ids 1..N from every core's pieces: pieces with the same provisional id that touch across a
+    core border become one segment."""
+    h, w = grid.shape
+    labels = np.zeros((h, w), np.int32)
+    piece_offsets = np.concatenate([[0], np.cumsum([len(ids) - 1 for _, ids in results])]).astype(np.int64)
+    ids_all = np.concatenate([[0]] + [ids[1:] for _, ids in results])
+    for i, (pieces, _) in enumerate(results):
+        r0, r1, c0, c1 = grid.core(i)
+        labels[r0:r1, c0:c1] = np.where(pieces > 0, pieces + piece_offsets[i], 0)
+    a_list, b_list = [], []
+    seams = [(labels[:, c - 1], labels[:, c]) for c in range(grid.size, w, grid.size)]
+    seams += [(labels[r - 1, :], labels[r, :]) for r in range(grid.size, h, grid.size)]
+    for a, b in seams:
+        same = (a > 0) & (b > 0) & (ids_all[a] == ids_all[b])
+        a_list.append(a[same])
+        b_list.append(b[same])
+    n = int(piece_offsets[-1]) + 1
+    a_all = np.concatenate(a_list) if a_list else np.zeros(0, np.int32)
+    b_all = np.concatenate(b_list) if b_list else np.zeros(0, np.int32)
+    joins = sp.coo_matrix((np.ones(a_all.size, np.int8), (a_all, b_all)), shape=(n, n))
+    _, component = connected_components(joins, directed=False)
+    # components numbered in order of their first piece (piece 0 = no data is its own component)
+    order = np.full(component.max() + 1, -1, np.int64)
+    first = np.unique(component, return_index=True)
+    order[first[0]] = np.argsort(np.argsort(first[1]))
+    lut = order[component].astype(np.int32)  # piece 0 has component rank 0
+    for r0 in range(0, h, grid.size):  # in place, a band of rows at a time
+        labels[r0:r0 + grid.size] = lut[labels[r0:r0 + grid.size]]
+    return labels
+
+
+def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) -> np.ndarray:
+    """Give each segment under ``min_size`` px to the neighbour it shares most boundary with; renumber 1..N.
+
+    Stitching leaves slivers where two windows drew a boundary a pixel apart; this puts them back. A small
+    segment with no neighbour (an island of data in no-data) is kept. Works in place on ``labels`` (int32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> merge_small_segments(np.array([[1, 1, 2, 2], [1, 1, 3, 2], [1, 1, 2, 2]], np.int32), 2).tolist()
+    [[1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2]]
+    """
+    for _ in range(rounds):
+        graph = build_graph(labels)
+        small = np.flatnonzero(graph.areas < min_size)
+        if not small.size:
+            break
+        adj = graph.adjacency().tocsr()
+        lut = np.arange(graph.num_nodes + 1, dtype=np.int64)
+        moved = 0
+        for node in small:
+            lo, hi = adj.indptr[node], adj.indptr[node + 1]
+            if hi == lo:
+                continue
+            nbrs, weights = adj.indices[lo:hi], adj.data[lo:hi]
+            big = graph.areas[nbrs] >= min_size
+            pool = np.flatnonzero(big) if big.any() else np.arange(nbrs.size)
+            lut[node + 1] = nbrs[pool[np.argmax(weights[pool])]] + 1
+            moved += 1
+        if not moved:
+            break
+        # follow chains (a small segment given to another small one) to their end
+        for _ in range(8):
+            lut = lut[lut]
+        present = np.zeros(lut.size, bool)
+        present[lut] = True
+        present[0] = False
+        rank = np.cumsum(present).astype(np.int32)
+        final = np.where(present[lut], rank[lut], 0).astype(np.int32)
+        final[0] = 0
+        for r0 in range(0, labels.shape[0], 1024):
+            labels[r0:r0 + 1024] = final[labels[r0:r0 + 1024]]
+    return labels
+
+
+def seam_boundary_fraction(labels: np.ndarray, grid: WindowGrid, step: int) -> tuple[float, float]:
+    """How much window borders show in a segmentation: the share of pixel pairs across core borders that are
+    segment boundaries, beside the same share across every other line at a multiple of ``step`` (lines in the
+    same place relative to SLIC's seed grid, see :func:`segment_on_grid`).
+
+    A segmentation cut at every window border gives 1.0 at the borders; a seamless one about the same at the
+    borders as elsewhere.
+
+    Returns
+    -------
+    at_borders, elsewhere : float
+    """
+    def share(lines: list[int], axis: int) -> tuple[int, int]:
+        cut = total = 0
+        for k in lines:
+            a, b = (labels[:, k - 1], labels[:, k]) if axis == 1 else (labels[k - 1, :], labels[k, :])
+            ok = (a > 0) & (b > 0)
+            cut += int((a[ok] != b[ok]).sum())
+            total += int(ok.sum())
+        return cut, total
+
+    h, w = labels.shape
+    out = []
+    for at_border in (True, False):
+        cut = total = 0
+        for axis, extent in ((1, w), (0, h)):
+            lines = [k for k in range(step, extent, step) if (k % grid.size == 0) == at_border]
+            c, t = share(lines, axis)
+            cut, total = cut + c, total + t
+        out.append(cut / max(total, 1))
+    return out[0], out[1]
+
+
+# --- pooling per segment ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class PooledWindows:
+    """Per-segment means gathered window by window.
+
+    Attributes
+    ----------
+    bands : ndarray (N, C) float64
+        Mean reflectance of each band over each segment.
+    features : ndarray (N, F) float32
+        Mean CNN features (with their standard deviations after them when pooled with ``std``), or the spectral
+        features (band means, standard deviations, NDVI, NDWI) for the spectral encoder.
+    feature_names : tuple of str
+        For the spectral features; empty for CNN features.
+    counts : ndarray (N,) int64
+        Pixels of each segment.
+    """
+
+    bands: np.ndarray
+    features: np.ndarray
+    feature_names: tuple[str, ...]
+    counts: np.ndarray
+
+
+def _pool_window(src: WindowedSource, grid: WindowGrid, i: int, labels: np.ndarray, cnn: Any, margin: int,
+                 std: bool, device: str, num_threads: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums over each segment present in window ``i``'s core: (ids, pixel counts, sums (k, 2C+2 or C+F(2)))."""
+    r0, r1, c0, c1 = grid.core(i)
+    er0, er1, ec0, ec1 = grid.extended(i, halo=margin if cnn is not None else 0)
+    # the U-Net pools by 2 and 4: start on a multiple of 4, as the whole scene's tiles do, so features match
+    er0, ec0 = er0 - er0 % 4, ec0 - ec0 % 4
+    scene = src.read((er0, er1, ec0, ec1))
+    core = (slice(None), slice(r0 - er0, r1 - er0), slice(c0 - ec0, c1 - ec0))
+    data = scene.data[core]
+    channels = [data]
+    if cnn is not None and scene.valid.any():
+        fmap = cnn.feature_map(scene, device=device, num_threads=num_threads)[core]
+        channels += [fmap, fmap * fmap] if std else [fmap]
+    elif cnn is not None:
+        width = cnn.config.features * (2 if std else 1)
+        channels.append(np.zeros((width,) + data.shape[1:], np.float32))
+    else:
+        channels.append(data * data)
+        channels += [normalized_difference(data[a], data[b])[None] for a, b in index_bands(scene.bands).values()]
+    ids, inverse = np.unique(labels.ravel(), return_inverse=True)
+    counts = np.bincount(inverse, minlength=ids.size)
+    sums = np.empty((ids.size, sum(c.shape[0] for c in channels)), np.float64)
+    k = 0
+    for block in channels:
+        for ch in block:
+            sums[:, k] = np.bincount(inverse, weights=ch.ravel().astype(np.float64), minlength=ids.size)
+            k += 1
+    keep = ids > 0
+    return ids[keep], counts[keep], sums[keep]
+
+
+def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentation, *, cnn: Any = None,
+                 std: bool = False, device: str = "auto", num_threads: int | None = None,
+                 tasks: Tasks | None = None, progress: bool = False) -> PooledWindows:
+    """Mean band values and features of every segment, computed window by window.
+
+    Parameters
+    ----------
+    src, grid
+        As for :func:`segment_windows`.
+    segmentation : Segmentation
+        Of the whole grid.
+    cnn : CNNEncoder, optional
+        Trained U-Net: its features are computed on each window with ``cnn.config.margin`` px of context and
+        pooled. Without it: the spectral features (band means and standard deviations, NDVI, NDWI).
+    std : bool
+        Also pool the features' standard deviation (``CNNConfig.pool_std``).
+    device, num_threads
+        For the U-Net.
+    tasks : Tasks, optional
+    progress : bool
+
+    Returns
+    -------
+    PooledWindows
+    """
+    if segmentation.shape != src.shape:
+        raise SegmentationError(f"segmentation {segmentation.shape} is not on the scene's grid {src.shape}")
+    tasks = tasks or Tasks()
+    src_h, cnn_h = tasks.scatter(src), tasks.scatter(cnn)
+    margin = int(cnn.config.margin) if cnn is not None else 0
+    args = []
+    for i in range(len(grid)):
+        r0, r1, c0, c1 = grid.core(i)
+        block = segmentation.labels[r0:r1, c0:c1]
+        args.append((src_h, grid, i, block if not tasks.distributed else tasks.client.scatter(block), cnn_h,
+                     margin, std, device, num_threads))
+    handles = tasks.map(_pool_window, args, name="encode windows", progress=progress)
+    n = segmentation.n_segments
+    counts = np.zeros(n + 1, np.int64)
+    sums: np.ndarray | None = None
+    for ids, cnt, s in tasks.gather(handles, name="encode windows", progress=progress):
+        if sums is None:
+            sums = np.zeros((n + 1, s.shape[1]), np.float64)
+        counts[ids] += cnt
+        sums[ids] += s
+    assert sums is not None
+    nb = len(src.grid.bands)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums[1:] / counts[1:, None]
+    bands = means[:, :nb]
+    rest = means[:, nb:]
+    names: tuple[str, ...] = ()
+    if cnn is None:
+        spread = np.sqrt(np.clip(rest[:, :nb] - bands ** 2, 0.0, None))
+        features = np.hstack([bands, spread, rest[:, nb:]])
+        names = tuple([f"mean_{b}" for b in src.grid.bands] + [f"std_{b}" for b in src.grid.bands]
+                      + list(index_bands(src.grid.bands)))
+    elif std:
+        f = cnn.config.features
+        mean = rest[:, :f]
+        features = np.hstack([mean, np.sqrt(np.clip(rest[:, f:] - mean ** 2, 0.0, None))])
+    else:
+        features = rest
+    return PooledWindows(bands, features.astype(np.float32), names, counts[1:])
+
