@@ -12,6 +12,12 @@ each change (ipywidgets' dummy comm drops the message), so only the socket write
 
 Prints a markdown table against the issue's targets: edits under 100 ms, a click under 20 ms, find-similar
 over 100,000 embeddings under 200 ms. ``--quick`` runs on a 1000 x 1000 px window (smoke test).
+
+Zoomed-in detail (issue 6, item 5): the map is moved (bounds and zoom set as the front end reports them, for a
+1000 x 640 px map) to random places of the scene at a high zoom, each far from the last, so every move
+computes a new detail grid and repaints the label and true-colour detail overlays; an edit is then timed with
+the detail shown. ``--mosaic N`` repeats the same on an N x N mosaic of the default scene cut to a whole
+Sentinel-2 tile (10980 x 10980 px; labels and three bands), through the same functions the explorer calls.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ EDIT_TARGET_MS = 100.0
 CLICK_TARGET_MS = 20.0
 SIMILAR_TARGET_MS = 200.0
 QUICK_WINDOW = ((400, 1400), (400, 1400))
+MAP_PX = (1000, 640)  # (width, height) of the explorer's map in screen pixels
+TILE_PX = 10980       # a Sentinel-2 tile at 10 m
 
 
 def _ms(fn: Callable[[], object]) -> float:
@@ -80,6 +88,146 @@ def _build(scene, segment_size: int, *, clustering: bool, reduce: str, min_clust
             clu = s2label.cluster(emb, reduce=reduce, min_cluster_size=min_cluster_size)
         t_clu = time.perf_counter() - t1
     return seg, emb, clu, (t_seg, t_emb, t_clu)
+
+
+def _view_at(frame, fx: float, fy: float, zoom: float):
+    """The MapView of a MAP_PX map centred at fractions (fx west to east, fy north to south) of a frame."""
+    from pyproj import Transformer
+
+    from s2label.widget.detail import MapView, screen_pixel_size
+
+    left, bottom, right, top = frame.mercator_bounds
+    cx, cy = left + fx * (right - left), top - fy * (top - bottom)
+    half_w, half_h = (n * screen_pixel_size(zoom) / 2 for n in MAP_PX)
+    (west, east), (south, north) = Transformer.from_crs(3857, 4326, always_xy=True).transform(
+        [cx - half_w, cx + half_w], [cy - half_h, cy + half_h])
+    return MapView(south, west, north, east, zoom)
+
+
+def _set_view(explorer, view) -> None:
+    """Move the explorer's map as the front end does (bounds and zoom in one message)."""
+    m = explorer.map
+    with m.hold_trait_notifications():
+        m.zoom = view.zoom
+        for name in ("south", "west", "north", "east"):
+            m.set_trait(name, getattr(view, name))
+
+
+def _places(rng: np.random.Generator, n: int) -> list[tuple[float, float]]:
+    """n centres (fractions of the scene) well inside it, alternating between its halves (each far from the last)."""
+    return [(float(rng.uniform(0.15, 0.45) + 0.4 * (i % 2)), float(rng.uniform(0.15, 0.85))) for i in range(n)]
+
+
+def _bench_detail(explorer, rng: np.random.Generator, table: Table, repeats: int) -> None:
+    """Detail overlays of the explorer on the whole scene: moves at high zooms, an edit with the detail shown."""
+    frame, overview = explorer.detail.frame, explorer.detail.overview_pixel_size
+    print(f"detail: overview pixel {overview:.1f} m (coarsest overview), data pixel {frame.pixel_size:.1f} m "
+          f"(Web-Mercator metres); map {MAP_PX[0]} x {MAP_PX[1]} px\n")
+    if overview < 1.1 * frame.pixel_size:
+        print("(the overviews are at the data's resolution: no detail to time on this scene)\n")
+        return
+    out = _view_at(frame, 0.5, 0.5, 9)
+    for zoom in (14, 16):
+        times, shapes = [], []
+        for fx, fy in _places(rng, repeats):
+            _set_view(explorer, out)  # no detail: the next view computes a new one
+            times.append(_ms(lambda fx=fx, fy=fy, zoom=zoom: _set_view(explorer, _view_at(frame, fx, fy, zoom))))
+            assert explorer.detail_grid is not None and explorer.details["labels"].layer.visible
+            shapes.append(explorer.detail_grid.shape)
+        h, w = shapes[-1]
+        table.add(f"detail: zoom in to a place, zoom {zoom}", times, None,
+                  f"{h} x {w} px at {explorer.detail_grid.pixel_size:.1f} m: ids + labels PNG + true colour WebP")
+    # the parts of one refresh at zoom 14 (the largest detail grid)
+    from s2label.widget.overlays import colour_segments, png_data_url, reproject_segments
+
+    fx, fy = _places(rng, 1)[0]
+    view = _view_at(frame, fx, fy, 14)
+    _set_view(explorer, view)
+    grid = explorer.detail_grid
+    lut = explorer.segment_lut()
+    note = f"zoom 14, {grid.shape[0]} x {grid.shape[1]} px"
+    table.add("detail: segment ids (windowed reprojection)",
+              [_ms(lambda: reproject_segments(explorer.session.segmentation, grid.spec,
+                                              n_segments=explorer.session.n_segments))
+               for _ in range(repeats)], None, note)
+    table.add("detail: labels LUT + PNG", [_ms(lambda: png_data_url(colour_segments(grid, lut)))
+                                           for _ in range(repeats)], None, note)
+    table.add("detail: true colour render + WebP", [_ms(explorer.details["true colour"].redraw)
+                                                    for _ in range(repeats)], None, note)
+    small = _view_at(frame, fx + 0.1 * MAP_PX[0] * view.pixel_size / (frame.mercator_bounds[2]
+                                                                         - frame.mercator_bounds[0]), fy, 14)
+    table.add("detail: small pan inside the margin", [_ms(lambda v=v: _set_view(explorer, v))
+                                                      for v in [small, view] * (repeats // 2)], None,
+              "nothing recomputed")
+    a = explorer.session.labels[0].id
+    colours = ["#112233", "#aabbcc"]
+    table.add("recolour with the detail shown", [_ms(lambda i=i: explorer.session.set_colour(a, colours[i % 2]))
+                                                 for i in range(repeats)], EDIT_TARGET_MS,
+              "overview + detail repainted")
+    table.add("detail: zoom out (hide)", [_ms(lambda: _set_view(explorer, out))], None)
+    assert explorer.detail_grid is None
+
+
+def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table, repeats: int) -> None:
+    """Detail refresh on a whole-tile mosaic of the default scene, through the functions the explorer calls."""
+    from s2label.scene import Scene
+    from s2label.segment import Segmentation
+    from s2label.widget.detail import DetailTracker
+    from s2label.widget.overlays import (
+        band_limits,
+        colour_segments,
+        display_grid,
+        png_data_url,
+        render_bands,
+        webp_data_url,
+    )
+
+    side = min(TILE_PX, tiles * min(scene.shape))
+    t0 = time.perf_counter()
+    h, w = seg.shape
+    n = seg.n_segments
+    offsets = (np.arange(tiles * tiles, dtype=np.int32) * n).reshape(tiles, tiles)
+    labels = np.tile(seg.labels, (tiles, tiles))[:side, :side]
+    labels += np.where(labels > 0, np.repeat(np.repeat(offsets, h, 0), w, 1)[:side, :side], 0)
+    bands = ("B04", "B03", "B02")
+    data = np.stack([np.tile(scene.band(b), (tiles, tiles))[:side, :side] for b in bands])
+    valid = np.tile(scene.valid, (tiles, tiles))[:side, :side]
+    big_seg = Segmentation(labels, seg.transform, seg.crs)
+    big = Scene(data, bands, scene.transform, scene.crs, valid, source="mosaic")
+    n_big = big_seg.n_segments
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    overview = display_grid(big_seg, max_size=1600)
+    t_overview = time.perf_counter() - t0
+    photo = display_grid(big_seg, max_size=1200)
+    limits = band_limits(big, bands)
+    lut = np.zeros((n_big + 1, 4), np.uint8)
+    lut[1:] = rng.integers(0, 256, (n_big, 4), dtype=np.uint8)
+    tracker = DetailTracker(big_seg, overview_pixel_size=photo.pixel_size, n_segments=n_big)
+    frame = tracker.frame
+    print(f"\nmosaic: {tiles} x {tiles} default scenes cut to {side} x {side} px, {n_big} segments, 3 bands "
+          f"(built in {t_build:.1f} s); overview {overview.shape[0]} x {overview.shape[1]} px at "
+          f"{overview.pixel_size:.1f} m, true colour overview at {photo.pixel_size:.1f} m, data "
+          f"{frame.pixel_size:.1f} m; display_grid of the whole mosaic {t_overview:.1f} s")
+
+    for zoom in (12, 14, 16):
+        if tracker.plan(_view_at(frame, 0.5, 0.5, zoom)) is None:
+            print(f"(zoom {zoom}: the overview is enough, no detail)")
+            continue
+        parts: list[list[float]] = [[], [], []]
+        for fx, fy in _places(rng, repeats):
+            tracker.update(None)  # zoomed out: the next view computes a new detail
+            view = _view_at(frame, fx, fy, zoom)
+            parts[0].append(_ms(lambda view=view: tracker.update(view)))
+            parts[1].append(_ms(lambda: png_data_url(colour_segments(tracker.grid, lut))))
+            parts[2].append(_ms(lambda: webp_data_url(render_bands(big, tracker.grid, bands, limits=limits),
+                                                      method=2)))
+        gh, gw = tracker.grid.shape
+        ids, labs, photo = (statistics.median(t) for t in parts)
+        totals = [a + b + c for a, b, c in zip(*parts, strict=True)]
+        table.add(f"mosaic {side} px: detail at a new place, zoom {zoom}", totals, None,
+                  f"{gh} x {gw} px at {tracker.grid.pixel_size:.1f} m, overview {overview.pixel_size:.0f} m; "
+                  f"ids {ids:.0f} + labels {labs:.0f} + true colour {photo:.0f} ms")
 
 
 def _splittable(session) -> int | None:
@@ -226,7 +374,9 @@ def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, ta
     table.add("find-similar click (similar mode)", [_ms(lambda p=p: explorer.handle_click(*p)) for p in points[:5]],
               None, "query + similarity overlay")
     explorer.mode.value = "inspect"
-    return session.autosave_path
+    explorer.select_segments(np.zeros(0, np.int64))
+    _bench_detail(explorer, rng, table, n)
+    return session.autosave_path, seg
 
 
 def main() -> None:
@@ -243,6 +393,9 @@ def main() -> None:
                         help="target segments of the find-similar case (0: skip it)")
     parser.add_argument("--reduce", default="pca", choices=("pca", "umap"), help="reduction before HDBSCAN")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mosaic", type=int, default=6,
+                        help="N: time the detail overlay on an N x N mosaic of the scene cut to a whole Sentinel-2 "
+                             "tile, 10980 x 10980 px (0: skip; --quick: 2)")
     args = parser.parse_args()
 
     import s2label
@@ -258,7 +411,7 @@ def main() -> None:
     target_similar = args.similar_segments if not args.quick else min(args.similar_segments, 10_000)
 
     table = Table()
-    autosave = _bench_explorer(scene, args, segment_size, rng, table)
+    autosave, seg = _bench_explorer(scene, args, segment_size, rng, table)
     rss_explorer = peak_rss_mb()
     sim_line = ""
     if target_similar:
@@ -276,6 +429,10 @@ def main() -> None:
         sim_line = (f"find-similar case: {seg2.n_segments} segments (segment_size "
                     f"{round(n_valid / target_similar)} px, {emb2.vectors.shape[1]}-d spectral embeddings); "
                     f"segment {t_seg2:.1f} s, graph + embed {t_emb2:.1f} s")
+
+    mosaic = min(args.mosaic, 2) if args.quick else args.mosaic
+    if mosaic:
+        _bench_mosaic(scene, seg, mosaic, rng, table, max(5, n // 2))
 
     table.print()
     if sim_line:

@@ -27,7 +27,8 @@ _SQRT2 = 0.41421356237309515  # fractional parts of sqrt(2), sqrt(3)
 _SQRT3 = 0.7320508075688772
 
 
-def stretch(values: np.ndarray, percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+def stretch(values: np.ndarray, percentiles: tuple[float, float] = (2, 98), *,
+            limits: tuple[float, float] | None = None) -> np.ndarray:
     """Stretch values linearly from their low to their high percentile onto 0-255 (an image's contrast).
 
     Parameters
@@ -36,23 +37,31 @@ def stretch(values: np.ndarray, percentiles: tuple[float, float] = (2, 98)) -> n
         Valid values only (no NaN).
     percentiles : (float, float)
         Low and high percentiles mapped to 0 and 255, ``0 <= low < high <= 100``.
+    limits : (float, float), optional
+        The values mapped to 0 and 255, instead of the percentiles of ``values``: stretches several images
+        (an overview and a detail of it) alike.
 
     Returns
     -------
-    ndarray, same shape, uint8 (all 0 when the values are constant or empty)
+    ndarray, same shape, uint8 (all 0 when the values are constant or empty, or the limits equal)
 
     Examples
     --------
     >>> stretch(np.array([0.0, 0.1, 0.2]), (0, 100)).tolist()
     [0, 128, 255]
+    >>> stretch(np.array([0.0, 0.1, 0.2]), limits=(0.0, 0.4)).tolist()
+    [0, 64, 128]
     """
     low, high = (float(p) for p in percentiles)
     if not 0 <= low < high <= 100:
         raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
     values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
+    if limits is not None:
+        lo, hi = (float(v) for v in limits)
+    elif values.size == 0:
         return np.zeros(values.shape, np.uint8)
-    lo, hi = np.percentile(values, [low, high])
+    else:
+        lo, hi = np.percentile(values, [low, high])
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
     return np.rint(np.clip((values - lo) * scale, 0, 255)).astype(np.uint8)
 

@@ -5,6 +5,10 @@ the view redraws from the session's state: the label overlay is the display rast
 through a lookup table (one PNG, never any geometry), the panel rows are updated in place. The view computes
 no clusters and no geometry itself.
 
+Each overlay is an overview of the whole scene plus, while the map is zoomed in beyond the overview's
+resolution, a *detail* image of the visible part at the screen's resolution (:mod:`.detail`), painted
+through the same lookup table; both follow every edit.
+
 Examples
 --------
 >>> import s2label
@@ -25,7 +29,7 @@ from __future__ import annotations
 import html
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +37,25 @@ import bqplot as bq
 import ipyleaflet as L
 import ipywidgets as w
 import numpy as np
+from rasterio.errors import RasterioError
 
+from ..bands import false_colour_bands
 from ..colours import to_rgb
 from ..errors import S2LabelError
 from ..export import pixel_area_m2
 from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
+from .detail import Debouncer, DetailTracker, MapView
 from .embedding_view import EmbeddingView, project
 from .overlays import (
+    DisplayGrid,
     SegmentLocator,
+    band_limits,
     colour_segments,
     display_grid,
-    false_colour,
     png_data_url,
+    render_bands,
     segments_in_polygon,
-    true_colour,
     webp_data_url,
 )
 from .panel import LabelList
@@ -67,6 +75,57 @@ def _zoom_for(width_m: float, height_m: float, *, width_px: int = 900, height_px
     return int(min(max(math.floor(z), 1), 18))
 
 
+class _Detail:
+    """The zoomed-in twin of an overview ``ImageOverlay``: the same picture, drawn on the current detail grid.
+
+    ``draw(grid)`` makes the RGBA image (``None``: nothing to show) and ``encode`` its data URL. The twin is
+    hidden (and its URL emptied) while there is no detail grid or the overview is hidden.
+    """
+
+    def __init__(self, overview: L.ImageOverlay, draw: Callable[[DisplayGrid], np.ndarray | None],
+                 encode: Callable[[np.ndarray], str]) -> None:
+        self.overview = overview
+        self.layer = L.ImageOverlay(url="", bounds=overview.bounds, opacity=overview.opacity,
+                                    name=f"{overview.name} detail", visible=False)
+        self.draw, self.encode = draw, encode
+        self.grid: DisplayGrid | None = None
+        self.image: np.ndarray | None = None
+        overview.observe(lambda _: self.redraw(), "visible")
+
+    def set_grid(self, grid: DisplayGrid | None) -> None:
+        self.grid = grid
+        self.redraw()
+
+    def redraw(self) -> None:
+        grid = self.grid
+        self.image = self.draw(grid) if grid is not None and self.overview.visible else None
+        with self.layer.hold_sync():  # one message: the front end never shows the new image at the old place
+            if grid is None or self.image is None:
+                self.layer.visible, self.layer.url = False, ""
+            else:
+                self.layer.url, self.layer.bounds, self.layer.visible = self.encode(self.image), grid.bounds, True
+
+
+class _LutDetail(_Detail):
+    """A segment overlay and its detail twin, both painted through one lookup table (:meth:`paint`)."""
+
+    def __init__(self, overview: L.ImageOverlay, grid: DisplayGrid) -> None:
+        super().__init__(overview, self._colour, png_data_url)
+        self.overview_grid = grid
+        self.lut: np.ndarray | None = None
+        self.overview_image: np.ndarray | None = None
+
+    def _colour(self, grid: DisplayGrid) -> np.ndarray | None:
+        return None if self.lut is None else colour_segments(grid, self.lut)
+
+    def paint(self, lut: np.ndarray | None) -> None:
+        """Recolour the overview and the detail (``None``: empty both)."""
+        self.lut = lut
+        self.overview_image = self._colour(self.overview_grid)
+        self.overview.url = "" if self.overview_image is None else png_data_url(self.overview_image)
+        self.redraw()
+
+
 class ClusterExplorer(w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
@@ -80,6 +139,10 @@ class ClusterExplorer(w.VBox):
         clicks and polygons always use the full-resolution segments).
     photo_max_size : int
         Longest side of the true/false colour overlays.
+    detail_max_size : int
+        Longest side of the zoomed-in detail overlays (about the map's size in screen pixels is enough).
+    detail_delay : float
+        Seconds without map moves before the detail overlays follow the view (0: at once).
     basemap : ipyleaflet basemap (TileProvider), optional
         Tiles under the scene; none by default, so the explorer works without network.
     projection : {"pca", "umap"}
@@ -91,6 +154,13 @@ class ClusterExplorer(w.VBox):
     ----------
     map : ipyleaflet.Map
     label_layer, similarity_layer, selection_layer : ipyleaflet.ImageOverlay
+        The overviews: the whole scene, at most ``max_size`` pixels on a side.
+    details : dict of str to _Detail
+        Their zoomed-in twins, by overview name (``"labels"``, ``"similarity"``, ``"selection"``, ``"true colour"``,
+        ``"false colour (NIR-R-G)"``): ``.layer`` is the ``ImageOverlay`` above the overview, ``.image`` its RGBA
+        image (``None`` while hidden).
+    detail : DetailTracker
+        The detail grid of the current view (``detail.grid``; ``None`` while the overview is enough).
     panel : LabelList
     embedding_view : EmbeddingView
     status : ipywidgets.HTML
@@ -99,7 +169,8 @@ class ClusterExplorer(w.VBox):
 
     def __init__(self, session: LabelSession, scene: Scene | None = None, *, max_size: int = 1600,
                  photo_max_size: int = 1200, basemap: Any = None, projection: str = "pca",
-                 export_dir: str | os.PathLike[str] | None = None) -> None:
+                 export_dir: str | os.PathLike[str] | None = None, detail_max_size: int = 1600,
+                 detail_delay: float = 0.2) -> None:
         self.session = session
         self.scene = scene
         self.grid = display_grid(session.segmentation, max_size=max_size)
@@ -112,6 +183,8 @@ class ClusterExplorer(w.VBox):
         self.negatives: list[int] = []
         self.similarity = None
         self.label_image = np.zeros((*self.grid.shape, 4), np.uint8)
+        self.details: dict[str, _Detail] = {}
+        self._painted: dict[str, _LutDetail] = {}
         self._build_map(scene, photo_max_size, basemap)
         self._build_panel()
         self.embedding_view = EmbeddingView(project(session.clustering.embedding, method=projection),  # type: ignore[arg-type]
@@ -127,6 +200,12 @@ class ClusterExplorer(w.VBox):
         self.add_class("s2label-explorer")
         session.observe(self._on_session_change)
         self.refresh()
+        overviews = [g for g in (self.grid, self._photo_grid) if g is not None]
+        self.detail = DetailTracker(session.segmentation, overview_pixel_size=max(g.pixel_size for g in overviews),
+                                    max_size=detail_max_size, n_segments=session.n_segments)
+        self._view_changed = Debouncer(self.update_detail, detail_delay)
+        # the edges, not Map.bounds: bounds is derived from them by an observer that may run after this one
+        self.map.observe(lambda _: self._view_changed(), names=["south", "west", "north", "east", "zoom"])
 
     # --- building ---------------------------------------------------------------------------------------
 
@@ -139,24 +218,24 @@ class ClusterExplorer(w.VBox):
             self.map.remove(layer)
         if basemap is not None:
             self.map.add(L.basemap_to_tiles(basemap))
+        self._photo_grid: DisplayGrid | None = None
         if scene is not None:
-            photo = display_grid(self.session.segmentation, max_size=photo_max_size)
-            self.true_layer = L.ImageOverlay(url=webp_data_url(true_colour(scene, photo)), bounds=photo.bounds,
-                                             name="true colour")
-            self.map.add(self.true_layer)
+            photo = self._photo_grid = display_grid(self.session.segmentation, max_size=photo_max_size)
+            self.true_layer = self._photo_layer(scene, photo, ("B04", "B03", "B02"), "true colour", True)
             try:
-                self.false_layer: L.ImageOverlay | None = L.ImageOverlay(
-                    url=webp_data_url(false_colour(scene, photo)), bounds=photo.bounds,
-                    name="false colour (NIR-R-G)", visible=False)
-                self.map.add(self.false_layer)
+                nir = false_colour_bands(scene.bands)
             except S2LabelError:  # no NIR band
-                self.false_layer = None
+                self.false_layer: L.ImageOverlay | None = None
+            else:
+                self.false_layer = self._photo_layer(scene, photo, nir, "false colour (NIR-R-G)", False)
         self.label_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.6, name="labels")
         self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.8, name="similarity",
                                                visible=False)
         self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.9, name="selection")
         for layer in (self.label_layer, self.similarity_layer, self.selection_layer):
+            self.details[layer.name] = self._painted[layer.name] = detail = _LutDetail(layer, g)
             self.map.add(layer)
+            self.map.add(detail.layer)
         self.legend = L.LegendControl({}, title="labels", position="bottomright")
         self.map.add(self.legend)
         self.map.add(L.LayersControl(position="topright"))
@@ -166,6 +245,18 @@ class ClusterExplorer(w.VBox):
         self.draw.on_draw(self._on_draw)
         self.map.add(self.draw)
         self.map.on_interaction(self._on_interaction)
+
+    def _photo_layer(self, scene: Scene, grid: DisplayGrid, bands: tuple[str, str, str], name: str,
+                     visible: bool) -> L.ImageOverlay:
+        """A true/false colour overview and its detail twin, stretched alike (:func:`band_limits`)."""
+        limits = band_limits(scene, bands)
+        layer = L.ImageOverlay(url=webp_data_url(render_bands(scene, grid, bands, limits=limits)),
+                               bounds=grid.bounds, name=name, visible=visible)
+        self.details[name] = detail = _Detail(layer, lambda g: render_bands(scene, g, bands, limits=limits),
+                                              lambda rgba: webp_data_url(rgba, method=2))  # redrawn often: fast
+        self.map.add(layer)
+        self.map.add(detail.layer)
+        return layer
 
     def _build_panel(self) -> None:
         s = self.session
@@ -198,6 +289,7 @@ class ClusterExplorer(w.VBox):
         self.reset_cut.on_click(lambda _: self._run(s.recut, None))
         self.opacity = w.FloatSlider(value=0.6, min=0.0, max=1.0, step=0.05, description="opacity")
         w.jslink((self.opacity, "value"), (self.label_layer, "opacity"))
+        w.jslink((self.opacity, "value"), (self.details["labels"].layer, "opacity"))
         self.probability_alpha = w.Checkbox(value=False, description="probability as transparency", indent=False)
         self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled",
                                             indent=False, tooltip="unlabelled segments in magenta")
@@ -312,14 +404,37 @@ class ClusterExplorer(w.VBox):
         return lut
 
     def refresh_overlay(self) -> None:
-        """Recolour the label overlay (a lookup table over the display raster; one PNG is sent)."""
-        self.label_image = colour_segments(self.grid, self.segment_lut())
-        self.label_layer.url = png_data_url(self.label_image)
+        """Recolour the label overlay and its detail (one lookup table over the display rasters; a PNG each)."""
+        labels = self._painted["labels"]
+        labels.paint(self.segment_lut())
+        assert labels.overview_image is not None
+        self.label_image = labels.overview_image
 
-    def _overlay_of(self, segment_ids: np.ndarray, rgba: tuple[int, int, int, int]) -> str:
+    def _lut_of(self, segment_ids: np.ndarray, rgba: tuple[int, int, int, int]) -> np.ndarray:
         lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
         lut[np.asarray(segment_ids, np.int64)] = rgba
-        return png_data_url(colour_segments(self.grid, lut))
+        return lut
+
+    @property
+    def detail_grid(self) -> DisplayGrid | None:
+        """The display grid of the detail overlays (``None`` while the map is zoomed out)."""
+        return self.detail.grid
+
+    def update_detail(self) -> None:
+        """Show, move or hide the detail overlays for the map's current bounds and zoom.
+
+        Called (debounced) whenever the map reports new bounds or a new zoom; nothing is recomputed while the
+        view stays inside the current detail grid at the same resolution.
+        """
+        m = self.map
+        view = MapView.from_leaflet(((m.south, m.west), (m.north, m.east)), m.zoom)
+        try:
+            changed = self.detail.update(view)
+            if changed:
+                for detail in self.details.values():
+                    detail.set_grid(self.detail.grid)
+        except (S2LabelError, ValueError, RasterioError) as exc:
+            self.say(f"cannot draw the zoomed-in detail: {exc}", error=True)
 
     def say(self, message: str, *, error: bool = False) -> None:
         colour = "#b00020" if error else "#1b5e20"
@@ -411,8 +526,8 @@ class ClusterExplorer(w.VBox):
     def select_segments(self, segment_ids: np.ndarray, *, from_map: bool = False) -> None:
         """Highlight segments on the map (and in the embedding view when they come from the map)."""
         self.selected_segments = np.asarray(segment_ids, np.int64)
-        self.selection_layer.url = self._overlay_of(self.selected_segments, _HIGHLIGHT_RGBA) \
-            if self.selected_segments.size else ""
+        self._painted["selection"].paint(self._lut_of(self.selected_segments, _HIGHLIGHT_RGBA)
+                                        if self.selected_segments.size else None)
         if from_map:
             self.embedding_view.highlight(self.selected_segments)
         elif self.selected_segments.size:
@@ -491,7 +606,7 @@ class ClusterExplorer(w.VBox):
         if not self.positives:
             self.similarity = None
             self.similarity_layer.visible = False
-            self.similarity_layer.url = ""
+            self._painted["similarity"].paint(None)
             return
         self.similarity = self._run(self.session.similar, self.positives, self.negatives)
         if self.similarity is not None:
@@ -513,7 +628,7 @@ class ClusterExplorer(w.VBox):
         lut[sim.segment_ids, 3] = 150
         chosen = sim.select(self.threshold.value)
         lut[chosen] = (255, 200, 0, 235)
-        self.similarity_layer.url = png_data_url(colour_segments(self.grid, lut))
+        self._painted["similarity"].paint(lut)
         self.say(f"{chosen.size} segments score {self.threshold.value:.3f} or more")
 
     def _label_from_similarity(self, _: Any = None) -> None:

@@ -41,7 +41,9 @@ def click_segment(explorer, segment_id):
 def test_builds_without_network(explorer, crop_result):
     m = explorer.map
     names = [layer.name for layer in m.layers]
-    assert names[:2] == ["true colour", "false colour (NIR-R-G)"] and "labels" in names
+    overviews = ["true colour", "false colour (NIR-R-G)", "labels", "similarity", "selection"]
+    assert names == [n for o in overviews for n in (o, f"{o} detail")]  # each detail right above its overview
+    assert all(not d.layer.visible and d.layer.url == "" for d in explorer.details.values())
     assert not any(type(layer).__name__ == "TileLayer" for layer in m.layers)  # no basemap, no network
     assert explorer.true_layer.url.startswith("data:image/webp;base64,")
     assert explorer.label_layer.url.startswith("data:image/png;base64,")
@@ -190,3 +192,159 @@ def test_export_buttons(explorer, tmp_path):
     explorer.export_name.value = "../../escape"
     explorer.export_buttons["GeoJSON"].click()
     assert (tmp_path / "escape.geojson").is_file()  # a path in the name never leaves the export folder
+
+
+# --- zoomed-in detail ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def zoomable(crop_result, tmp_path):
+    """The explorer with 64 px overviews: about 4 data pixels per overview pixel, so zooming in needs detail."""
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    return ClusterExplorer(session, crop_result.scene, export_dir=tmp_path, max_size=64, photo_max_size=64,
+                           detail_delay=0)
+
+
+def set_view(explorer, fx, fy, zoom):
+    """Move the map as the front end reports it: bounds over fractions ``fx`` (west to east) and ``fy`` (south
+    to north) of the label overlay's bounds, and a zoom."""
+    (south, west), (north, east) = explorer.grid.bounds
+    m = explorer.map
+    with m.hold_trait_notifications():
+        m.zoom = zoom
+        m.set_trait("south", south + fy[0] * (north - south))
+        m.set_trait("north", south + fy[1] * (north - south))
+        m.set_trait("west", west + fx[0] * (east - west))
+        m.set_trait("east", west + fx[1] * (east - west))
+
+
+def detail_colour(explorer, segment_id):
+    """RGBA of the label detail overlay at the detail pixels of one segment (the most common value)."""
+    mask = explorer.detail_grid.segment_ids == segment_id
+    assert mask.any(), f"segment {segment_id} is not in the detail"
+    image = explorer.details["labels"].image
+    values, counts = np.unique(image[mask].reshape(-1, 4), axis=0, return_counts=True)
+    return tuple(int(v) for v in values[np.argmax(counts)])
+
+
+def biggest_in_detail(explorer, label_id):
+    """The segment of a label with the most detail pixels."""
+    labels = explorer.session.segment_labels()
+    ids, counts = np.unique(explorer.detail_grid.segment_ids, return_counts=True)
+    keep = (ids > 0) & (labels[np.maximum(ids, 1) - 1] == label_id)
+    assert keep.any(), f"label {label_id} is not in the detail"
+    return int(ids[keep][np.argmax(counts[keep])])
+
+
+def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
+    explorer, s = zoomable, zoomable.session
+    labels_detail, true_detail = explorer.details["labels"], explorer.details["true colour"]
+    false_detail = explorer.details["false colour (NIR-R-G)"]
+    set_view(explorer, (0.1, 0.4), (0.1, 0.4), 11)            # zoomed out: 76 m per screen pixel, the overview
+    assert explorer.detail_grid is None and not labels_detail.layer.visible and labels_detail.layer.url == ""
+
+    set_view(explorer, (0.1, 0.5), (0.1, 0.5), 14)           # a sixth of the crop at 9.6 m per screen pixel
+    grid = explorer.detail_grid
+    assert grid is not None
+    assert grid.pixel_size == pytest.approx(explorer.detail.frame.pixel_size, rel=1e-9)   # the data's 12.6 m
+    assert explorer.grid.pixel_size / grid.pixel_size == pytest.approx(4.05, abs=0.05)
+    (south, west), (north, east) = grid.bounds
+    (s0, w0), (n0, e0) = explorer.grid.bounds
+    assert s0 - 1e-9 <= south and w0 - 1e-9 <= west                     # clipped to the scene
+    assert north < s0 + 0.6 * (n0 - s0) and east < w0 + 0.6 * (e0 - w0)   # the view, 20% of it around
+    assert labels_detail.layer.visible and labels_detail.layer.url.startswith("data:image/png;base64,")
+    assert tuple(map(tuple, labels_detail.layer.bounds)) == grid.bounds
+    assert labels_detail.image.shape == (*grid.shape, 4)
+    assert true_detail.layer.visible and true_detail.layer.url.startswith("data:image/webp;base64,")
+    assert true_detail.image.shape == (*grid.shape, 4) and (true_detail.image[..., 3] == 255).mean() > 0.95
+    assert not false_detail.layer.visible and false_detail.image is None   # its overview is hidden
+    explorer.false_layer.visible = True
+    assert false_detail.layer.visible and false_detail.layer.url.startswith("data:image/webp;base64,")
+    # the detail's ids are the native ones: the colour of every label at its segments, at detail resolution
+    first, second = explorer.panel.children[0], explorer.panel.children[1]
+    a, b = first.label_id, second.label_id
+    seg_a, seg_b = biggest_in_detail(explorer, a), biggest_in_detail(explorer, b)
+    assert detail_colour(explorer, seg_a) == (*to_rgb(s.label(a).colour), 255)
+    assert detail_colour(explorer, seg_b) == (*to_rgb(s.label(b).colour), 255)
+
+    # edits repaint the detail through the same lookup table as the overview
+    first.colour.value = "#123456"
+    assert detail_colour(explorer, seg_a) == (0x12, 0x34, 0x56, 255)
+    first.select.value = second.select.value = True
+    explorer.merge_button.click()
+    assert s.label_of(seg_b) == a and detail_colour(explorer, seg_b) == (0x12, 0x34, 0x56, 255)
+    explorer.undo_button.click()
+    assert detail_colour(explorer, seg_b) == (*to_rgb(s.label(b).colour), 255)
+    first.hide.value = True
+    assert detail_colour(explorer, seg_a)[3] == 0
+    explorer.mode.value = "assign"
+    explorer.target.value = b
+    lat, lon = explorer.locator.latlon(*np.argwhere(s.segmentation.labels == seg_a).mean(axis=0))
+    assert explorer.handle_click(lat, lon)["segment"] == seg_a
+    assert detail_colour(explorer, seg_a) == (*to_rgb(s.label(b).colour), 255)
+    selection = explorer.details["selection"]              # the clicked segment is highlighted in detail too
+    assert selection.layer.visible and tuple(selection.image[grid.segment_ids == seg_a][0]) == (255, 255, 0, 230)
+    assert not selection.image[(grid.segment_ids != seg_a) & (grid.segment_ids > 0)][..., 3].any()
+
+    # a small pan stays inside the detail's margin: nothing is recomputed; a larger one moves it
+    set_view(explorer, (0.15, 0.55), (0.12, 0.52), 14)
+    assert explorer.detail_grid is grid
+    set_view(explorer, (0.5, 0.9), (0.5, 0.9), 14)
+    assert explorer.detail_grid is not grid and explorer.detail_grid.bounds[1][1] > grid.bounds[1][1]
+
+    # zoomed out again, or off the scene: every detail is hidden and emptied
+    set_view(explorer, (-0.5, 1.5), (-0.5, 1.5), 11)
+    assert explorer.detail_grid is None
+    assert all(not d.layer.visible and d.layer.url == "" and d.image is None for d in explorer.details.values())
+    set_view(explorer, (3.0, 3.4), (3.0, 3.4), 14)
+    assert explorer.detail_grid is None
+
+
+def test_no_detail_when_the_overview_is_at_data_resolution(crop_result, tmp_path):
+    """The default overview of the 256 px crop is already at the data's resolution: never a detail."""
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    explorer = ClusterExplorer(session, crop_result.scene, detail_delay=0)
+    assert explorer.grid.pixel_size == pytest.approx(explorer.detail.frame.pixel_size, rel=1e-9)
+    set_view(explorer, (0.4, 0.5), (0.4, 0.5), 18)
+    assert explorer.detail_grid is None and not explorer.details["labels"].layer.visible
+
+
+def test_detail_sees_zoom_and_bounds_together(zoomable, monkeypatch):
+    """The front end sends a new zoom and its bounds in one message; the zoom's observer runs first and must
+    already see the new bounds (never the new zoom over the old, much larger, view)."""
+    seen = []
+    update = zoomable.detail.update
+    monkeypatch.setattr(zoomable.detail, "update", lambda view: (seen.append(view), update(view))[1])
+    set_view(zoomable, (-0.5, 1.5), (-0.5, 1.5), 11)                # zoomed out, then in: zoom and bounds change
+    seen.clear()
+    set_view(zoomable, (0.1, 0.5), (0.1, 0.5), 14)
+    assert len(seen) >= 1 and all(view == seen[-1] for view in seen)
+    assert seen[-1].zoom == 14 and zoomable.detail_grid is not None
+
+
+def test_detail_waits_for_the_map_to_settle(crop_result, tmp_path):
+    """In a kernel (a running event loop) map moves are debounced: one detail, for the view the map ends at."""
+    import asyncio
+    import threading
+
+    async def scenario():
+        session = LabelSession.from_result(crop_result)
+        explorer = ClusterExplorer(session, crop_result.scene, max_size=64, photo_max_size=64, detail_delay=0.05)
+        computed = []
+        update = explorer.detail.update
+        explorer.detail.update = lambda view: (computed.append(view), update(view))[1]
+        for x in (0.1, 0.2, 0.3, 0.4):                      # a drag: four moves 10 ms apart
+            set_view(explorer, (x, x + 0.4), (0.1, 0.5), 14)
+            await asyncio.sleep(0.01)
+        before = explorer.detail_grid
+        await asyncio.sleep(0.2)
+        return explorer, before, computed
+
+    out = {}   # a thread of its own: Playwright's sync API may be running a loop in this one
+    thread = threading.Thread(target=lambda: out.setdefault("result", asyncio.run(scenario())))
+    thread.start()
+    thread.join(timeout=60)
+    explorer, before, computed = out["result"]
+    assert before is None and len(computed) == 1
+    assert computed[0].west == pytest.approx(explorer.grid.bounds[0][1] + 0.4 * (explorer.grid.bounds[1][1]
+                                                                                - explorer.grid.bounds[0][1]))
+    assert explorer.detail_grid is not None and explorer.details["labels"].layer.visible
