@@ -96,7 +96,20 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "s2label-scale")
     parser.add_argument("--json", type=Path, default=None, help="write every report here")
     parser.add_argument("--plot", type=Path, default=None, help="PNG of time and memory against size")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="print (and plot) earlier --json results, merged, instead of running")
     args = parser.parse_args()
+    if args.from_json:
+        merged: dict[str, list[dict]] = {"sizes": [], "dask": []}
+        for p in args.from_json:
+            part = json.loads(p.read_text())
+            merged["sizes"] += part["sizes"]
+            merged["dask"] += part["dask"]
+        merged["sizes"].sort(key=lambda r: r["side_px"])
+        print_tables(merged)
+        if args.plot:
+            plot(merged, args.plot)
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     path = build_mosaic(args.work / "mosaic-10980.tif")

@@ -88,6 +88,24 @@ class SegmentGraph:
         lo, hi = np.searchsorted(ei[0], [node, node + 1])
         return ei[1, lo:hi].copy()
 
+    def subgraph(self, nodes: np.ndarray) -> SegmentGraph:
+        """The graph induced by ``nodes`` (sorted indices): node ``k`` of it is ``nodes[k]`` here.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> g = build_graph(np.array([[1, 2, 3], [4, 4, 4]]))
+        >>> g.subgraph(np.array([0, 1, 3])).pairs().tolist()
+        [[0, 1], [0, 2], [1, 2]]
+        """
+        nodes = np.asarray(nodes, np.int64)
+        lut = np.full(self.num_nodes, -1, np.int64)
+        lut[nodes] = np.arange(nodes.size)
+        src, dst = lut[self.edge_index[0]], lut[self.edge_index[1]]
+        keep = (src >= 0) & (dst >= 0)
+        return SegmentGraph(np.vstack([src[keep], dst[keep]]), self.edge_weight[keep], self.centroids[nodes],
+                            self.areas[nodes])
+
     def validate(self) -> None:
         """Check shapes, types, index range, symmetry and the absence of self-loops.
 

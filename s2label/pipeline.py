@@ -243,19 +243,10 @@ def run(
                 emb = fitted.encode(scene, seg, graph, progress=progress)
         bar.update()
         with step("cluster"):
-            if model is None:
-                options: dict[str, Any] = {"min_cluster_size": min_cluster_size, "reduce": reduce,
-                                           "random_state": seed}
-                options.update(cluster_options or {})
-                clus = cluster(emb, **options)
-            else:
-                clus = predict_clustering(model.clusterer, emb)
+            clus = _cluster_stage(emb, model, min_cluster_size=min_cluster_size, reduce=reduce, seed=seed,
+                                  cluster_options=cluster_options)
         bar.update()
-        params = {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get(
-                  "segment_size"), "encoder_params": to_jsonable(dict(emb.params)),
-                  "cluster_params": to_jsonable(dict(clus.params)), "read_options": to_jsonable(read_opts),
-                  "model": str(model.path) if model is not None else None,
-                  "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
+        params = _params(fitted, seg, seg_params, emb, clus, read_opts, model)
         result = PipelineResult(scene, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
                                 encoder=fitted, segmentation_params=seg_params, bands=scene.bands)
         result.report.update(_report(result, params, seed, prof))
@@ -263,6 +254,25 @@ def run(
     finally:
         bar.close()
     return result
+
+
+def _cluster_stage(emb: Embeddings, model: SavedModel | None, *, min_cluster_size: int | None, reduce: str,
+                   seed: int, cluster_options: Mapping[str, Any] | None) -> Clustering:
+    """HDBSCAN on the embeddings, or, with a saved model, its clusters predicted for them."""
+    if model is not None:
+        return predict_clustering(model.clusterer, emb)
+    options: dict[str, Any] = {"min_cluster_size": min_cluster_size, "reduce": reduce, "random_state": seed}
+    options.update(cluster_options or {})
+    return cluster(emb, **options)
+
+
+def _params(fitted: SegmentEncoder, seg: Segmentation, seg_params: Mapping[str, Any], emb: Embeddings,
+            clus: Clustering, read_opts: Mapping[str, Any], model: SavedModel | None) -> dict[str, Any]:
+    """The ``params`` of ``report.json``."""
+    return {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get("segment_size"),
+            "encoder_params": to_jsonable(dict(emb.params)), "cluster_params": to_jsonable(dict(clus.params)),
+            "read_options": to_jsonable(dict(read_opts)), "model": str(model.path) if model is not None else None,
+            "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
 
 
 def _finish(result: PipelineResult, out: Any, step: Any, bar: Any, prof: Profiler, *, gpkg: bool, seed: int,
@@ -295,8 +305,6 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
     """:func:`run` by windows (see :mod:`s2label.windowed`); the window stages run on ``client`` if given, or on a
     ``LocalCluster`` of ``workers`` made for them (and closed before the GNN, so it takes no thread from it)."""
     from ._dask import Tasks
-    from .embeddings import Embeddings
-    from .encode import SegmentEncoder
     from .encode.cnn import train_cnn
     from .encode.gnn import train_gnn
     from .segment import band_stats
@@ -386,21 +394,11 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                 emb = fitted.embeddings_from_cnn(pooled.features, seg, graph)
         bar.update()
         with step("cluster"):
-            if model is None:
-                options: dict[str, Any] = {"min_cluster_size": min_cluster_size, "reduce": reduce,
-                                           "random_state": seed}
-                options.update(cluster_options or {})
-                clus = cluster(emb, **options)
-            else:
-                clus = predict_clustering(model.clusterer, emb)
+            clus = _cluster_stage(emb, model, min_cluster_size=min_cluster_size, reduce=reduce, seed=seed,
+                                  cluster_options=cluster_options)
         bar.update()
-        params = {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get(
-                  "segment_size"), "encoder_params": to_jsonable(dict(emb.params)),
-                  "cluster_params": to_jsonable(dict(clus.params)), "read_options": to_jsonable(read_opts),
-                  "model": str(model.path) if model is not None else None,
-                  "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()},
-                  "windows": {"size": grid.size, "halo": grid.halo, "count": len(grid),
-                              "dask_workers": n_workers}}
+        params = _params(fitted, seg, seg_params, emb, clus, read_opts, model)
+        params["windows"] = {"size": grid.size, "halo": grid.halo, "count": len(grid), "dask_workers": n_workers}
         result = PipelineResult(None, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
                                 encoder=fitted, segmentation_params=seg_params, spectra=pooled.bands,
                                 bands=tuple(src.grid.bands))

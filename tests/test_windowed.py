@@ -204,6 +204,10 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
                                                   window=((0, 512), (0, 512))).transform
     session = s2label.LabelSession.from_result(result)       # the labelling session needs no pixels
     assert session.bands == tuple(BANDS)
+    explorer = s2label.explore(result)                         # nor does the map of the labels
+    assert explorer.scene is None
+    explorer.session.rename(0, "first")
+    assert "first" in (tmp_path / "session.json").read_text()
     # the model it saved labels another part without retraining
     other = s2label.run(sample_scene_path(), model=tmp_path / "model", read_options={
         "window": ((512, 1024), (0, 512))}, window_size=256, progress=False)

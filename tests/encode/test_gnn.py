@@ -58,3 +58,26 @@ def test_bad_node_features():
                       config=GNNConfig(epochs=2))
     with pytest.raises(S2LabelError, match="columns"):
         model.transform(np.zeros((4, 3), np.float32), graph)
+
+
+def test_a_large_graph_is_trained_on_whole_regions_and_embedded_whole(real_crop):
+    from s2label.encode.gnn import training_nodes
+    from s2label.features import spectral_features
+    from s2label.segment import segment
+
+    seg = segment(real_crop, segment_size=40)
+    graph = build_graph(seg)
+    x = spectral_features(real_crop, seg).vectors
+    nodes = training_nodes(graph, 400, seed=1)
+    assert 400 <= nodes.size < 600 and graph.num_nodes > 1000
+    sub = graph.subgraph(nodes)
+    sub.validate()
+    assert sub.degree().mean() > 0.8 * graph.degree().mean()        # regions, not scattered nodes
+    np.testing.assert_array_equal(training_nodes(graph, 400, seed=1), nodes)
+    model = train_gnn(x, graph, config=GNNConfig(epochs=10, max_train_nodes=400), seed=1)
+    out = model.transform(x, graph)
+    assert out.shape == (graph.num_nodes, x.shape[1] + 32)
+    h = out[:, x.shape[1]:]                                          # standardised over the whole graph
+    np.testing.assert_allclose(h.mean(axis=0), 0, atol=1e-4)
+    full = train_gnn(x, graph, config=GNNConfig(epochs=10), seed=1)
+    assert not np.allclose(full.transform(x, graph), out)            # the sample did change the training
