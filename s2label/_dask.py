@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -85,6 +86,9 @@ class Tasks:
         bar.close()
         try:
             return list(self.client.gather(list(handles)))
-        except KilledWorker as exc:
+        except (KilledWorker, CancelledError) as exc:
+            # a task whose workers kept dying fails with KilledWorker; tasks that depend on it may be
+            # cancelled and forgotten first, and report that instead
             raise S2LabelError(f"a {name or 'Dask'} task lost its worker too many times (each worker running it "
-                               f"died): the run is abandoned and nothing was written ({exc})") from exc
+                               f"died) or was cancelled: the run is abandoned and nothing was written "
+                               f"({type(exc).__name__}: {exc})") from exc

@@ -367,7 +367,7 @@ class Debouncer:
     ([True, True, False], True, [])
     >>> timers[-1].fn(); runs, debounce.pending
     ([1], False)
-    >>> Debouncer(lambda: runs.append(2), 0.2)(); runs                 # no event loop here: at once
+    >>> Debouncer(lambda: runs.append(2), 0)(); runs                   # no delay: at once
     [1, 2]
     """
 
