@@ -91,7 +91,7 @@ def run_one(mpx: float, path: Path, workers: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="4,16,64,120", help="Mpx, comma-separated (120 = the whole tile)")
+    parser.add_argument("--sizes", default="4,16,64,120", help="Mpx, comma-separated (120 = the whole tile; '' = none)")
     parser.add_argument("--dask-size", type=float, default=16, help="Mpx of the Dask 1-vs-2 comparison (0: skip)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "s2label-scale")
     parser.add_argument("--json", type=Path, default=None, help="write every report here")
@@ -116,7 +116,7 @@ def main() -> None:
     print(f"mosaic: {path} ({path.stat().st_size / 2**30:.2f} GiB, {time.perf_counter() - t0:.0f} s)", flush=True)
 
     results: dict[str, list[dict]] = {"sizes": [], "dask": []}
-    for mpx in [float(v) for v in args.sizes.split(",")]:
+    for mpx in [float(v) for v in args.sizes.split(",") if v.strip()]:
         rep = run_one(mpx, path, 0)
         results["sizes"].append(rep)
         print(f"{rep['side_px']} px: {rep['wall_seconds']:.0f} s, {rep['peak_memory_mb']:.0f} MiB, "
@@ -141,17 +141,18 @@ def _save(results: dict, path: Path | None) -> None:
 
 def print_tables(results: dict) -> None:
     reps = results["sizes"]
-    stages = [s for s in reps[0]["stages"]]
-    print("\n| side px | Mpx | segments | " + " | ".join(stages) + " | total s | peak RSS GiB | s / Mpx |")
-    print("|" + "---:|" * (len(stages) + 6))
-    for rep in reps:
-        mpx = rep["side_px"] ** 2 / 1e6
-        cells = " | ".join(f"{rep['stages'][s]['seconds']:.0f}" for s in stages)
-        print(f"| {rep['side_px']:,} | {mpx:.1f} | {rep['counts']['segments']:,} | {cells} | "
-              f"{rep['wall_seconds']:.0f} | {rep['peak_memory_mb'] / 1024:.2f} | {rep['wall_seconds'] / mpx:.2f} |")
-    print("\npeak RSS MiB per stage:")
-    for rep in reps:
-        print(f"  {rep['side_px']} px: " + ", ".join(f"{s} {rep['stages'][s]['peak_rss_mb']:.0f}" for s in stages))
+    if reps:
+        stages = list(reps[0]["stages"])
+        print("\n| side px | Mpx | segments | " + " | ".join(stages) + " | total s | peak RSS GiB | s / Mpx |")
+        print("|" + "---:|" * (len(stages) + 6))
+        for rep in reps:
+            mpx = rep["side_px"] ** 2 / 1e6
+            cells = " | ".join(f"{rep['stages'][s]['seconds']:.0f}" for s in stages)
+            print(f"| {rep['side_px']:,} | {mpx:.1f} | {rep['counts']['segments']:,} | {cells} | "
+                  f"{rep['wall_seconds']:.0f} | {rep['peak_memory_mb'] / 1024:.2f} | {rep['wall_seconds'] / mpx:.2f} |")
+        print("\npeak RSS MiB per stage:")
+        for rep in reps:
+            print(f"  {rep['side_px']} px: " + ", ".join(f"{s} {rep['stages'][s]['peak_rss_mb']:.0f}" for s in stages))
     by = {round(r["side_px"] ** 2 / 1e6): r for r in reps}
     if 16 in by and 121 in by:
         a, b = by[16], by[121]

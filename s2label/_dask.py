@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
@@ -11,6 +12,15 @@ from typing import Any
 from tqdm.auto import tqdm
 
 __all__ = ["Tasks", "local_client"]
+
+#: What s2label's window tasks import; :meth:`Tasks.start` has every worker import it up front.
+TASK_MODULES = ("s2label.windowed", "s2label.encode.cnn")
+
+
+def _import_modules(names: Sequence[str]) -> list[str]:
+    for name in names:
+        importlib.import_module(name)
+    return list(names)
 
 
 @contextlib.contextmanager
@@ -53,6 +63,16 @@ class Tasks:
     @property
     def distributed(self) -> bool:
         return self.client is not None
+
+    def start(self, modules: Sequence[str] = TASK_MODULES) -> None:
+        """Have every worker import ``modules`` now (a no-op in process).
+
+        A fresh worker process takes seconds to import torch and s2label; done here, that start-up is paid
+        once, on all workers at the same time, and not inside the first stage's tasks. Workers that join later
+        import on their first task as usual.
+        """
+        if self.client is not None:
+            self.client.run(_import_modules, list(modules))
 
     def scatter(self, value: Any) -> Any:
         """Send ``value`` to every worker once (big arguments shared by many tasks)."""

@@ -11,7 +11,7 @@ import os
 import platform
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,39 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
+
+
+class _Stages:
+    """A run's stages: a progress bar over them, and a :class:`Profiler` record of each.
+
+    With ``step = _Stages([...])``, ``with step("segment"): ...`` times the block, samples its peak memory and
+    moves the bar on (not when the block raises).
+    """
+
+    def __init__(self, names: Sequence[str], *, progress: bool) -> None:
+        self.prof = Profiler()
+        self.bar = tqdm(total=len(names), desc="s2label", disable=not progress, unit="stage")
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.bar.set_postfix_str(name)
+        with self.prof.stage(name):
+            yield
+        self.bar.update()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _settings(model: SavedModel | None, read_options: Mapping[str, Any] | None, *, method: str,
+              segment_size: int, compactness: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The read options and segmentation parameters of a run: a saved model's bands and segmentation win."""
+    read_opts = dict(read_options or {})
+    if model is not None and "bands" not in read_opts:
+        read_opts["bands"] = list(model.bands)
+    seg_params = ({"method": method, "segment_size": segment_size, "compactness": compactness}
+                  if model is None else dict(model.segmentation))
+    return read_opts, seg_params
 
 
 def run(
@@ -204,33 +237,20 @@ def run(
                        device=device, num_threads=num_threads, gpkg=gpkg, progress=progress,
                        window_size=window_size or DEFAULT_WINDOW_SIZE, halo=halo)
         return _run_windowed(scene, client=client, workers=workers, **windowed)
-    prof = Profiler()
-    stages = ["read", "segment", "graph", "train" if model is None else "embed", "cluster"]
-    stages += ["export"] if out is not None else []
-    bar = tqdm(total=len(stages), desc="s2label", disable=not progress, unit="stage")
-
-    def step(name: str) -> Any:
-        bar.set_postfix_str(name)
-        return prof.stage(name)
-
-    read_opts = dict(read_options or {})
-    if model is not None and "bands" not in read_opts:
-        read_opts["bands"] = list(model.bands)
-    seg_params: dict[str, Any] = ({"method": segmentation_method, "segment_size": segment_size,
-                                   "compactness": compactness} if model is None else dict(model.segmentation))
+    step = _Stages(["read", "segment", "graph", "train" if model is None else "embed", "cluster"]
+                   + (["export"] if out is not None else []), progress=progress)
+    read_opts, seg_params = _settings(model, read_options, method=segmentation_method, segment_size=segment_size,
+                                      compactness=compactness)
     try:
         with step("read"):
             if not isinstance(scene, Scene):
                 scene = read_scene(scene, progress=progress, **read_opts)
             elif model is not None:
                 scene = scene.select(model.bands) if set(model.bands) <= set(scene.bands) else scene
-        bar.update()
         with step("segment"):
             seg = segment(scene, **seg_params)
-        bar.update()
         with step("graph"):
             graph = build_graph(seg)
-        bar.update()
         if model is None:
             with step("train"):  # trains the networks and embeds this scene's segments with them
                 fitted, emb = fit_embed(scene, seg, graph, encoder=encoder, seed=seed,  # type: ignore[arg-type]
@@ -241,18 +261,16 @@ def run(
             _check_model_bands(model, scene)
             with step("embed"):
                 emb = fitted.encode(scene, seg, graph, progress=progress)
-        bar.update()
         with step("cluster"):
             clus = _cluster_stage(emb, model, min_cluster_size=min_cluster_size, reduce=reduce, seed=seed,
                                   cluster_options=cluster_options)
-        bar.update()
         params = _params(fitted, seg, seg_params, emb, clus, read_opts, model)
         result = PipelineResult(scene, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
                                 encoder=fitted, segmentation_params=seg_params, bands=scene.bands)
-        result.report.update(_report(result, params, seed, prof))
-        _finish(result, out, step, bar, prof, gpkg=gpkg, seed=seed, model=model, source=scene.source)
+        result.report.update(_report(result, params, seed, step.prof))
+        _finish(result, out, step, gpkg=gpkg, seed=seed, model=model, source=scene.source)
     finally:
-        bar.close()
+        step.close()
     return result
 
 
@@ -275,7 +293,7 @@ def _params(fitted: SegmentEncoder, seg: Segmentation, seg_params: Mapping[str, 
             "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
 
 
-def _finish(result: PipelineResult, out: Any, step: Any, bar: Any, prof: Profiler, *, gpkg: bool, seed: int,
+def _finish(result: PipelineResult, out: Any, step: _Stages, *, gpkg: bool, seed: int,
             model: SavedModel | None, source: str) -> None:
     """Write the outputs and the model (``report.json`` last: a folder with it holds a finished run)."""
     if out is None:
@@ -287,8 +305,7 @@ def _finish(result: PipelineResult, out: Any, step: Any, bar: Any, prof: Profile
                    segmentation=result.segmentation_params,
                    extra={"trained_on": source, "seed": seed,
                           "reused_from": str(model.path) if model is not None else None})
-    bar.update()
-    result.report["stages"] = prof.as_dict()
+    result.report["stages"] = step.prof.as_dict()
     result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
     write_json_atomic(Path(out) / "report.json", result.report)
 
@@ -321,20 +338,12 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
         raise ModelError(f"unknown encoder {encoder!r}; use one of cnn-gnn, cnn, spectral")
     stack = contextlib.ExitStack()
     task_threads = num_threads if num_threads is not None or (client is None and workers is None) else 1
-    prof = Profiler()
-    stages = ["read", "train" if model is None else "embed", "segment", "graph", "encode", "gnn", "cluster"]
-    stages += ["export"] if out is not None else []
-    bar = tqdm(total=len(stages), desc="s2label", disable=not progress, unit="stage")
-
-    def step(name: str) -> Any:
-        bar.set_postfix_str(name)
-        return prof.stage(name)
-
-    read_opts = dict(read_options or {})
-    if model is not None and "bands" not in read_opts:
-        read_opts["bands"] = list(model.bands)
-    seg_params: dict[str, Any] = ({"method": segmentation_method, "segment_size": segment_size,
-                                   "compactness": compactness} if model is None else dict(model.segmentation))
+    step = _Stages(["read", "train" if model is None else "embed"]
+                   + (["start workers"] if client is not None or workers is not None else [])
+                   + ["segment", "graph", "encode", "gnn", "cluster"] + (["export"] if out is not None else []),
+                   progress=progress)
+    read_opts, seg_params = _settings(model, read_options, method=segmentation_method, segment_size=segment_size,
+                                      compactness=compactness)
     try:
         with step("read"):  # the grid from the headers, and a sample of blocks to train and standardise on
             if isinstance(source, Scene) and model is not None and set(model.bands) <= set(source.bands):
@@ -346,7 +355,6 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                                 workers=workers or (len(client.scheduler_info()["workers"]) if client else 1))
             sample = training_sample(src, seed=seed)
             stats = band_stats(sample)
-        bar.update()
         with step("train" if model is None else "embed"):
             if model is None:
                 fitted = SegmentEncoder(encoder, sample.bands, device=device, num_threads=num_threads)
@@ -361,25 +369,23 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                     raise ModelError(f"the model was trained on bands {', '.join(model.bands)}; the scene has "
                                      f"{', '.join(src.grid.bands)}", path=model.path)
         del sample
-        bar.update()
         n_workers = 0
-        if client is None and workers is not None:
-            client = stack.enter_context(local_client(workers))
-        if client is not None:
-            n_workers = len(client.scheduler_info()["workers"])
+        if client is not None or workers is not None:
+            with step("start workers"):  # a LocalCluster if asked for; every worker imports what the tasks need
+                if client is None:
+                    client = stack.enter_context(local_client(int(workers or 1)))
+                n_workers = len(client.scheduler_info()["workers"])
+                Tasks(client).start()
         tasks = Tasks(client)
         with step("segment"):
             seg = segment_windows(src, grid, params=seg_params, stats=stats, tasks=tasks, progress=progress)
-        bar.update()
         with step("graph"):
             graph = build_graph(seg)
-        bar.update()
         with step("encode"):
             pooled = pool_windows(src, grid, seg, cnn=fitted.cnn, device=device, num_threads=task_threads,
                                   std=bool(fitted.cnn is not None and fitted.cnn.config.pool_std), tasks=tasks,
                                   progress=progress)
         stack.close()
-        bar.update()
         with step("gnn"):  # the GNN over the whole scene's graph (for cnn-gnn), and the embeddings
             if fitted.kind == "spectral":
                 emb = Embeddings(pooled.features, seg.segment_ids, "spectral",
@@ -392,21 +398,19 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                                            num_threads=num_threads, progress=progress)
                     fitted.timings["train_gnn"] = time.perf_counter() - t0
                 emb = fitted.embeddings_from_cnn(pooled.features, seg, graph)
-        bar.update()
         with step("cluster"):
             clus = _cluster_stage(emb, model, min_cluster_size=min_cluster_size, reduce=reduce, seed=seed,
                                   cluster_options=cluster_options)
-        bar.update()
         params = _params(fitted, seg, seg_params, emb, clus, read_opts, model)
         params["windows"] = {"size": grid.size, "halo": grid.halo, "count": len(grid), "dask_workers": n_workers}
         result = PipelineResult(None, seg, graph, emb, clus, out_dir=Path(out) if out is not None else None,
                                 encoder=fitted, segmentation_params=seg_params, spectra=pooled.bands,
                                 bands=tuple(src.grid.bands))
-        result.report.update(_report(result, params, seed, prof, source=src.description, grid=src.grid))
-        _finish(result, out, step, bar, prof, gpkg=gpkg, seed=seed, model=model, source=src.description)
+        result.report.update(_report(result, params, seed, step.prof, source=src.description, grid=src.grid))
+        _finish(result, out, step, gpkg=gpkg, seed=seed, model=model, source=src.description)
     finally:
         stack.close()
-        bar.close()
+        step.close()
     return result
 
 

@@ -35,13 +35,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from affine import Affine
+from scipy.ndimage import find_objects
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import label as connected_pieces
 
 from ._dask import Tasks
 from .errors import S2LabelError, SceneTooSmallError, SegmentationError
 from .features import index_bands, normalized_difference
-from .graph import build_graph
 from .io.read import SceneGrid, read_scene, scene_grid
 from .scene import Scene
 from .segment import MIN_SEGMENTS, Segmentation, segment
@@ -284,17 +284,28 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
 
 
 def plan_segment_windows(shape: tuple[int, int], segment_size: float, *, size: int = 2048,
-                         halo: int = 64) -> WindowGrid:
+                         halo: int = 64, balanced: bool = True) -> WindowGrid:
     """:func:`~s2label.windows.plan_windows` with ``size`` and ``halo`` rounded up to multiples of the seed step.
+
+    With ``balanced``, the windows are as many as ``size`` gives along the scene's longer side, but of equal
+    size there (the smallest multiple of the step that covers it): 4,000 px cut at 2,048 px gives two windows
+    of 2,002 px rather than 2,058 + 1,942, so window tasks take about equal time and none waits on a larger one.
 
     Examples
     --------
-    >>> g = plan_segment_windows((5000, 5000), 200, size=2048, halo=64)
+    >>> g = plan_segment_windows((5000, 5000), 200, size=2048, halo=64, balanced=False)
     >>> g.size, g.halo, g.size % 14, g.halo % 14
     (2058, 70, 0, 0)
+    >>> plan_segment_windows((5000, 5000), 200, size=2048, halo=64).size   # 3 windows a side, not 2,058 x 2 + 884
+    1680
     """
     step = seed_step(segment_size)
-    return plan_windows(shape, size=math.ceil(size / step) * step, halo=math.ceil(halo / step) * step)
+    size, halo = math.ceil(size / step) * step, math.ceil(halo / step) * step
+    if balanced:
+        longer = max(int(shape[0]), int(shape[1]), 1)
+        even = math.ceil(math.ceil(longer / math.ceil(longer / size)) / step) * step
+        size = min(size, max(even, math.ceil(max(64, halo) / step) * step))  # plan_windows' least size
+    return plan_windows(shape, size=size, halo=halo)
 
 
 def _view(part: _Segmented, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
@@ -446,7 +457,11 @@ def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) 
     """Give each segment under ``min_size`` px to the neighbour it shares most boundary with; renumber 1..N.
 
     Stitching leaves slivers where two windows drew a boundary a pixel apart; this puts them back. A small
-    segment with no neighbour (an island of data in no-data) is kept. Works in place on ``labels`` (int32).
+    segment with no neighbour (an island of data in no-data) is kept. A small segment goes to a neighbour of
+    at least ``min_size`` px when it has one (the longest such border; the lowest id on a tie), else to its
+    longest neighbour; repeated up to ``rounds`` times. Only the small segments' bounding boxes are looked
+    at, so the cost is a few passes over ``labels`` whatever the number of segments. Works in place on
+    ``labels`` (int32, ids 1..N, 0 = no data).
 
     Examples
     --------
@@ -455,23 +470,21 @@ def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) 
     [[1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2]]
     """
     for _ in range(rounds):
-        graph = build_graph(labels)
-        small = np.flatnonzero(graph.areas < min_size)
+        areas = np.bincount(labels.ravel())
+        areas[0] = 0
+        small = np.flatnonzero((areas > 0) & (areas < min_size))
         if not small.size:
             break
-        adj = graph.adjacency().tocsr()
-        lut = np.arange(graph.num_nodes + 1, dtype=np.int64)
-        moved = 0
+        boxes = find_objects(labels)
+        lut = np.arange(areas.size, dtype=np.int64)
         for node in small:
-            lo, hi = adj.indptr[node], adj.indptr[node + 1]
-            if hi == lo:
+            nbrs, lengths = _borders(labels, boxes[node - 1], int(node))
+            if not nbrs.size:
                 continue
-            nbrs, weights = adj.indices[lo:hi], adj.data[lo:hi]
-            big = graph.areas[nbrs] >= min_size
+            big = areas[nbrs] >= min_size
             pool = np.flatnonzero(big) if big.any() else np.arange(nbrs.size)
-            lut[node + 1] = nbrs[pool[np.argmax(weights[pool])]] + 1
-            moved += 1
-        if not moved:
+            lut[node] = nbrs[pool[np.argmax(lengths[pool])]]
+        if (lut == np.arange(lut.size)).all():
             break
         # follow chains (a small segment given to another small one) to their end
         for _ in range(8):
@@ -481,10 +494,22 @@ def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) 
         present[0] = False
         rank = np.cumsum(present).astype(np.int32)
         final = np.where(present[lut], rank[lut], 0).astype(np.int32)
-        final[0] = 0
         for r0 in range(0, labels.shape[0], 1024):
             labels[r0:r0 + 1024] = final[labels[r0:r0 + 1024]]
     return labels
+
+
+def _borders(labels: np.ndarray, box: tuple[slice, slice], node: int) -> tuple[np.ndarray, np.ndarray]:
+    """The segments next to ``node`` (4-neighbourhood; not no-data) and the length of each shared border in
+    pixel edges, sorted by id. ``box`` is ``node``'s bounding box (:func:`scipy.ndimage.find_objects`)."""
+    r0, r1 = max(box[0].start - 1, 0), box[0].stop + 1
+    c0, c1 = max(box[1].start - 1, 0), box[1].stop + 1
+    crop = labels[r0:r1, c0:c1]
+    mine = crop == node
+    across = [np.where(mine[:, :-1], crop[:, 1:], crop[:, :-1])[mine[:, :-1] != mine[:, 1:]],
+              np.where(mine[:-1], crop[1:], crop[:-1])[mine[:-1] != mine[1:]]]
+    other = np.concatenate(across)
+    return np.unique(other[other > 0], return_counts=True)
 
 
 def seam_boundary_fraction(labels: np.ndarray, grid: WindowGrid, step: int) -> tuple[float, float]:
@@ -557,7 +582,7 @@ def _pool_window(src: WindowedSource, grid: WindowGrid, i: int, labels: np.ndarr
     data = scene.data[core]
     channels = [data]
     if cnn is not None and scene.valid.any():
-        fmap = cnn.feature_map(scene, device=device, num_threads=num_threads)[core]
+        fmap = cnn.feature_map(scene, device=device, num_threads=num_threads, balanced=True)[core]
         channels += [fmap, fmap * fmap] if std else [fmap]
     elif cnn is not None:
         width = cnn.config.features * (2 if std else 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -56,8 +57,14 @@ def windowed(big_crop):
 
 def test_window_sizes_are_multiples_of_the_seed_step():
     assert seed_step(200) == 14 and seed_step(64) == 8 and seed_step(1) == 1
-    grid = plan_segment_windows((3000, 3000), 200, size=2048, halo=64)
+    grid = plan_segment_windows((3000, 3000), 200, size=2048, halo=64, balanced=False)
     assert (grid.size, grid.halo) == (2058, 70)
+    # balanced: as many windows, of equal size (a multiple of the step covering the side)
+    for side, size in [(3000, 1512), (4000, 2002), (10954, 1834), (2000, 2002)]:
+        grid = plan_segment_windows((side, side // 2), 200, size=2048, halo=64)
+        assert grid.size == size and grid.size % 14 == 0 and grid.n_rows == math.ceil(side / 2058)
+        assert grid.n_rows * grid.size - side < 14 * grid.n_rows
+    assert plan_segment_windows((50, 50), 200).size == 70   # never under plan_windows' least (64 px)
 
 
 def test_overlapping_windows_segment_their_overlap_alike(big_crop):
@@ -128,6 +135,37 @@ def test_merge_small_segments_gives_slivers_to_their_longest_border():
     # 3 (1 px: 3 edges with 1, 1 with 2) joins 1; 4 (2 px) joins 1; 5 (1 px, no neighbour) stays
     expected = np.array([[1, 1, 1, 1, 2, 2], [1, 1, 1, 1, 2, 2], [1, 1, 1, 1, 2, 0], [1, 1, 0, 0, 0, 3]])
     np.testing.assert_array_equal(out, expected)
+
+
+def _merge_by_graph(labels: np.ndarray, min_size: int, rounds: int = 3) -> np.ndarray:
+    """The rule of merge_small_segments written plainly over the whole segment graph (reference)."""
+    for _ in range(rounds):
+        graph = build_graph(labels)
+        adj = graph.adjacency().tocsr()
+        lut = np.arange(graph.num_nodes + 1)
+        for node in np.flatnonzero(graph.areas < min_size):
+            row = slice(adj.indptr[node], adj.indptr[node + 1])
+            nbrs, weights = adj.indices[row], adj.data[row]
+            if nbrs.size:
+                big = graph.areas[nbrs] >= min_size
+                pool = np.flatnonzero(big) if big.any() else np.arange(nbrs.size)
+                lut[node + 1] = nbrs[pool[np.argmax(weights[pool])]] + 1
+        for _ in range(8):
+            lut = lut[lut]
+        ids, inverse = np.unique(lut[labels], return_inverse=True)
+        labels = (inverse.reshape(labels.shape) + (ids[0] > 0)).astype(np.int32)
+    return labels
+
+
+def test_merge_small_segments_agrees_with_the_whole_graph_rule(real_crop):
+    seg = s2label.segment(real_crop.select(BANDS), segment_size=60, compactness=0.1)
+    sizes = np.bincount(seg.labels.ravel())[1:]
+    min_size = int(np.percentile(sizes, 30))   # a third of the segments are "small", chains included
+    out = merge_small_segments(seg.labels.copy(), min_size)
+    ref = _merge_by_graph(seg.labels.copy(), min_size)
+    np.testing.assert_array_equal(out, ref)
+    assert out.max() == np.unique(out).size and out.min() == 1   # ids 1..N
+    assert seg.n_segments * 0.6 < out.max() < seg.n_segments * 0.85
 
 
 def test_training_sample_takes_blocks_from_all_over_with_gaps(big_crop):
@@ -216,10 +254,13 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
 
 def test_window_stages_on_dask_give_the_in_process_result(tmp_path):
     environ = dict(os.environ)
-    s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
+    here = s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "dask", workers=2, **_crop_options())
     assert dict(os.environ) == environ
     assert there.report["params"]["windows"]["dask_workers"] == 2
+    # the cluster's start-up is a stage of its own, before the window stages
+    assert list(there.report["stages"])[2:4] == ["start workers", "segment"]
+    assert "start workers" not in here.report["stages"]
     for name in ("segments.tif", "clusters.tif"):
         with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "dask" / name) as b:
             np.testing.assert_array_equal(a.read(1), b.read(1))

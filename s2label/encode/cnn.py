@@ -191,28 +191,36 @@ class CNNEncoder:
 
     @torch.no_grad()
     def feature_map(self, scene: Scene, *, device: str | torch.device | None = "auto",
-                    num_threads: int | None = None, progress: bool = False) -> np.ndarray:
+                    num_threads: int | None = None, progress: bool = False, balanced: bool = False) -> np.ndarray:
         """Features of every pixel, (F, H, W) float32, computed tile by tile with overlapping margins.
 
         Each tile is run with ``margin`` px of context on every side (reflect-padded at the scene edge) and
         only its centre is kept, so tile borders leave no seams.
+
+        With ``balanced``, the tiles are as many as with square tiles of ``inference_tile`` px but of equal
+        size, as small as covers the scene (multiples of 4 px): no tile is mostly padding. A 2,090 px window
+        then runs 25 tiles of 420 px instead of 25 of 512 px (27 % fewer pixels through the network).
+        Features differ from the square tiling's only by the network's reach beyond ``margin``.
         """
         dev = resolve_device(device)
         x = self.normalise(scene)
         _, height, width = x.shape
         t, m = self.config.inference_tile, self.config.margin
-        t = max(4, min(t, _ceil4(max(height, width))))
+        if balanced:
+            th, tw = (_ceil4(math.ceil(n / math.ceil(n / t))) for n in (height, width))
+        else:
+            th = tw = max(4, min(t, _ceil4(max(height, width))))
         out = np.empty((self.config.features, height, width), np.float32)
         self.net.eval().to(dev)
-        pad_h, pad_w = _ceil_to(height, t) - height, _ceil_to(width, t) - width
+        pad_h, pad_w = _ceil_to(height, th) - height, _ceil_to(width, tw) - width
         padded = np.pad(x, ((0, 0), (m, m + pad_h), (m, m + pad_w)), mode="reflect")
-        rows, cols = range(0, height, t), range(0, width, t)
+        rows, cols = range(0, height, th), range(0, width, tw)
         with torch_threads(num_threads):
             for r0, c0 in tqdm([(r, c) for r in rows for c in cols], desc="cnn features", disable=not progress,
                                leave=False):
-                tile = torch.from_numpy(np.ascontiguousarray(padded[:, r0:r0 + t + 2 * m, c0:c0 + t + 2 * m]))
+                tile = torch.from_numpy(np.ascontiguousarray(padded[:, r0:r0 + th + 2 * m, c0:c0 + tw + 2 * m]))
                 feats = self.net.features(tile[None].to(dev))[0].cpu().numpy()
-                h, w = min(t, height - r0), min(t, width - c0)
+                h, w = min(th, height - r0), min(tw, width - c0)
                 out[:, r0:r0 + h, c0:c0 + w] = feats[:, m:m + h, m:m + w]
         return out
 

@@ -9,6 +9,7 @@ from s2label.segment import Segmentation
 
 
 def test_unet_shapes_and_receptive_field():
+    torch.manual_seed(1)   # the weights: a test of the shapes, not of one draw
     net = UNet(in_channels=5, out_channels=7, width=8).eval()
     x = torch.zeros(1, 5, 64, 64)
     feats, recon = net(x)
@@ -43,11 +44,30 @@ def test_few_training_steps(real_crop, tiny_cnn, steps):
 
 def test_tiled_inference_leaves_no_seams(real_crop, tiny_cnn):
     enc = train_cnn(real_crop, config=tiny_cnn, seed=0)
-    tiled = enc.feature_map(real_crop)  # 64 px tiles with 16 px margins over 256 x 256
+    tiled = enc.feature_map(real_crop)  # 64 px tiles with 32 px margins over 256 x 256
     whole = type(enc)(enc.net, enc.bands, enc.mean, enc.std,
                       CNNConfig(**{**tiny_cnn.__dict__, "inference_tile": 512, "margin": 32})).feature_map(real_crop)
     # 32 px margins cover the ~23 px receptive radius: tiles agree with one pass to float precision, tile edges included
     np.testing.assert_allclose(tiled, whole, atol=1e-4)
+
+
+def test_balanced_tiles_run_fewer_pixels_and_agree(real_crop, tiny_cnn, scene_factory):
+    enc = train_cnn(real_crop, config=tiny_cnn, seed=0)   # 64 px tiles, 32 px margins
+    part = scene_factory(real_crop.data[:, :200, :136], bands=real_crop.bands)
+    seen: list[tuple[int, ...]] = []
+    features = enc.net.features
+
+    def counting(x):
+        seen.append(tuple(x.shape[2:]))
+        return features(x)
+
+    enc.net.features = counting
+    square = enc.feature_map(part)
+    square_tiles, seen[:] = list(seen), []
+    balanced = enc.feature_map(part, balanced=True)
+    # 4 x 3 tiles either way: 64 x 64 px (padded to 256 x 192) against 52 x 48 px (208 x 144)
+    assert square_tiles == [(128, 128)] * 12 and seen == [(116, 112)] * 12
+    np.testing.assert_allclose(balanced, square, atol=1e-4)
 
 
 def test_features_turn_with_the_scene(real_crop):
