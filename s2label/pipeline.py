@@ -201,7 +201,8 @@ def run(
     progress : bool
         Show a progress bar over the stages (and inside long stages).
     window_size : int, optional
-        Process the scene by windows of about this many pixels a side (:mod:`s2label.windowed`), for scenes
+        Process the scene by windows of up to this many pixels a side (rounded up to SLIC's seed step), all
+        of one size (:func:`s2label.windowed.plan_segment_windows`; :mod:`s2label.windowed`), for scenes
         too large to hold whole: memory then follows the window, not the scene. The U-Net is trained on
         blocks sampled from all over the scene; windows are segmented with ``halo`` px of context and stitched
         into one seamless segmentation; features are pooled window by window. ``result.scene`` is then None.
@@ -209,7 +210,8 @@ def run(
     halo : int
         Context around each window in pixels (windowed runs).
     client : dask.distributed.Client, optional
-        Run the window stages (segment, stitch, encode) as Dask tasks on this cluster.
+        Run the window stages (segment, stitch, encode) as Dask tasks on this cluster (any: its workers need
+        s2label installed and the scene's path or URL readable). The cluster is left open.
     workers : int, optional
         Without ``client``: a ``LocalCluster`` of this many single-threaded workers for the window stages.
 

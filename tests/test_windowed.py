@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +267,48 @@ def test_window_stages_on_dask_give_the_in_process_result(tmp_path):
     for name in ("segments.tif", "clusters.tif"):
         with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "dask" / name) as b:
             np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+@pytest.fixture
+def separate_cluster(tmp_path):
+    """A Dask cluster this test does not own the processes of: `dask scheduler` and two `dask worker`
+    processes started from the command line on 127.0.0.1, as on a machine of their own."""
+    from dask.distributed import Client
+
+    dask_cli = [sys.executable, "-m", "dask"]
+    info = tmp_path / "scheduler.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    procs = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(info)], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        procs += [subprocess.Popen([*dask_cli, "worker", "--scheduler-file", str(info), "--nthreads", "1",
+                                    "--no-dashboard", "--local-directory", str(tmp_path / f"w{k}")], env=env,
+                                   cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  for k in range(2)]
+        with Client(scheduler_file=str(info), timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+            yield client
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_window_stages_run_on_a_cluster_started_apart(tmp_path, separate_cluster):
+    s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
+    there = s2label.run(sample_scene_path(), out=tmp_path / "there", client=separate_cluster, **_crop_options())
+    assert there.report["params"]["windows"]["dask_workers"] == 2
+    # the tasks ran on the separate workers (each one imported s2label.windowed for them)
+    assert all(separate_cluster.run(lambda: "s2label.windowed" in sys.modules).values())
+    for name in ("segments.tif", "clusters.tif"):
+        with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "there" / name) as b:
+            np.testing.assert_array_equal(a.read(1), b.read(1))
+    assert separate_cluster.status == "running"      # the run leaves a cluster it was given open
 
 
 def _on_a_worker() -> bool:
