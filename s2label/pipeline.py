@@ -371,14 +371,14 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                     raise ModelError(f"the model was trained on bands {', '.join(model.bands)}; the scene has "
                                      f"{', '.join(src.grid.bands)}", path=model.path)
         del sample
-        n_workers = 0
+        tasks, n_workers = Tasks(), 0
         if client is not None or workers is not None:
             with step("start workers"):  # a LocalCluster if asked for; every worker imports what the tasks need
                 if client is None:
                     client = stack.enter_context(local_client(int(workers or 1)))
                 n_workers = len(client.scheduler_info()["workers"])
-                Tasks(client).start()
-        tasks = Tasks(client)
+                tasks = Tasks(client)
+                tasks.start()
         with step("segment"):
             seg = segment_windows(src, grid, params=seg_params, stats=stats, tasks=tasks, progress=progress)
         with step("graph"):

@@ -172,15 +172,10 @@ def training_nodes(graph: SegmentGraph, n: int, *, seed: int = 0, cells: int = 8
     side = max(float(np.sqrt((hi - lo).prod() * (n / cells) / graph.num_nodes)), 1.0)
     cell = ((cen - lo) // side).astype(np.int64)
     key = cell[:, 0] * (int((hi[1] - lo[1]) // side) + 1) + cell[:, 1]
-    order = np.random.default_rng(seed).permutation(np.unique(key))
-    counts = dict(zip(*np.unique(key, return_counts=True), strict=True))
-    chosen, total = [], 0
-    for k in order:
-        chosen.append(k)
-        total += counts[k]
-        if total >= n:
-            break
-    return np.flatnonzero(np.isin(key, chosen)).astype(np.int64)
+    cells_found, counts = np.unique(key, return_counts=True)
+    order = np.random.default_rng(seed).permutation(cells_found.size)
+    enough = int(np.searchsorted(np.cumsum(counts[order]), n)) + 1   # the first cells that hold n segments
+    return np.flatnonzero(np.isin(key, cells_found[order[:enough]])).astype(np.int64)
 
 
 def train_gnn(x: np.ndarray, graph: SegmentGraph, *, config: GNNConfig | None = None, seed: int = 0,
