@@ -27,6 +27,7 @@ __all__ = [
     "ModelError",
     "OutputError",
     "SessionError",
+    "StaleSessionError",
     "S2LabelWarning",
 ]
 
@@ -82,3 +83,12 @@ class SessionError(S2LabelError):
 
 class S2LabelWarning(UserWarning):
     """Something was assumed that the user may want to state explicitly."""
+
+
+class StaleSessionError(SessionError):
+    """The session file was changed by another window or process since this session last read it.
+
+    The session has reloaded it (so it now shows those edits) and did not apply the refused edit: nothing
+    written elsewhere is ever overwritten unseen. Look at the labels again and repeat the edit if it still
+    makes sense.
+    """

@@ -221,6 +221,51 @@ class ClusterHierarchy:
         child_born[parent_idx[born[has_parent]]] = True
         return tuple(int(n) for n in self.nodes[born & ~child_born])
 
+    def cut_keeping(self, cut: Sequence[int], keep: Sequence[int]) -> tuple[int, ...]:
+        """``cut`` changed as little as possible so that it holds every node of ``keep``.
+
+        A node of ``cut`` under a kept node is dropped (the kept node covers it); a node above a kept one is
+        replaced by the nodes that cover the rest of it (the siblings along the way down to the kept node);
+        the others stay. So the points of every kept node stay together, and the rest follow ``cut``.
+
+        Parameters
+        ----------
+        cut : sequence of int
+            A cut (distinct nodes, none above another), e.g. :meth:`level_cut`.
+        keep : sequence of int
+            Nodes that must stay, themselves a cut.
+
+        Returns
+        -------
+        tuple of int
+            The kept nodes first, then the rest of the cut.
+
+        Examples
+        --------
+        >>> h = ClusterHierarchy(np.array([0, 1, 2, 3, 4]), np.array([-1, 0, 0, 2, 2]), np.zeros(5),
+        ...                      np.ones(5, np.int64), np.zeros(0, np.int64), (1, 3, 4))
+        >>> h.cut_keeping((0,), (3,))  # the root, but node 3 stays: its sibling 4 and its uncle 1 cover the rest
+        (3, 1, 4)
+        >>> h.cut_keeping((1, 3, 4), (2,))
+        (2, 1)
+        """
+        kept = tuple(int(n) for n in dict.fromkeys(keep))
+        if not kept:
+            return tuple(int(n) for n in cut)
+        members = set(kept)
+        above = {a for node in kept for a in self.ancestors(node)[1:]}  # strictly above a kept node
+        out = list(kept)
+        stack = [int(n) for n in reversed(tuple(cut))]
+        while stack:
+            node = stack.pop()
+            if node in members or members.intersection(self.ancestors(node)[1:]):
+                continue  # a kept node or under one
+            if node in above:
+                stack.extend(reversed(self.children(node)))
+            else:
+                out.append(node)
+        return tuple(out)
+
     def level_sizes(self) -> list[int]:
         """Number of clusters at each granularity level."""
         return [len(self.level_cut(k)) for k in range(self.n_levels)]

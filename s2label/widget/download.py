@@ -1,0 +1,127 @@
+"""A browser download link for a file written on the server (labels, a GeoPackage, a GeoTIFF).
+
+On Binder the notebook's server is not the researcher's machine: a file that an export writes there is
+only reachable through the JupyterLab file browser. :func:`download_link` puts the file's bytes into an
+``<a download>`` data URL instead, for an ``ipywidgets.HTML`` value, so one click saves it.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.geojson"
+>>> _ = path.write_text('{"type": "FeatureCollection", "features": []}')
+>>> link = download_link(path)
+>>> link.startswith('<a class="s2label-download" download="labels.geojson" href="data:application/geo+json;base64,')
+True
+>>> link.endswith(">download labels.geojson (45 B)</a>")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import html
+import os
+from pathlib import Path
+
+__all__ = ["MIME_TYPES", "mime_type", "human_size", "download_link"]
+
+#: Media type of a file by its suffix (lower case); any other suffix is ``application/octet-stream``.
+MIME_TYPES: dict[str, str] = {
+    ".geojson": "application/geo+json",
+    ".gpkg": "application/geopackage+sqlite3",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".json": "application/json",
+}
+
+
+def mime_type(path: str | os.PathLike[str]) -> str:
+    """The media type of a file from its suffix (case-insensitive), :data:`MIME_TYPES` or octet-stream.
+
+    Examples
+    --------
+    >>> mime_type("a/labels.GPKG"), mime_type("scene.tif"), mime_type("notes.txt")
+    ('application/geopackage+sqlite3', 'image/tiff', 'application/octet-stream')
+    """
+    return MIME_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+
+
+def human_size(n_bytes: int) -> str:
+    """A byte count in decimal (SI) units: whole bytes below 1 kB, one decimal above.
+
+    Examples
+    --------
+    >>> human_size(512), human_size(12_345), human_size(999_999), human_size(3_200_000_000)
+    ('512 B', '12.3 kB', '1.0 MB', '3.2 GB')
+    """
+    if n_bytes < 0:
+        raise ValueError(f"a size cannot be negative, got {n_bytes}")
+    if n_bytes < 1000:
+        return f"{int(n_bytes)} B"
+    value = float(n_bytes)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if round(value, 1) < 1000 or unit == "TB":
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def download_link(path: str | os.PathLike[str], *, text: str | None = None, max_bytes: int = 50_000_000) -> str:
+    """An HTML link that saves a server-side file in the browser: ``<a download="NAME" href="data:...">``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file on the server (the kernel's machine).
+    text : str, optional
+        The link's text, as plain text (it is escaped); default ``"download NAME (SIZE)"``.
+    max_bytes : int
+        Largest file put in a link (>= 0). The data URL is a third larger than the file and goes to the
+        browser whole with the widget's state, so a larger file gets a note naming its path instead.
+
+    Returns
+    -------
+    str
+        The ``<a class="s2label-download">`` element, its media type from the suffix (:func:`mime_type`);
+        or, for a file over ``max_bytes``, a ``<span class="s2label-download-too-large">`` note. Every name,
+        text and path in it is escaped with ``html.escape(quote=True)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path`` (its ``filename`` is the path).
+    IsADirectoryError
+        If ``path`` is a directory.
+    ValueError
+        If ``max_bytes`` is negative.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scene.tif"
+    >>> _ = path.write_bytes(bytes(2000))
+    >>> download_link(path, text="the scene")[-14:]
+    '>the scene</a>'
+    >>> download_link(path, max_bytes=1000).startswith('<span class="s2label-download-too-large">scene.tif (2.0 kB)')
+    True
+    """
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an integer >= 0, got {max_bytes!r}")
+    file = Path(path)
+    if not file.exists():
+        raise FileNotFoundError(errno.ENOENT, f"no file to download at {os.fspath(path)}", os.fspath(path))
+    if file.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"cannot download a directory: {os.fspath(path)}", os.fspath(path))
+    name = file.name
+    size = file.stat().st_size
+    esc = lambda s: html.escape(s, quote=True)
+    if size > max_bytes:
+        return (f'<span class="s2label-download-too-large">{esc(name)} ({human_size(size)}) is too large for a '
+                f'download link (over {human_size(max_bytes)}); it is on the server at '
+                f'<code>{esc(os.fspath(path))}</code></span>')
+    content = file.read_bytes()
+    data = base64.b64encode(content).decode("ascii")
+    label = f"download {name} ({human_size(len(content))})" if text is None else text
+    return (f'<a class="s2label-download" download="{esc(name)}" href="data:{mime_type(file)};base64,{data}">'
+            f'{esc(label)}</a>')
