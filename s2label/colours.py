@@ -15,13 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour", "stretch"]
+__all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour", "stretch", "UNLABELLED_COLOUR"]
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
-_TAB20 = (
-    "1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f", "bcbd22", "17becf",
-    "aec7e8", "ffbb78", "98df8a", "ff9896", "c5b0d5", "c49c94", "f7b6d2", "c7c7c7", "dbdb8d", "9edae5",
-)
+#: matplotlib's tab10 without its grey and its pink: a pale grey reads as "no label", a pink as unlabelled
+_STRONG = ("1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "bcbd22", "17becf")
+#: Unlabelled segments on the map and in the legend: a magenta no label of :func:`palette` comes near.
+UNLABELLED_COLOUR = "#ff00ff"
+_PINK_HUES = (0.78, 0.99)  # hues (0..1) of magenta and pink: palette colours stay out of them
 _GOLDEN = 0.6180339887498949
 _SQRT2 = 0.41421356237309515  # fractional parts of sqrt(2), sqrt(3)
 _SQRT3 = 0.7320508075688772
@@ -95,12 +96,13 @@ def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def palette(n: int, *, seed: int = 0) -> np.ndarray:
-    """``n`` distinct, readable colours for clusters.
+    """``n`` distinct, saturated colours for labels, none of them grey or near the unlabelled magenta.
 
-    The first 20 are matplotlib's ``tab20`` (its ten strong colours first); beyond that hues step by the
-    golden ratio while saturation (0.45-0.9) and brightness (0.6-0.95) step by other irrational fractions, so
-    consecutive colours differ and none is near-black, near-white or grey. All ``n`` colours are distinct,
-    the result is deterministic, and (with ``seed=0``) colour ``i`` does not depend on ``n``.
+    The first 8 are matplotlib's ``tab10`` without its grey and pink; beyond that hues step by the golden
+    ratio (skipping magenta and pink, :data:`UNLABELLED_COLOUR`'s hues) while saturation (0.65-0.95) and
+    brightness (0.6-0.95) step by other irrational fractions, so consecutive colours differ and none is pale,
+    near-black or grey. All ``n`` colours are distinct, the result is deterministic, and (with ``seed=0``)
+    colour ``i`` does not depend on ``n``.
 
     Parameters
     ----------
@@ -121,11 +123,19 @@ def palette(n: int, *, seed: int = 0) -> np.ndarray:
     """
     if not 0 <= n <= 1 << 24:
         raise ValueError(f"n must be within 0..{1 << 24} (the number of 24-bit colours), got {n}")
-    tab = np.array([[int(c[i: i + 2], 16) for i in (0, 2, 4)] for c in _TAB20], np.uint8)
-    k = np.arange(max(n - len(tab), 0))
+    tab = np.array([[int(c[i: i + 2], 16) for i in (0, 2, 4)] for c in _STRONG], np.uint8)
+    m = max(n - len(tab), 0)
+    k = np.arange(int(m / (1 - (_PINK_HUES[1] - _PINK_HUES[0]))) + 8)  # enough left after skipping pinks
     # a 3-d Kronecker sequence: hue by the golden ratio, saturation and brightness by other irrationals
     hue = (0.07 + k * _GOLDEN) % 1.0
-    sat = 0.45 + 0.45 * ((0.5 + k * _SQRT2) % 1.0)
+    k = k[(hue < _PINK_HUES[0]) | (hue > _PINK_HUES[1])]
+    while k.size < m:  # (never, by the count above; kept for safety)
+        extra = np.arange(k[-1] + 1, k[-1] + 1 + m)
+        h = (0.07 + extra * _GOLDEN) % 1.0
+        k = np.concatenate([k, extra[(h < _PINK_HUES[0]) | (h > _PINK_HUES[1])]])
+    k = k[:m]
+    hue = (0.07 + k * _GOLDEN) % 1.0
+    sat = 0.65 + 0.3 * ((0.5 + k * _SQRT2) % 1.0)
     val = 0.6 + 0.35 * ((0.25 + k * _SQRT3) % 1.0)
     more = np.rint(_hsv_to_rgb(hue, sat, val) * 255).astype(np.uint8).reshape(-1, 3)
     colours = np.concatenate([tab, more])[:n]

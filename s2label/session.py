@@ -60,6 +60,7 @@ from .colours import is_hex_colour, palette, to_hex
 from .embeddings import Embeddings
 from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from .export import LabelPolygons, pixel_area_m2
+from .features import index_bands
 from .hierarchy import ClusterHierarchy
 from .segment import Segmentation
 from .session_export import export_labels, label_polygons
@@ -354,7 +355,10 @@ class LabelSession:
         return rows[order] + 1
 
     def segment_info(self, segment_id: int) -> dict[str, Any]:
-        """What the explorer shows for one segment: label, cluster, probability, outlier score, area, spectrum."""
+        """What the explorer shows for one segment: label, cluster, probability, outlier score, area, spectrum.
+
+        With ``spectra`` and bands that allow them, also ``"ndvi"`` and ``"ndwi"`` of the segment's mean spectrum.
+        """
         row = self._row(segment_id)
         label_id = int(self._segment_labels[row])
         info: dict[str, Any] = {
@@ -368,6 +372,9 @@ class LabelSession:
         if self.spectra is not None:
             names = self.bands or tuple(f"band {i}" for i in range(self.spectra.shape[1]))
             info["spectrum"] = dict(zip(names, (round(float(v), 5) for v in self.spectra[row]), strict=True))
+            for index, (a, b) in index_bands(tuple(self.bands)).items():  # NDVI, NDWI of the mean spectrum
+                va, vb = float(self.spectra[row, a]), float(self.spectra[row, b])
+                info[index.lower()] = round((va - vb) / (va + vb), 4) if va + vb > 0 else None
         return info
 
     def _row(self, segment_id: object) -> int:

@@ -16,6 +16,8 @@ import numpy as np
 from bqplot.interacts import BrushSelector
 from sklearn.decomposition import PCA
 
+from ..colours import UNLABELLED_COLOUR
+
 __all__ = ["project", "EmbeddingView"]
 
 
@@ -63,7 +65,7 @@ class EmbeddingView(w.VBox):
         self._on_select = on_select
         self._quiet = False
         sx, sy = bq.LinearScale(), bq.LinearScale()
-        self.colour_scale = bq.OrdinalColorScale(colors=["#cccccc"], domain=[-1])
+        self.colour_scale = bq.OrdinalColorScale(colors=[UNLABELLED_COLOUR], domain=[-1])
         self.scatter = bq.Scatter(x=xy[self.rows, 0], y=xy[self.rows, 1], color=np.full(self.rows.size, -1),
                                   scales={"x": sx, "y": sy, "color": self.colour_scale}, default_size=12,
                                   stroke=None, unselected_style={"opacity": 0.35},
@@ -87,10 +89,10 @@ class EmbeddingView(w.VBox):
         self._on_select(ids)
 
     def set_colours(self, segment_labels: np.ndarray, colours: dict[int, str]) -> None:
-        """Colour the points by label (``colours``: label id -> hex; unlabelled -1 grey)."""
+        """Colour the points by label (``colours``: label id -> hex; unlabelled -1 in :data:`UNLABELLED_COLOUR`)."""
         domain = sorted(colours)
         self.colour_scale.domain = [-1, *domain]
-        self.colour_scale.colors = ["#cccccc", *(colours[k] for k in domain)]
+        self.colour_scale.colors = [UNLABELLED_COLOUR, *(colours[k] for k in domain)]
         self.scatter.color = np.asarray(segment_labels)[self.rows]
 
     def highlight(self, segment_ids: np.ndarray) -> None:

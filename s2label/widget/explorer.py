@@ -7,7 +7,14 @@ no clusters and no geometry itself.
 
 Each overlay is an overview of the whole scene plus, while the map is zoomed in beyond the overview's
 resolution, a *detail* image of the visible part at the screen's resolution (:mod:`.detail`), painted
-through the same lookup table; both follow every edit.
+through the same lookup table; both follow every edit. Selections and examples are drawn as outlines, so
+the label colours under them stay visible.
+
+No edit is lost: a drawn polygon is one edit (in *polygon* mode, where clicks assign nothing); a re-cut keeps
+the researcher's labels (:meth:`LabelSession.recut`); an explorer never writes over edits it has not seen
+(another window's edits are reloaded and the stale edit refused, :class:`~s2label.errors.StaleSessionError`);
+and a new explorer on the same session file retires the older one in this kernel, which then only points at
+the new one.
 
 Examples
 --------
@@ -27,103 +34,79 @@ True
 from __future__ import annotations
 
 import html
-import math
 import os
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import bqplot as bq
 import ipyleaflet as L
 import ipywidgets as w
 import numpy as np
 from rasterio.errors import RasterioError
 
 from ..bands import false_colour_bands
-from ..colours import to_rgb
+from ..colours import UNLABELLED_COLOUR, to_rgb
 from ..errors import S2LabelError
 from ..export import pixel_area_m2
 from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
 from .detail import Debouncer, DetailTracker, MapView
+from .download import download_link
 from .embedding_view import EmbeddingView, project
+from .figures import histogram_svg, spectrum_svg
+from .layers import DetailOverlay, ExplorerMap, LayerSwitches, Legend, LutOverlay, fit_zoom, zoom_limits
 from .overlays import (
     DisplayGrid,
     SegmentLocator,
     band_limits,
-    colour_segments,
     display_grid,
-    png_data_url,
     render_bands,
     segments_in_polygon,
     webp_data_url,
 )
 from .panel import LabelList
+from .shortcuts import KeyboardShortcuts, help_html
 
-__all__ = ["ClusterExplorer"]
+__all__ = ["ClusterExplorer", "MODES"]
 
-MODES = ("inspect", "assign", "similar")
-_UNLABELLED_RGBA = (255, 0, 255, 200)
-_HIGHLIGHT_RGBA = (255, 255, 0, 230)
+#: What a click on the map does.
+MODES = ("inspect", "assign", "polygon", "similar")
+_MODE_TIPS = ("click a segment: its label, probability, NDVI/NDWI and spectrum (i)",
+              "click a segment to put it in the target label (a)",
+              "draw a polygon (click the vertices, click the first to close): its segments go to the target label, "
+              "or are selected when the target is 'select only' (p)",
+              "click examples (positive / negative); see similar segments; make them a label (s)")
+_UNLABELLED_RGBA = (*to_rgb(UNLABELLED_COLOUR), 200)
+_SELECTION_RGBA = (0, 229, 255, 255)   # cyan outline
+_POSITIVE_RGBA = (0, 200, 83, 255)     # green outline
+_NEGATIVE_RGBA = (255, 23, 68, 255)    # red outline
+_MATCH_RGBA = (255, 196, 0, 255)       # amber outline
+_MAP_HEIGHT = 600
+_SELECT_ONLY = "(select only)"
 
+_CSS = """<style>
+.s2label-explorer .s2label-side { border-left: 1px solid #ddd; padding-left: 6px; }
+.s2label-explorer .s2label-label-row { flex: 0 0 auto; min-height: 32px; }
+.s2label-explorer .s2label-label-row .widget-text input { font-size: 13px; }
+.s2label-explorer .s2label-legend, .s2label-explorer .s2label-layers {
+  background: rgba(255, 255, 255, 0.92); border-radius: 4px; box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); }
+.s2label-explorer .s2label-legend-toggle { background: transparent; font-weight: 600; }
+.s2label-explorer .s2label-legend-body { padding: 0 6px 4px 6px; }
+.s2label-explorer .s2label-legend-entry { display: flex; align-items: center; gap: 6px; font-size: 12px;
+  line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.s2label-explorer .s2label-legend-entry span { display: inline-block; width: 14px; height: 14px;
+  flex: 0 0 14px; border: 1px solid #444; }
+.s2label-explorer .s2label-layers .widget-checkbox, .s2label-explorer .s2label-layers .widget-dropdown {
+  margin: 1px 0; }
+.s2label-explorer .s2label-summary { font-size: 12px; min-height: 18px; }
+.s2label-explorer .s2label-help table td { padding: 1px 8px 1px 0; font-size: 12px; }
+.s2label-explorer .s2label-retired { padding: 8px; border: 1px dashed #999; }
+</style>"""
 
-def _zoom_for(width_m: float, height_m: float, *, width_px: int = 900, height_px: int = 600) -> int:
-    """The largest Web-Mercator zoom at which a ``width_m`` x ``height_m`` (3857 metres) extent fits the map."""
-    world = 40075016.686
-    z = min(math.log2(world * width_px / (256 * max(width_m, 1.0))),
-            math.log2(world * height_px / (256 * max(height_m, 1.0))))
-    return int(min(max(math.floor(z), 1), 18))
-
-
-class _Detail:
-    """The zoomed-in twin of an overview ``ImageOverlay``: the same picture, drawn on the current detail grid.
-
-    ``draw(grid)`` makes the RGBA image (``None``: nothing to show) and ``encode`` its data URL. The twin is
-    hidden (and its URL emptied) while there is no detail grid or the overview is hidden.
-    """
-
-    def __init__(self, overview: L.ImageOverlay, draw: Callable[[DisplayGrid], np.ndarray | None],
-                 encode: Callable[[np.ndarray], str]) -> None:
-        self.overview = overview
-        self.layer = L.ImageOverlay(url="", bounds=overview.bounds, opacity=overview.opacity,
-                                    name=f"{overview.name} detail", visible=False)
-        self.draw, self.encode = draw, encode
-        self.grid: DisplayGrid | None = None
-        self.image: np.ndarray | None = None
-        overview.observe(lambda _: self.redraw(), "visible")
-
-    def set_grid(self, grid: DisplayGrid | None) -> None:
-        self.grid = grid
-        self.redraw()
-
-    def redraw(self) -> None:
-        grid = self.grid
-        self.image = self.draw(grid) if grid is not None and self.overview.visible else None
-        with self.layer.hold_sync():  # one message: the front end never shows the new image at the old place
-            if grid is None or self.image is None:
-                self.layer.visible, self.layer.url = False, ""
-            else:
-                self.layer.url, self.layer.bounds, self.layer.visible = self.encode(self.image), grid.bounds, True
-
-
-class _LutDetail(_Detail):
-    """A segment overlay and its detail twin, both painted through one lookup table (:meth:`paint`)."""
-
-    def __init__(self, overview: L.ImageOverlay, grid: DisplayGrid) -> None:
-        super().__init__(overview, self._colour, png_data_url)
-        self.overview_grid = grid
-        self.lut: np.ndarray | None = None
-        self.overview_image: np.ndarray | None = None
-
-    def _colour(self, grid: DisplayGrid) -> np.ndarray | None:
-        return None if self.lut is None else colour_segments(grid, self.lut)
-
-    def paint(self, lut: np.ndarray | None) -> None:
-        """Recolour the overview and the detail (``None``: empty both)."""
-        self.lut = lut
-        self.overview_image = self._colour(self.overview_grid)
-        self.overview.url = "" if self.overview_image is None else png_data_url(self.overview_image)
-        self.redraw()
+#: The live explorer of each session file in this kernel (a newer one retires the older).
+_LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
 
 
 class ClusterExplorer(w.VBox):
@@ -148,23 +131,37 @@ class ClusterExplorer(w.VBox):
     projection : {"pca", "umap"}
         2-D projection of the clustering space for the embedding view.
     export_dir : path, optional
-        Where the export buttons write (default: beside the autosave file, else the working folder).
+        Where the export buttons write (default: beside the autosave file, else the working folder); each
+        export is also offered as a download in the browser.
 
     Attributes
     ----------
-    map : ipyleaflet.Map
+    map : ExplorerMap
+        Zoom from a few levels beyond the whole scene to 4 screen pixels a data pixel, one level per wheel notch.
     label_layer, similarity_layer, selection_layer : ipyleaflet.ImageOverlay
-        The overviews: the whole scene, at most ``max_size`` pixels on a side.
-    details : dict of str to _Detail
+        The overviews: the whole scene, at most ``max_size`` pixels on a side. Similarity matches, the
+        selection and the find-similar examples are outlines.
+    details : dict of str to DetailOverlay
         Their zoomed-in twins, by overview name (``"labels"``, ``"similarity"``, ``"selection"``, ``"true colour"``,
         ``"false colour (NIR-R-G)"``): ``.layer`` is the ``ImageOverlay`` above the overview, ``.image`` its RGBA
         image (``None`` while hidden).
     detail : DetailTracker
         The detail grid of the current view (``detail.grid``; ``None`` while the overview is enough).
+    legend : Legend
+        Every label shown, and unlabelled, in a box that scrolls and collapses (bottom right of the map).
+    layer_switches : LayerSwitches
+        Background and overlays (top right of the map).
     panel : LabelList
     embedding_view : EmbeddingView
+        Put in its tab only while that tab is open.
     status : ipywidgets.HTML
         The last message (errors from the session are shown here, never raised into the front end).
+    summary : ipywidgets.HTML
+        One line on the segment last clicked, always visible: label, probability, NDVI, NDWI, lon/lat.
+    shortcuts : KeyboardShortcuts
+        Keys pressed with the pointer over the map (listed by the *?* button).
+    retired : bool
+        A newer explorer on the same session file took over; this one shows only a note.
     """
 
     def __init__(self, session: LabelSession, scene: Scene | None = None, *, max_size: int = 1600,
@@ -173,6 +170,8 @@ class ClusterExplorer(w.VBox):
                  detail_delay: float = 0.2) -> None:
         self.session = session
         self.scene = scene
+        self.retired = False
+        self.opened = datetime.now()
         self.grid = display_grid(session.segmentation, max_size=max_size)
         self.locator = SegmentLocator(session.segmentation)
         self._areas = session.segmentation.areas()
@@ -183,177 +182,255 @@ class ClusterExplorer(w.VBox):
         self.negatives: list[int] = []
         self.similarity = None
         self.label_image = np.zeros((*self.grid.shape, 4), np.uint8)
-        self.details: dict[str, _Detail] = {}
-        self._painted: dict[str, _LutDetail] = {}
+        self.details: dict[str, DetailOverlay] = {}
+        self._painted: dict[str, LutOverlay] = {}
+        self._photo_grid: DisplayGrid | None = None
+        self._review_index = 0
+        self.detail = DetailTracker(session.segmentation, overview_pixel_size=self.grid.pixel_size,
+                                    max_size=detail_max_size, n_segments=session.n_segments)
         self._build_map(scene, photo_max_size, basemap)
         self._build_panel()
         self.embedding_view = EmbeddingView(project(session.clustering.embedding, method=projection),  # type: ignore[arg-type]
                                             on_select=self.select_segments)
-        tabs = w.Tab(children=[self.labels_tab, self.inspect_tab, self.similar_tab, self.embedding_view,
-                               self.export_tab])
-        for i, title in enumerate(("Labels", "Inspect", "Similar", "Embedding", "Export")):
-            tabs.set_title(i, title)
-        self.tabs = tabs
-        side = w.VBox([self.mode, self.status, tabs], layout=w.Layout(width="600px", min_width="600px"))
-        side.add_class("s2label-panel")
-        super().__init__([w.HBox([self.map, side])])
-        self.add_class("s2label-explorer")
+        self._build_layout()
         session.observe(self._on_session_change)
         self.refresh()
-        overviews = [g for g in (self.grid, self._photo_grid) if g is not None]
-        self.detail = DetailTracker(session.segmentation, overview_pixel_size=max(g.pixel_size for g in overviews),
-                                    max_size=detail_max_size, n_segments=session.n_segments)
+        if self._photo_grid is not None:
+            self.detail.overview_pixel_size = max(self.grid.pixel_size, self._photo_grid.pixel_size)
         self._view_changed = Debouncer(self.update_detail, detail_delay)
         # the edges, not Map.bounds: bounds is derived from them by an observer that may run after this one
         self.map.observe(lambda _: self._view_changed(), names=["south", "west", "north", "east", "zoom"])
+        self.shortcuts = KeyboardShortcuts(self.map, {
+            "undo": self._undo, "redo": self._redo, "next": self._review_next, "mode": self.set_mode,
+            "clear": self.clear_selection, "zoom to scene": self.zoom_to_scene, "help": self._toggle_help})
+        self._take_over()
 
     # --- building ---------------------------------------------------------------------------------------
 
     def _build_map(self, scene: Scene | None, photo_max_size: int, basemap: Any) -> None:
         g = self.grid
-        zoom = _zoom_for(g.shape[1] * g.pixel_size, g.shape[0] * g.pixel_size)
-        self.map = L.Map(center=g.center, zoom=zoom, scroll_wheel_zoom=True,
-                         attribution_control=False, layout=w.Layout(height="640px", width="100%"))
+        self.home_zoom = fit_zoom(g.shape[1] * g.pixel_size, g.shape[0] * g.pixel_size, height_px=_MAP_HEIGHT)
+        low, high = zoom_limits(self.detail.frame.pixel_size, fit_zoom=self.home_zoom)
+        self.map = ExplorerMap(center=g.center, zoom=self.home_zoom, min_zoom=low, max_zoom=high,
+                               scroll_wheel_zoom=True, zoom_snap=1, zoom_delta=1, attribution_control=False,
+                               layout=w.Layout(height=f"{_MAP_HEIGHT}px", width="100%"))
         for layer in list(self.map.layers):  # Map(basemap=None) raises: drop the default tiles instead
             self.map.remove(layer)
         if basemap is not None:
             self.map.add(L.basemap_to_tiles(basemap))
-        self._photo_grid: DisplayGrid | None = None
+        backgrounds: dict[str, L.Layer] = {}
+        self.true_layer: L.ImageOverlay | None = None
+        self.false_layer: L.ImageOverlay | None = None
         if scene is not None:
             photo = self._photo_grid = display_grid(self.session.segmentation, max_size=photo_max_size)
-            self.true_layer = self._photo_layer(scene, photo, ("B04", "B03", "B02"), "true colour", True)
+            self.true_layer = self._photo_layer(scene, photo, ("B04", "B03", "B02"), "true colour")
+            backgrounds["true colour"] = self.true_layer
             try:
                 nir = false_colour_bands(scene.bands)
             except S2LabelError:  # no NIR band
-                self.false_layer: L.ImageOverlay | None = None
+                pass
             else:
-                self.false_layer = self._photo_layer(scene, photo, nir, "false colour (NIR-R-G)", False)
+                self.false_layer = self._photo_layer(scene, photo, nir, "false colour (NIR-R-G)")
+                backgrounds["false colour"] = self.false_layer
         self.label_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.6, name="labels")
-        self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.8, name="similarity",
+        self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="similarity",
                                                visible=False)
-        self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=0.9, name="selection")
-        for layer in (self.label_layer, self.similarity_layer, self.selection_layer):
-            self.details[layer.name] = self._painted[layer.name] = detail = _LutDetail(layer, g)
+        self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="selection")
+        for layer, outline in ((self.label_layer, 0), (self.similarity_layer, 1), (self.selection_layer, 2)):
+            self.details[layer.name] = self._painted[layer.name] = detail = LutOverlay(layer, g, outline=outline)
+            detail.paint(None)
             self.map.add(layer)
             self.map.add(detail.layer)
-        self.legend = L.LegendControl({}, title="labels", position="bottomright")
-        self.map.add(self.legend)
-        self.map.add(L.LayersControl(position="topright"))
+        self.legend = Legend(max_height=f"{int(_MAP_HEIGHT * 0.38)}px")
+        self.map.add(L.WidgetControl(widget=self.legend, position="bottomright"))
+        self.layer_switches = LayerSwitches(backgrounds, {"labels": self.label_layer,
+                                                          "similar segments": self.similarity_layer,
+                                                          "selection": self.selection_layer})
+        self.map.add(L.WidgetControl(widget=self.layer_switches, position="topright"))
+        self.home_button = w.Button(icon="expand", tooltip="zoom to the whole scene (0)",
+                                    layout=w.Layout(width="34px", height="30px", padding="0"))
+        self.home_button.add_class("s2label-home")
+        self.home_button.on_click(lambda _: self.zoom_to_scene())
+        self.map.add(L.WidgetControl(widget=self.home_button, position="topleft"))
+        self.map.add(L.ScaleControl(position="bottomleft", imperial=False, max_width=160))
         self.draw = L.DrawControl(polyline={}, circlemarker={}, marker={}, circle={},
-                                  polygon={"shapeOptions": {"color": "#ffcc00", "fillOpacity": 0.1}},
-                                  rectangle={"shapeOptions": {"color": "#ffcc00", "fillOpacity": 0.1}})
+                                  polygon={"shapeOptions": {"color": "#00e5ff", "fillOpacity": 0.05}},
+                                  rectangle={"shapeOptions": {"color": "#00e5ff", "fillOpacity": 0.05}})
         self.draw.on_draw(self._on_draw)
-        self.map.add(self.draw)
         self.map.on_interaction(self._on_interaction)
 
-    def _photo_layer(self, scene: Scene, grid: DisplayGrid, bands: tuple[str, str, str], name: str,
-                     visible: bool) -> L.ImageOverlay:
+    def _photo_layer(self, scene: Scene, grid: DisplayGrid, bands: tuple[str, str, str], name: str) -> L.ImageOverlay:
         """A true/false colour overview and its detail twin, stretched alike (:func:`band_limits`)."""
         limits = band_limits(scene, bands)
         layer = L.ImageOverlay(url=webp_data_url(render_bands(scene, grid, bands, limits=limits)),
-                               bounds=grid.bounds, name=name, visible=visible)
-        self.details[name] = detail = _Detail(layer, lambda g: render_bands(scene, g, bands, limits=limits),
-                                              lambda rgba: webp_data_url(rgba, method=2))  # redrawn often: fast
+                               bounds=grid.bounds, name=name, visible=False)
+        self.details[name] = detail = DetailOverlay(layer, lambda g: render_bands(scene, g, bands, limits=limits),
+                                                    lambda rgba: webp_data_url(rgba, method=2))  # redrawn often
         self.map.add(layer)
         self.map.add(detail.layer)
         return layer
 
     def _build_panel(self) -> None:
         s = self.session
-        self.mode = w.ToggleButtons(options=MODES, value="inspect", style={"button_width": "90px"}, tooltips=[
-            "click a segment to see its label, probability and spectrum",
-            "click a segment (or draw a polygon) to put it in the target label",
-            "click examples; see similar segments; make them a label"])
+        self.mode = w.ToggleButtons(options=MODES, value="inspect", tooltips=list(_MODE_TIPS),
+                                    style={"button_width": "72px"})
+        self.mode.observe(self._on_mode, "value")
+        self.target = w.Dropdown(description="target", options=[], layout=w.Layout(width="220px"),
+                                 style={"description_width": "44px"})
+        self.undo_button = w.Button(description="Undo", icon="undo", tooltip="undo the last edit (Ctrl+Z)",
+                                    layout=w.Layout(width="auto"))
+        self.redo_button = w.Button(description="Redo", icon="repeat", tooltip="redo (Ctrl+Shift+Z)",
+                                    layout=w.Layout(width="auto"))
+        self.clear_button = w.Button(description="Clear", icon="times", layout=w.Layout(width="auto"),
+                                     tooltip="clear the selection and the find-similar examples (Esc)")
+        self.help_button = w.ToggleButton(description="?", tooltip="keyboard shortcuts",
+                                          layout=w.Layout(width="32px"))
+        self.panel_button = w.ToggleButton(value=True, icon="columns", tooltip="show / hide the side panel",
+                                           layout=w.Layout(width="36px"))
+        self.help = w.HTML(help_html() + "<small>Shortcuts work with the pointer over the map.</small>",
+                           layout=w.Layout(display="none"))
+        self.help.add_class("s2label-help")
         self.status = w.HTML("")
         self.status.add_class("s2label-status")
+        self.summary = w.HTML("<small><i>click a segment on the map</i></small>")
+        self.summary.add_class("s2label-summary")
+        for button, handler in ((self.undo_button, self._undo), (self.redo_button, self._redo),
+                                (self.clear_button, self.clear_selection)):
+            button.on_click(lambda _, h=handler: h())
+        self.help_button.observe(lambda _: self._show_help(), "value")
+        self.panel_button.observe(lambda _: self._show_panel(), "value")
         # labels tab
         self.panel = LabelList(self._on_row_change)
-        self.merge_button = w.Button(description="Merge", icon="compress", tooltip="merge the ticked labels")
-        self.split_button = w.Button(description="Split", icon="expand",
+        self.merge_name = w.Text(placeholder="name of the merged label", continuous_update=False,
+                                 layout=w.Layout(width="auto", flex="1 1 120px"))
+        self.merge_button = w.Button(description="Merge", icon="compress", tooltip="merge the ticked labels",
+                                     layout=w.Layout(width="auto"))
+        self.split_button = w.Button(description="Split", icon="expand", layout=w.Layout(width="auto"),
                                      tooltip="split the ticked label one level finer along the HDBSCAN hierarchy")
-        self.delete_button = w.Button(description="Delete", icon="trash",
+        self.delete_button = w.Button(description="Delete", icon="trash", layout=w.Layout(width="auto"),
                                       tooltip="delete the ticked labels (their segments become unlabelled)")
-        self.undo_button = w.Button(description="Undo", icon="undo")
-        self.redo_button = w.Button(description="Redo", icon="repeat")
         for button, handler in ((self.merge_button, self._merge), (self.split_button, self._split),
-                                (self.delete_button, self._delete), (self.undo_button, self._undo),
-                                (self.redo_button, self._redo)):
+                                (self.delete_button, self._delete)):
             button.on_click(handler)
-            button.layout = w.Layout(width="auto")
-        levels = s.granularity_levels()
-        self.granularity = w.IntSlider(value=self._level_of_selection(levels), min=0, max=len(levels) - 1,
-                                       description="granularity", continuous_update=False,
-                                       disabled=s.hierarchy.flat)
+        self.granularity = w.SelectionSlider(options=[("1", 0)], description="labels", continuous_update=False,
+                                             disabled=s.hierarchy.flat, layout=w.Layout(width="auto", flex="1 1 200px"),
+                                             tooltip="re-cut the HDBSCAN hierarchy: number of labels (yours kept)")
         self.granularity.observe(self._recut, "value")
-        self.reset_cut = w.Button(description="HDBSCAN's cut", disabled=s.hierarchy.flat)
+        self.reset_cut = w.Button(description="HDBSCAN's cut", disabled=s.hierarchy.flat,
+                                  layout=w.Layout(width="auto"))
         self.reset_cut.on_click(lambda _: self._run(s.recut, None))
         self.opacity = w.FloatSlider(value=0.6, min=0.0, max=1.0, step=0.05, description="opacity")
         w.jslink((self.opacity, "value"), (self.label_layer, "opacity"))
         w.jslink((self.opacity, "value"), (self.details["labels"].layer, "opacity"))
         self.probability_alpha = w.Checkbox(value=False, description="probability as transparency", indent=False)
-        self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled",
-                                            indent=False, tooltip="unlabelled segments in magenta")
+        self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled", indent=False)
         for box in (self.probability_alpha, self.show_unlabelled):
             box.observe(lambda _: self.refresh_overlay(), "value")
-        self.review_button = w.Button(description="Next unlabelled", icon="search",
-                                      tooltip="the most unusual unlabelled segment (HDBSCAN outlier score)")
-        self.review_button.on_click(self._review_next)
+        self.review_button = w.Button(description="Next unlabelled", icon="search", layout=w.Layout(width="auto"),
+                                      tooltip="the most unusual unlabelled segment (HDBSCAN outlier score) (n)")
+        self.review_button.on_click(lambda _: self._review_next())
         self.review_info = w.HTML("")
-        self._review_index = 0
+        self.new_label_name = w.Text(placeholder="new label from the selection", continuous_update=False,
+                                     layout=w.Layout(width="auto", flex="1 1 120px"))
+        self.new_label_button = w.Button(description="New label", icon="plus", layout=w.Layout(width="auto"),
+                                         tooltip="a new label of the selected segments")
+        self.new_label_button.on_click(self._new_label_from_selection)
         self.labels_tab = w.VBox([
-            self.panel, w.HBox([self.merge_button, self.split_button, self.delete_button]),
-            w.HBox([self.undo_button, self.redo_button]), w.HBox([self.granularity, self.reset_cut]),
-            self.opacity, w.HBox([self.probability_alpha, self.show_unlabelled]),
-            w.HBox([self.review_button, self.review_info])])
-        # inspect / assign tab
-        self.target = w.Dropdown(description="target label", options=[])
+            self.panel, w.HBox([self.merge_name, self.merge_button, self.split_button, self.delete_button]),
+            w.HBox([self.granularity, self.reset_cut]), self.opacity,
+            w.HBox([self.probability_alpha, self.show_unlabelled]),
+            w.HBox([self.review_button, self.review_info]), w.HBox([self.new_label_name, self.new_label_button])])
+        # inspect tab
         self.info = w.HTML("<i>click a segment on the map</i>")
         self.info.add_class("s2label-info")
-        self.spectrum_x, self.spectrum_y = bq.OrdinalScale(), bq.LinearScale(min=0.0)
-        self.spectrum = bq.Lines(x=[], y=[], scales={"x": self.spectrum_x, "y": self.spectrum_y}, marker="circle")
-        self.spectrum_figure = bq.Figure(marks=[self.spectrum], title="mean reflectance of the segment",
-                                         axes=[bq.Axis(scale=self.spectrum_x, label="band"),
-                                               bq.Axis(scale=self.spectrum_y, side="left",
-                                                       label="reflectance")],
-                                         layout=w.Layout(width="100%", height="260px"))
-        self.new_label_name = w.Text(placeholder="new label name", continuous_update=False)
-        self.new_label_button = w.Button(description="New label from selection", icon="plus")
-        self.new_label_button.on_click(self._new_label_from_selection)
-        self.inspect_tab = w.VBox([self.target, self.info, self.spectrum_figure,
-                                   w.HBox([self.new_label_name, self.new_label_button])])
+        self.spectrum = w.HTML("")
+        self.spectrum.add_class("s2label-spectrum")
+        self.inspect_tab = w.VBox([self.info, self.spectrum])
         # find-similar tab
         self.example_kind = w.ToggleButtons(options=["positive", "negative"], value="positive",
-                                            description="click adds")
+                                            description="click adds", style={"button_width": "80px"})
         self.examples = w.HTML("<i>switch to 'similar' mode and click example segments</i>")
-        self.threshold = w.FloatSlider(value=0.9, min=-1.0, max=1.0, step=0.005, description="threshold",
-                                       continuous_update=True, readout_format=".3f")
+        self.threshold = w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.001, description="threshold",
+                                       continuous_update=True, readout_format=".3f",
+                                       layout=w.Layout(width="auto"))
         self.threshold.observe(lambda _: self.refresh_similarity(), "value")
-        self.similar_name = w.Text(placeholder="name of the new label", continuous_update=False)
-        self.similar_button = w.Button(description="Make label", icon="check")
+        self.histogram = w.HTML("")
+        self.histogram.add_class("s2label-histogram")
+        self.similar_name = w.Text(placeholder="name of the new label", continuous_update=False,
+                                   layout=w.Layout(width="auto", flex="1 1 120px"))
+        self.similar_button = w.Button(description="Make label", icon="check", layout=w.Layout(width="auto"))
         self.similar_button.on_click(self._label_from_similarity)
-        self.clear_examples = w.Button(description="Clear examples", icon="times")
-        self.clear_examples.on_click(lambda _: self.set_examples([], []))
-        self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold,
-                                   w.HBox([self.similar_name, self.similar_button]), self.clear_examples])
+        self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold, self.histogram,
+                                   w.HBox([self.similar_name, self.similar_button])])
         # export tab
         self.export_name = w.Text(value="labels", description="file name")
         self.export_hidden = w.Checkbox(value=True, description="include hidden labels", indent=False)
-        self.export_buttons = {fmt: w.Button(description=fmt, icon="download") for fmt in ("GeoJSON", "GeoPackage",
-                                                                                        "GeoTIFF")}
+        self.export_buttons = {fmt: w.Button(description=fmt, icon="download", layout=w.Layout(width="auto"))
+                               for fmt in ("GeoJSON", "GeoPackage", "GeoTIFF")}
         for fmt, button in self.export_buttons.items():
             button.on_click(lambda _, fmt=fmt: self.export(fmt))
         self.export_info = w.HTML("")
+        self.export_info.add_class("s2label-export-info")
         self.export_tab = w.VBox([self.export_name, self.export_hidden, w.HBox(list(self.export_buttons.values())),
                                   self.export_info])
+        self.embedding_tab = w.VBox([w.HTML("<i>the embedding view opens with this tab</i>")])
 
-    def _level_of_selection(self, levels: list[int]) -> int:
-        n = len(self.session.hierarchy.selected)
-        return int(np.argmin([abs(k - n) for k in levels]))
+    def _build_layout(self) -> None:
+        tabs = w.Tab(children=[self.labels_tab, self.inspect_tab, self.similar_tab, self.embedding_tab,
+                               self.export_tab])
+        for i, title in enumerate(("Labels", "Inspect", "Similar", "Embedding", "Export")):
+            tabs.set_title(i, title)
+        tabs.observe(self._on_tab, "selected_index")
+        self.tabs = tabs
+        toolbar = w.HBox([self.mode, self.target, self.undo_button, self.redo_button, self.clear_button,
+                          self.help_button, self.panel_button], layout=w.Layout(flex_flow="row wrap",
+                                                                                align_items="center"))
+        toolbar.add_class("s2label-toolbar")
+        self.side = w.VBox([tabs], layout=w.Layout(width="40%", min_width="300px", max_width="480px",
+                                                    flex="0 0 auto"))
+        self.side.add_class("s2label-side")
+        self.side.add_class("s2label-panel")
+        self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 0%", min_width="280px"))
+        self.style = w.HTML(_CSS, layout=w.Layout(display="none"))
+        self.body = w.VBox([toolbar, self.help, self.status, self.summary,
+                            w.HBox([self.map_box, self.side], layout=w.Layout(width="100%")), self.style])
+        super().__init__([self.body], layout=w.Layout(width="100%"))
+        self.add_class("s2label-explorer")
+
+    def _take_over(self) -> None:
+        """Retire the older explorer on this session file in this kernel: only one may edit it."""
+        path = self.session.autosave_path
+        if path is None:
+            return
+        key = str(path.resolve())
+        old = _LIVE.get(key)
+        previous = old() if old is not None else None
+        if previous is not None and previous is not self and not previous.retired:
+            previous.retire(f"a newer explorer on this session ({html.escape(str(path))}) was opened at "
+                            f"{self.opened:%H:%M:%S}: use that one")
+        _LIVE[key] = weakref.ref(self)
+
+    def retire(self, why: str) -> None:
+        """Make this explorer inert (a newer one took over): it shows only a note saying so."""
+        self.retired = True
+        self.session.unobserve(self._on_session_change)
+        self.shortcuts.close()
+        note = w.HTML(f"<b>This explorer no longer edits anything</b>: {why}.")
+        note.add_class("s2label-retired")
+        self.children = (note,)
 
     # --- redrawing from the session ---------------------------------------------------------------------
 
     def _on_session_change(self, event: Mapping[str, Any]) -> None:
         self.refresh()
+        op = event.get("op")
+        if op == "reload":
+            self.say(f"this session was changed in another window: reloaded ({event.get('n_edits')} edits)",
+                     error=True)
+        elif op in ("undo", "redo"):
+            self.say(f"{'undone' if op == 'undo' else 'redone'}: {event.get('description', event.get('edit'))}")
+        elif "description" in event:
+            self.say(str(event["description"]))
 
     def refresh(self) -> None:
         """Redraw everything that depends on the session (overlay, panel, legend, buttons)."""
@@ -363,24 +440,48 @@ class ClusterExplorer(w.VBox):
         px_m2 = pixel_area_m2(s.segmentation.transform, s.segmentation.crs)
         px_km2 = None if px_m2 is None else px_m2 / 1e6
         self.panel.sync(s.labels, counts, {k: None if px_km2 is None else v * px_km2 for k, v in areas.items()})
-        self.legend.legend = {lab.name: lab.colour for lab in s.labels if not lab.hidden}
-        options = [(lab.name, lab.id) for lab in s.labels] + [("unlabelled", UNLABELLED)]
+        entries = [(lab.name, lab.colour) for lab in s.labels if not lab.hidden]
+        n_unlabelled = int(np.count_nonzero(s.segment_labels() == UNLABELLED))
+        if self.show_unlabelled.value and n_unlabelled:
+            entries.append(("unlabelled", UNLABELLED_COLOUR))
+        self.legend.set_entries(entries)
+        options = [(_SELECT_ONLY, None), *((lab.name, lab.id) for lab in s.labels), ("unlabelled", UNLABELLED)]
         current = self.target.value
-        self.target.options = options
-        if current in {v for _, v in options}:
-            self.target.value = current
+        if list(self.target.options) != options:
+            self.target.options = options
+        self.target.value = current if current in {v for _, v in options} else None
         self.undo_button.disabled = not s.can_undo
         self.redo_button.disabled = not s.can_redo
-        if s.level is not None and self.granularity.value != s.level:
-            self.granularity.unobserve(self._recut, "value")
-            self.granularity.value = s.level
-            self.granularity.observe(self._recut, "value")
-        n_unlabelled = int(np.count_nonzero(s.segment_labels() == UNLABELLED))
+        self._show_granularity()
         self.review_info.value = f"<small>{n_unlabelled} unlabelled</small>"
         self.embedding_view.set_colours(s.segment_labels(), {lab.id: lab.colour for lab in s.labels})
         self.refresh_overlay()
+        self._offer_merge_name()
         if s.autosave_error:
             self.say(f"autosave failed: {s.autosave_error}", error=True)
+
+    def _show_granularity(self) -> None:
+        s = self.session
+        if s.hierarchy.flat:
+            return
+        sizes = s.granularity_options()
+        options = [(str(n), level) for level, n in enumerate(sizes)]
+        level = self._level_shown()
+        self.granularity.unobserve(self._recut, "value")
+        try:
+            if list(self.granularity.options) != options:
+                self.granularity.options = options
+            self.granularity.value = level
+        finally:
+            self.granularity.observe(self._recut, "value")
+
+    def _level_shown(self) -> int:
+        """The granularity level of the session's cut (for HDBSCAN's own cut, the level with as many clusters)."""
+        s = self.session
+        if s.level is not None:
+            return s.level
+        clusters = s.granularity_levels()
+        return int(np.argmin([abs(k - len(s.hierarchy.selected)) for k in clusters]))
 
     def segment_lut(self) -> np.ndarray:
         """(N + 1, 4) uint8 RGBA per segment id from the session's labels, colours and hidden flags."""
@@ -410,10 +511,13 @@ class ClusterExplorer(w.VBox):
         assert labels.overview_image is not None
         self.label_image = labels.overview_image
 
-    def _lut_of(self, segment_ids: np.ndarray, rgba: tuple[int, int, int, int]) -> np.ndarray:
+    def _paint_selection(self) -> None:
+        """Outline the selection (cyan) and the find-similar examples (positives green, negatives red)."""
         lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
-        lut[np.asarray(segment_ids, np.int64)] = rgba
-        return lut
+        lut[self.selected_segments] = _SELECTION_RGBA
+        lut[np.asarray(self.negatives, np.int64)] = _NEGATIVE_RGBA
+        lut[np.asarray(self.positives, np.int64)] = _POSITIVE_RGBA
+        self._painted["selection"].paint(lut if lut[:, 3].any() else None)
 
     @property
     def detail_grid(self) -> DisplayGrid | None:
@@ -442,22 +546,70 @@ class ClusterExplorer(w.VBox):
 
     def _run(self, action: Any, *args: Any, done: str = "", **kwargs: Any) -> Any:
         """Run a session action; show a session error in the status line instead of raising it."""
+        if self.retired:
+            return None
         try:
             result = action(*args, **kwargs)
-        except S2LabelError as exc:
-            self.say(str(exc), error=True)
-            return None
-        except ValueError as exc:
+        except (S2LabelError, ValueError) as exc:
             self.say(str(exc), error=True)
             return None
         if done:
             self.say(done)
-        return result
+        return True if result is None else result
+
+    # --- the toolbar --------------------------------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        """Switch what a click on the map does (one of :data:`MODES`)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode.value = mode
+
+    def _on_mode(self, change: Mapping[str, Any]) -> None:
+        # the draw control only in polygon mode: there a click places a vertex and assigns nothing
+        if change["new"] == "polygon" and self.draw not in self.map.controls:
+            self.map.add(self.draw)
+        elif change["new"] != "polygon" and self.draw in self.map.controls:
+            self.map.remove(self.draw)
+        hints = {"assign": "click segments to put them in the target label",
+                 "polygon": "draw a polygon with the tool at the top left: its segments go to the target label",
+                 "similar": "click example segments (positive / negative in the Similar tab)",
+                 "inspect": "click a segment to inspect it"}
+        self.say(hints[change["new"]])
+        if change["new"] == "similar":
+            self.tabs.selected_index = 2
+
+    def zoom_to_scene(self) -> None:
+        """Show the whole scene."""
+        self.map.center, self.map.zoom = self.grid.center, self.home_zoom
+
+    def clear_selection(self) -> None:
+        """Forget the selection and the find-similar examples (and hide the matches)."""
+        self.selected_segments = np.zeros(0, np.int64)
+        self.embedding_view.highlight(self.selected_segments)
+        self.set_examples([], [])
+        self.say("selection and examples cleared")
+
+    def _toggle_help(self) -> None:
+        self.help_button.value = not self.help_button.value
+
+    def _show_help(self) -> None:
+        self.help.layout.display = None if self.help_button.value else "none"
+
+    def _show_panel(self) -> None:
+        self.side.layout.display = None if self.panel_button.value else "none"
+
+    def _on_tab(self, change: Mapping[str, Any]) -> None:
+        # the bqplot figure only while its tab shows: drawn hidden, it has no size and logs errors
+        if change["new"] == 3:
+            self.embedding_tab.children = (self.embedding_view,)
+        elif self.embedding_view in self.embedding_tab.children:
+            self.embedding_tab.children = (w.HTML("<i>the embedding view opens with this tab</i>"),)
 
     # --- map events -------------------------------------------------------------------------------------
 
     def _on_interaction(self, **event: Any) -> None:
-        if event.get("type") == "click":
+        if event.get("type") == "click" and not self.retired:
             lat, lon = event["coordinates"]
             self.handle_click(float(lat), float(lon))
 
@@ -468,13 +620,13 @@ class ClusterExplorer(w.VBox):
             self.say(f"no segment at {lat:.5f}, {lon:.5f} (outside the scene or no data)", error=True)
             return None
         mode = self.mode.value
+        if mode == "polygon":  # a vertex of the polygon being drawn: never an edit
+            return None
         if mode == "assign":
-            target = self.target.value
-            if target is None:
-                self.say("choose a target label first", error=True)
+            if self.target.value is None:
+                self.say("choose a target label first (the 'target' list above the map)", error=True)
                 return None
-            self._run(self.session.assign, [segment_id], target,
-                      done=f"segment {segment_id} → {self._name(target)}")
+            self._run(self.session.assign, [segment_id], self.target.value)
         elif mode == "similar":
             pos, neg = list(self.positives), list(self.negatives)
             if self.example_kind.value == "positive":
@@ -485,20 +637,32 @@ class ClusterExplorer(w.VBox):
                 pos = [p for p in pos if p != segment_id]
             self.set_examples(pos, neg)
         info = self.session.segment_info(segment_id)
-        self.show_info(info)
-        self.select_segments(np.array([segment_id]), from_map=True)
+        self.show_info(info, lat=lat, lon=lon)
+        if mode != "similar":
+            self.select_segments(np.array([segment_id]), from_map=True)
         return info
 
-    def show_info(self, info: Mapping[str, Any]) -> None:
+    def show_info(self, info: Mapping[str, Any], *, lat: float | None = None, lon: float | None = None) -> None:
+        """Show a segment's info: one summary line under the toolbar, the whole table in the Inspect tab."""
+        where = "" if lat is None or lon is None else (
+            f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° {'E' if lon >= 0 else 'W'}")
+        indices = [(k.upper(), info[k]) for k in ("ndvi", "ndwi") if info.get(k) is not None]
         rows = [("segment", info["segment"]), ("label", f"{info['name']} ({info['label']})"),
                 ("HDBSCAN cluster", info["cluster"] if info["cluster"] >= 0 else "noise"),
                 ("probability", f"{info['probability']:.3f}"), ("outlier score", f"{info['outlier_score']:.3f}"),
+                *((k, f"{v:.3f}") for k, v in indices),
                 ("area", f"{info['area_px']} px"), ("set by hand", "yes" if info["manual"] else "no")]
+        if where:
+            rows.append(("lon/lat", where))
         body = "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(str(v))}</b></td></tr>" for k, v in rows)
         self.info.value = f'<table class="s2label-info-table">{body}</table>'
+        parts = [f"segment {info['segment']}", f"<b>{html.escape(str(info['name']))}</b>",
+                 f"p {info['probability']:.2f}", *(f"{k} {v:.2f}" for k, v in indices)]
+        if where:
+            parts.append(where)
+        self.summary.value = f"<small>{' · '.join(parts)}</small>"
         spectrum = info.get("spectrum")
-        if spectrum:
-            self.spectrum.x, self.spectrum.y = list(spectrum), list(spectrum.values())
+        self.spectrum.value = spectrum_svg(spectrum, width=300, height=130) if spectrum else ""
 
     def _on_draw(self, target: Any, action: str, geo_json: Mapping[str, Any]) -> None:
         if action == "created":
@@ -506,7 +670,9 @@ class ClusterExplorer(w.VBox):
             target.clear()
 
     def handle_polygon(self, geometry: Mapping[str, Any]) -> np.ndarray:
-        """Select the segments inside a drawn polygon; in assign mode, put them in the target label."""
+        """The segments inside a drawn polygon: in polygon mode put in the target label (one edit), else selected."""
+        if self.retired:
+            return np.zeros(0, np.int64)
         try:
             ids = segments_in_polygon(self.session.segmentation, geometry, areas=self._areas)
         except (S2LabelError, ValueError) as exc:
@@ -516,18 +682,17 @@ class ClusterExplorer(w.VBox):
             self.say("the polygon holds no segment (at least half a segment must be inside)", error=True)
             return ids
         self.select_segments(ids, from_map=True)
-        if self.mode.value == "assign" and self.target.value is not None:
-            self._run(self.session.assign, ids.tolist(), self.target.value,
-                      done=f"{ids.size} segments → {self._name(self.target.value)}")
+        if self.mode.value in ("polygon", "assign") and self.target.value is not None:
+            self._run(self.session.assign, ids.tolist(), self.target.value, how="polygon")
         else:
-            self.say(f"{ids.size} segments selected; name them below 'Inspect' to make a label")
+            self.say(f"{ids.size} segments selected: 'New label' (Labels tab) makes them a label, or choose a "
+                     "target to put them in")
         return ids
 
     def select_segments(self, segment_ids: np.ndarray, *, from_map: bool = False) -> None:
-        """Highlight segments on the map (and in the embedding view when they come from the map)."""
+        """Outline segments on the map (and select them in the embedding view when they come from the map)."""
         self.selected_segments = np.asarray(segment_ids, np.int64)
-        self._painted["selection"].paint(self._lut_of(self.selected_segments, _HIGHLIGHT_RGBA)
-                                        if self.selected_segments.size else None)
+        self._paint_selection()
         if from_map:
             self.embedding_view.highlight(self.selected_segments)
         elif self.selected_segments.size:
@@ -540,44 +705,55 @@ class ClusterExplorer(w.VBox):
 
     def _on_row_change(self, label_id: int, what: str, value: Any) -> None:
         s = self.session
-        if what == "name":
-            if self._run(s.rename, label_id, value, done=f"renamed label {label_id}") is None and \
-                    s.label(label_id).name != value:
+        if what == "ticked":
+            self._offer_merge_name()
+        elif what == "name":
+            if self._run(s.rename, label_id, value) is None:
                 self.refresh()  # put the previous name back in the box
         elif what == "colour":
             self._run(s.set_colour, label_id, value)
         elif what == "hidden":
             self._run(s.hide, label_id, bool(value))
 
+    def _offer_merge_name(self) -> None:
+        """Put the name a merge of the ticked labels would take in the merge box (to keep or change)."""
+        ids = self.panel.selected()
+        if len(ids) < 2:
+            self.merge_name.value = ""
+            return
+        labels = [self.session.label(i) for i in ids if any(lab.id == i for lab in self.session.labels)]
+        named = [lab.name for lab in labels if lab.named]
+        self.merge_name.value = named[0] if named else (labels[0].name if labels else "")
+
     def _merge(self, _: Any = None) -> None:
         ids = self.panel.selected()
-        if self._run(self.session.merge, ids, done=f"merged {len(ids)} labels") is not None:
+        name = self.merge_name.value.strip() or None
+        if self._run(self.session.merge, ids, name=name) is not None:
             self.panel.clear_selection()
+            self.merge_name.value = ""
 
     def _split(self, _: Any = None) -> None:
         ids = self.panel.selected()
         if len(ids) != 1:
             self.say("tick exactly one label to split", error=True)
             return
-        parts = self._run(self.session.split, ids[0])
-        if parts is not None:
-            self.say(f"split into {len(parts)} labels")
+        if self._run(self.session.split, ids[0]) is not None:
             self.panel.clear_selection()
 
     def _delete(self, _: Any = None) -> None:
         for label_id in self.panel.selected():
-            self._run(self.session.delete, label_id, done="deleted; its segments are unlabelled")
+            self._run(self.session.delete, label_id)
 
-    def _undo(self, _: Any = None) -> None:
-        self._run(self.session.undo, done="undone")
+    def _undo(self) -> None:
+        self._run(self.session.undo)
 
-    def _redo(self, _: Any = None) -> None:
-        self._run(self.session.redo, done="redone")
+    def _redo(self) -> None:
+        self._run(self.session.redo)
 
     def _recut(self, change: Mapping[str, Any]) -> None:
-        self._run(self.session.recut, int(change["new"]), done=f"granularity {change['new']}")
+        self._run(self.session.recut, int(change["new"]))
 
-    def _review_next(self, _: Any = None) -> None:
+    def _review_next(self) -> None:
         queue = self.session.noise_queue()
         if queue.size == 0:
             self.say("no unlabelled segment left")
@@ -585,50 +761,58 @@ class ClusterExplorer(w.VBox):
         segment_id = int(queue[self._review_index % queue.size])
         self._review_index += 1
         rows, cols = np.nonzero(self.session.segmentation.labels == segment_id)
-        self.map.center = self.locator.latlon(float(rows.mean()), float(cols.mean()))
-        self.show_info(self.session.segment_info(segment_id))
+        lat, lon = self.locator.latlon(float(rows.mean()), float(cols.mean()))
+        self.map.center = (lat, lon)
+        self.show_info(self.session.segment_info(segment_id), lat=lat, lon=lon)
         self.select_segments(np.array([segment_id]), from_map=True)
-        self.tabs.selected_index = 1
+        self.say(f"unlabelled segment {segment_id} ({self._review_index} of {queue.size} to review)")
 
     def _new_label_from_selection(self, _: Any = None) -> None:
         if self.selected_segments.size == 0:
             self.say("select segments first (click, draw a polygon, or brush the embedding view)", error=True)
             return
-        self._run(self.session.create_label, self.new_label_name.value, self.selected_segments.tolist(),
-                  done=f"new label {self.new_label_name.value!r}")
+        self._run(self.session.create_label, self.new_label_name.value, self.selected_segments.tolist())
 
     # --- find similar -----------------------------------------------------------------------------------
 
     def set_examples(self, positives: list[int], negatives: list[int]) -> None:
         self.positives, self.negatives = list(positives), list(negatives)
-        self.examples.value = (f"<b>+</b> {', '.join(map(str, self.positives)) or '–'} &nbsp; "
-                               f"<b>−</b> {', '.join(map(str, self.negatives)) or '–'}")
+        self.examples.value = (f'<b style="color:#00a152">+</b> {", ".join(map(str, self.positives)) or "–"} &nbsp; '
+                               f'<b style="color:#d50032">−</b> {", ".join(map(str, self.negatives)) or "–"}')
+        self._paint_selection()
         if not self.positives:
             self.similarity = None
             self.similarity_layer.visible = False
             self._painted["similarity"].paint(None)
+            self.histogram.value = ""
             return
         self.similarity = self._run(self.session.similar, self.positives, self.negatives)
         if self.similarity is not None:
-            lo, hi = float(self.similarity.scores.min()), float(self.similarity.scores.max())
-            self.threshold.min, self.threshold.max = min(lo, self.threshold.min), max(hi, self.threshold.max)
+            scores = np.asarray(self.similarity.scores, np.float64)
+            lo, hi = float(scores.min()), float(scores.max())
+            if hi - lo < 1e-9:
+                hi = lo + 1e-3
+            previous = self.threshold.value
+            with self.threshold.hold_trait_notifications():
+                # the slider spans the scores' range (a full -1..1 span makes a pixel a big step)
+                self.threshold.max = max(hi, self.threshold.min)
+                self.threshold.min, self.threshold.max = lo, hi
+                self.threshold.step = (hi - lo) / 1000
+                self.threshold.value = previous if lo <= previous <= hi else float(np.quantile(scores, 0.95))
             self.similarity_layer.visible = True
             self.refresh_similarity()
 
     def refresh_similarity(self) -> None:
-        """Draw the similarity overlay: selected segments gold, the rest grey by score."""
+        """Outline the segments scoring at least the threshold, and draw the scores' histogram."""
         sim = self.similarity
         if sim is None:
             return
-        lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
-        scores = np.asarray(sim.scores)
-        span = max(float(scores.max() - scores.min()), 1e-9)
-        level = ((scores - scores.min()) / span * 255).astype(np.uint8)
-        lut[sim.segment_ids, 0] = lut[sim.segment_ids, 1] = lut[sim.segment_ids, 2] = level
-        lut[sim.segment_ids, 3] = 150
         chosen = sim.select(self.threshold.value)
-        lut[chosen] = (255, 200, 0, 235)
-        self._painted["similarity"].paint(lut)
+        lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
+        lut[chosen] = _MATCH_RGBA
+        self._painted["similarity"].paint(lut if chosen.size else None)
+        self.histogram.value = histogram_svg(np.asarray(sim.scores), threshold=self.threshold.value, width=300,
+                                             height=64)
         self.say(f"{chosen.size} segments score {self.threshold.value:.3f} or more")
 
     def _label_from_similarity(self, _: Any = None) -> None:
@@ -636,17 +820,20 @@ class ClusterExplorer(w.VBox):
             self.say("click at least one positive example in 'similar' mode first", error=True)
             return
         self._run(self.session.label_from_similarity, self.similarity, self.threshold.value,
-                  self.similar_name.value, done=f"new label {self.similar_name.value!r}")
+                  self.similar_name.value)
 
     # --- export -----------------------------------------------------------------------------------------
 
     def export(self, fmt: str) -> Path | None:
-        """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`."""
+        """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`, and offer
+        the file as a download in the browser (for Binder and other remote servers)."""
         suffix = {"GeoJSON": ".geojson", "GeoPackage": ".gpkg", "GeoTIFF": ".tif"}[fmt]
         stem = Path(self.export_name.value.strip() or "labels").name
         path = self._run(self.session.export, self.export_dir / f"{stem}{suffix}",
                          include_hidden=self.export_hidden.value)
-        if path is not None:
-            self.export_info.value = f"wrote <code>{html.escape(str(path))}</code>"
-            self.say(f"exported {path.name}")
+        if path is None or path is True:
+            return None
+        self.export_info.value = (f"wrote <code>{html.escape(str(path))}</code><br>"
+                                  f"{download_link(path)}")
+        self.say(f"exported {path.name}")
         return path

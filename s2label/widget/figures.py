@@ -83,9 +83,9 @@ def histogram_svg(values: Iterable[float] | np.ndarray, *, threshold: float | No
     values : array-like, any shape, float
         The scores; NaN and infinite values are dropped, values outside ``value_range`` are not counted.
     threshold : float, optional
-        Bars whose bin centre is at or above it (to a billionth of the range) are filled :data:`HIGHLIGHT`, the others :data:`BAR_GREY`; a
-        vertical ``<line class="threshold">`` marks it, clipped to the plot's edge (with
-        ``data-clipped="true"``) when it is outside the range.
+        Bars whose bin centre is at or above it (to a billionth of the range) are filled :data:`HIGHLIGHT`,
+        the others :data:`BAR_GREY`; a vertical ``<line class="threshold">`` marks it, clipped to the plot's
+        edge (with ``data-clipped="true"``, dashed) when it is outside the range.
     bins : int
         Number of equal bins over the range (>= 1).
     width, height : float

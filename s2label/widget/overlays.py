@@ -6,7 +6,8 @@ north-east corners *in Web Mercator*, while scenes come in UTM. So the segmentat
 nearest neighbour, onto a north-up 3857 grid (:func:`display_grid`), and the overlay's bounds are that grid's
 exact corners converted to latitude/longitude (not the scene's own latitude/longitude extent, which would
 shift and stretch the image). Clusters are then shown by recolouring the display raster of segment ids
-through a lookup table (:func:`colour_segments`), so a recolour sends one PNG and never any geometry.
+through a lookup table (:func:`colour_segments`), so a recolour sends one PNG and never any geometry; a
+selection is drawn the same way as outlines only (:func:`outline_segments`).
 
 Every display grid is a part of one lattice, the scene's native-resolution Web-Mercator grid
 (:func:`mercator_frame`): the overview is all of it coarsened to ``max_size`` pixels, a zoomed-in detail
@@ -49,10 +50,10 @@ from typing import Any
 
 import numpy as np
 from affine import Affine
-from scipy import ndimage
 from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from scipy import ndimage
 
 from ..bands import false_colour_bands
 from ..colours import palette, stretch

@@ -20,19 +20,23 @@ class LabelRow(w.HBox):
         self.label_id = label.id
         self._on_change = on_change
         self._quiet = False
-        self.select = w.Checkbox(value=False, indent=False, layout=w.Layout(width="24px"),
+        self.select = w.Checkbox(value=False, indent=False, layout=w.Layout(width="24px", flex="0 0 24px"),
                                  description_allow_html=False)
-        self.colour = w.ColorPicker(value=label.colour, concise=True, layout=w.Layout(width="30px"))
-        self.name = w.Text(value=label.name, continuous_update=False, layout=w.Layout(width="150px"))
-        self.counts = w.HTML(layout=w.Layout(width="120px"))
+        self.colour = w.ColorPicker(value=label.colour, concise=True, layout=w.Layout(width="30px", flex="0 0 30px"))
+        self.name = w.Text(value=label.name, continuous_update=False,
+                           layout=w.Layout(width="auto", min_width="90px", flex="1 1 140px"))
+        self.counts = w.HTML(layout=w.Layout(width="96px", flex="0 0 96px"))
         self.hide = w.ToggleButton(value=label.hidden, icon="eye-slash" if label.hidden else "eye",
-                                   tooltip="hide / show on the map", layout=w.Layout(width="44px"))
+                                   tooltip="hide / show on the map", layout=w.Layout(width="36px", flex="0 0 36px"))
         self.name.add_class("s2label-label-name")
         self.add_class("s2label-label-row")
         self.colour.observe(lambda ch: self._emit("colour", ch["new"]), "value")
         self.name.observe(lambda ch: self._emit("name", ch["new"]), "value")
         self.hide.observe(lambda ch: self._emit("hidden", ch["new"]), "value")
-        super().__init__([self.select, self.colour, self.name, self.counts, self.hide])
+        self.select.observe(lambda ch: self._emit("ticked", ch["new"]), "value")
+        # rows never shrink below their height in the scrolling list (with many labels they would overlap)
+        super().__init__([self.select, self.colour, self.name, self.counts, self.hide],
+                         layout=w.Layout(flex="0 0 auto", min_height="32px", align_items="center"))
 
     def _emit(self, what: str, value: Any) -> None:
         if not self._quiet:
@@ -49,7 +53,7 @@ class LabelRow(w.HBox):
             if self.hide.value != label.hidden:
                 self.hide.value = label.hidden
             self.hide.icon = "eye-slash" if label.hidden else "eye"
-            area = "" if area_km2 is None else f", {area_km2:.2f} km²"
+            area = "" if area_km2 is None else f"<br>{area_km2:.2f} km²"
             self.counts.value = f"<small>{n_segments} seg{area}</small>"
         finally:
             self._quiet = False
@@ -59,11 +63,11 @@ class LabelList(w.VBox):
     """Rows of :class:`LabelRow`, in the session's label order.
 
     ``on_change(label_id, what, value)`` is called when the user edits a row (``what`` is ``"colour"``,
-    ``"name"`` or ``"hidden"``); :meth:`sync` shows the session's state.
+    ``"name"``, ``"hidden"`` or ``"ticked"``); :meth:`sync` shows the session's state.
     """
 
     def __init__(self, on_change: Callable[[int, str, Any], None]) -> None:
-        super().__init__(layout=w.Layout(max_height="380px", overflow="auto"))
+        super().__init__(layout=w.Layout(max_height="340px", overflow="hidden auto", flex="0 1 auto"))
         self.add_class("s2label-label-list")
         self._on_change = on_change
         self.rows: dict[int, LabelRow] = {}
@@ -87,4 +91,8 @@ class LabelList(w.VBox):
 
     def clear_selection(self) -> None:
         for row in self.rows.values():
-            row.select.value = False
+            row._quiet = True
+            try:
+                row.select.value = False
+            finally:
+                row._quiet = False

@@ -1,13 +1,16 @@
 """The explorer driven through its handlers in the kernel (no browser), on the real crop."""
 
+import html
 import json
+import re
 
 import numpy as np
 import pytest
 
-from s2label.colours import to_rgb
+from s2label.colours import UNLABELLED_COLOUR, to_rgb
 from s2label.session import UNLABELLED, LabelSession
 from s2label.widget import ClusterExplorer
+from s2label.widget.overlays import EMPTY_IMAGE
 
 
 @pytest.fixture
@@ -32,6 +35,15 @@ def big_segment_of(explorer, label_id):
     return int(rows[np.argmax(areas[rows])] + 1)
 
 
+def status(explorer):
+    """The status line as the researcher reads it."""
+    return html.unescape(re.sub(r"<[^>]+>", "", explorer.status.value))
+
+
+def legend_names(explorer):
+    return [name for name, _ in explorer.legend.entries if name != "unlabelled"]
+
+
 def click_segment(explorer, segment_id):
     rows, cols = np.nonzero(explorer.session.segmentation.labels == segment_id)
     i = len(rows) // 2
@@ -43,14 +55,28 @@ def test_builds_without_network(explorer, crop_result):
     names = [layer.name for layer in m.layers]
     overviews = ["true colour", "false colour (NIR-R-G)", "labels", "similarity", "selection"]
     assert names == [n for o in overviews for n in (o, f"{o} detail")]  # each detail right above its overview
-    assert all(not d.layer.visible and d.layer.url == "" for d in explorer.details.values())
+    assert all(not d.layer.visible and d.layer.url == EMPTY_IMAGE for d in explorer.details.values())
+    assert all(layer.url.startswith("data:image/") for layer in m.layers)  # never an empty (broken) image
     assert not any(type(layer).__name__ == "TileLayer" for layer in m.layers)  # no basemap, no network
     assert explorer.true_layer.url.startswith("data:image/webp;base64,")
     assert explorer.label_layer.url.startswith("data:image/png;base64,")
     (south, west), (north, east) = explorer.label_layer.bounds
     lat, lon = explorer.locator.latlon(128, 128)
     assert south < lat < north and west < lon < east
-    assert set(explorer.legend.legend) == {lab.name for lab in explorer.session.labels}
+    assert legend_names(explorer) == [lab.name for lab in explorer.session.labels]
+    if (explorer.session.segment_labels() == UNLABELLED).any():
+        assert explorer.legend.entries[-1] == ("unlabelled", UNLABELLED_COLOUR)
+    assert UNLABELLED_COLOUR not in {lab.colour for lab in explorer.session.labels}
+    # zoom: whole scene at the start, at most 4 screen pixels a data pixel, a scale bar, zoom to scene
+    assert m.zoom == explorer.home_zoom and m.min_zoom < m.zoom < m.max_zoom
+    screen = 40075016.686 / (256 * 2 ** m.max_zoom)
+    assert explorer.detail.frame.pixel_size / 4 <= screen < explorer.detail.frame.pixel_size / 2
+    assert m.wheel_px_per_zoom_level == 120 and m.zoom_snap == 1
+    kinds = [type(c).__name__ for c in m.controls]
+    assert "ScaleControl" in kinds and "DrawControl" not in kinds  # the draw tool only in polygon mode
+    m.zoom, m.center = m.max_zoom, (0.0, 0.0)
+    explorer.home_button.click()
+    assert m.zoom == explorer.home_zoom and tuple(m.center) == explorer.grid.center
     assert len(explorer.panel.children) == crop_result.clustering.n_clusters
 
 
@@ -62,8 +88,18 @@ def test_click_shows_the_segment_under_it(explorer, crop_result):
         assert info["segment"] == sid
         assert info["label"] == explorer.session.label_of(sid)
         assert f"<b>{sid}</b>" in explorer.info.value
-        np.testing.assert_allclose(explorer.spectrum.y, explorer.session.spectra[sid - 1], atol=1e-5)
+        assert explorer.spectrum.value.startswith("<svg") and "B8A" in explorer.spectrum.value
+        ndvi = info["ndvi"]
+        b04, b08 = explorer.session.spectra[sid - 1, [3, 7]]
+        assert ndvi == pytest.approx((b08 - b04) / (b08 + b04), abs=1e-4)
+        summary = explorer.summary.value  # always visible: label, NDVI, NDWI, lon/lat
+        assert f"segment {sid}" in summary and f"NDVI {ndvi:.2f}" in summary and "NDWI" in summary
+        assert f"{abs(explorer.locator.latlon(row, col)[0]):.5f}° N" in summary and "° W" in summary
         assert list(explorer.selected_segments) == [sid] and explorer.selection_layer.url.startswith("data:")
+        outline = explorer._painted["selection"].overview_image
+        inside = explorer.grid.segment_ids == sid
+        assert outline[inside][:, 3].any() and not outline[~inside][:, 3].any()  # its border only
+        assert (outline[inside][:, 3] == 0).sum() > 0 or inside.sum() < 20  # the inside stays clear
     before = explorer.session.segment_labels().copy()
     assert explorer.handle_click(0.0, 0.0) is None
     assert "outside the scene" in explorer.status.value
@@ -81,7 +117,7 @@ def test_merge_through_the_panel_recolours(explorer):
     assert len(s.labels) == n - 1 and len(explorer.panel.children) == n - 1
     assert s.label_of(moved) == first.label_id
     assert shown_colour(explorer, moved) == (*to_rgb(s.label(first.label_id).colour), 255)
-    assert len(explorer.legend.legend) == n - 1
+    assert len(legend_names(explorer)) == n - 1
     assert explorer.panel.selected() == []
     explorer.panel.children[0].select.value = True
     explorer.merge_button.click()  # only one ticked: refused, nothing changes
@@ -96,7 +132,8 @@ def test_rename_recolour_hide_from_rows(explorer):
     s = explorer.session
     row0, row1 = explorer.panel.children[0], explorer.panel.children[1]
     row0.name.value = "water"
-    assert s.label(row0.label_id).name == "water" and "water" in explorer.legend.legend
+    assert s.label(row0.label_id).name == "water" and "water" in legend_names(explorer)
+    assert status(explorer) == f"rename 'cluster {row0.label_id}' to 'water'"
     row1.name.value = "WATER"  # duplicate: refused, the box shows the old name again
     assert "already used" in explorer.status.value
     assert row1.name.value == s.label(row1.label_id).name != "WATER"
@@ -107,7 +144,7 @@ def test_rename_recolour_hide_from_rows(explorer):
     assert shown_colour(explorer, seg_id) == (0x12, 0x34, 0x56, 255)
     row0.hide.value = True
     assert s.label(row0.label_id).hidden and shown_colour(explorer, seg_id)[3] == 0
-    assert "water" not in explorer.legend.legend
+    assert "water" not in legend_names(explorer)
     assert [e["op"] for e in s.edits] == ["rename", "colour", "hide"]
     saved = json.loads(s.autosave_path.read_text())
     assert saved["position"] == 3
@@ -134,7 +171,7 @@ def test_assign_by_click_and_polygon(explorer, crop_result):
     assert set(np.flatnonzero(share > 0.6).tolist()) <= set(ids.tolist())
     assert not set(np.flatnonzero(share < 0.4).tolist()) & set(ids.tolist())
     assert all(s.label_of(int(i)) == UNLABELLED for i in ids)
-    assert "segments → unlabelled" in explorer.status.value
+    assert status(explorer) == f"{ids.size} segments to unlabelled (polygon)"
     far = {"type": "Polygon", "coordinates": [[(0, 0), (0, 1), (1, 1), (0, 0)]]}
     assert explorer.handle_polygon(far).size == 0 and "no segment" in explorer.status.value
 
@@ -171,9 +208,8 @@ def test_granularity_review_and_embedding_brush(explorer):
     assert s.level is None
     s.assign([1, 2, 3], UNLABELLED)
     explorer.review_button.click()
-    assert explorer.tabs.selected_index == 1
     first = int(s.noise_queue()[0])
-    assert f"<b>{first}</b>" in explorer.info.value
+    assert f"<b>{first}</b>" in explorer.info.value and f"segment {first}" in explorer.summary.value
     explorer.embedding_view.scatter.selected = [0, 1, 2]
     np.testing.assert_array_equal(explorer.selected_segments, explorer.embedding_view.rows[:3] + 1)
     explorer.new_label_name.value = "brushed"
@@ -240,7 +276,7 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
     labels_detail, true_detail = explorer.details["labels"], explorer.details["true colour"]
     false_detail = explorer.details["false colour (NIR-R-G)"]
     set_view(explorer, (0.1, 0.4), (0.1, 0.4), 11)            # zoomed out: 76 m per screen pixel, the overview
-    assert explorer.detail_grid is None and not labels_detail.layer.visible and labels_detail.layer.url == ""
+    assert explorer.detail_grid is None and not labels_detail.layer.visible and labels_detail.layer.url == EMPTY_IMAGE
 
     set_view(explorer, (0.1, 0.5), (0.1, 0.5), 14)           # a sixth of the crop at 9.6 m per screen pixel
     grid = explorer.detail_grid
@@ -281,8 +317,9 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
     lat, lon = explorer.locator.latlon(*np.argwhere(s.segmentation.labels == seg_a).mean(axis=0))
     assert explorer.handle_click(lat, lon)["segment"] == seg_a
     assert detail_colour(explorer, seg_a) == (*to_rgb(s.label(b).colour), 255)
-    selection = explorer.details["selection"]              # the clicked segment is highlighted in detail too
-    assert selection.layer.visible and tuple(selection.image[grid.segment_ids == seg_a][0]) == (255, 255, 0, 230)
+    selection = explorer.details["selection"]              # the clicked segment is outlined in detail too
+    border = selection.image[grid.segment_ids == seg_a]
+    assert selection.layer.visible and {tuple(v) for v in border[border[:, 3] > 0]} == {(0, 229, 255, 255)}
     assert not selection.image[(grid.segment_ids != seg_a) & (grid.segment_ids > 0)][..., 3].any()
 
     # a small pan stays inside the detail's margin: nothing is recomputed; a larger one moves it
@@ -294,7 +331,7 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
     # zoomed out again, or off the scene: every detail is hidden and emptied
     set_view(explorer, (-0.5, 1.5), (-0.5, 1.5), 11)
     assert explorer.detail_grid is None
-    assert all(not d.layer.visible and d.layer.url == "" and d.image is None for d in explorer.details.values())
+    assert all(not d.layer.visible and d.layer.url == EMPTY_IMAGE and d.image is None for d in explorer.details.values())
     set_view(explorer, (3.0, 3.4), (3.0, 3.4), 14)
     assert explorer.detail_grid is None
 
@@ -348,3 +385,172 @@ def test_detail_waits_for_the_map_to_settle(crop_result, tmp_path):
     assert computed[0].west == pytest.approx(explorer.grid.bounds[0][1] + 0.4 * (explorer.grid.bounds[1][1]
                                                                                 - explorer.grid.bounds[0][1]))
     assert explorer.detail_grid is not None and explorer.details["labels"].layer.visible
+
+
+# --- issue 12: no lost work, clear feedback -----------------------------------------------------------
+
+def test_granularity_keeps_names_and_merges_and_shows_label_counts(explorer):
+    s = explorer.session
+    first, second, third = (row.label_id for row in explorer.panel.children[:3])
+    explorer.panel.rows[first].select.value = explorer.panel.rows[second].select.value = True
+    assert explorer.merge_name.value == f"cluster {first}"  # the name the merge will take, offered to change
+    explorer.merge_name.value = ""
+    explorer.merge_button.click()  # merged, keeping "cluster first"
+    explorer.panel.rows[third].name.value = "salt marsh"
+    kept = {first: s.label(first).name, third: "salt marsh"}
+    segments = {lid: set(np.flatnonzero(s.segment_labels() == lid)) for lid in kept}
+    options = s.granularity_options()
+    assert [label for label, _ in explorer.granularity.options] == [str(n) for n in options]  # labels, not levels
+    for level in (0, len(options) - 1, 1):
+        explorer.granularity.value = level
+        assert len(s.labels) == options[level] and len(explorer.panel.children) == options[level]
+        assert {lid: s.label(lid).name for lid in kept} == kept  # names and merges survive every re-cut
+        assert {lid: set(np.flatnonzero(s.segment_labels() == lid)) for lid in kept} == segments
+        assert status(explorer) == f"re-cut to {options[level]} labels (level {level})"
+    explorer.undo_button.click()
+    assert status(explorer).startswith("undone: re-cut to ")
+    assert explorer.granularity.value == s.level  # the slider follows undo
+    explorer.reset_cut.click()
+    assert s.level is None and explorer.granularity.value == explorer._level_shown()
+
+
+def test_merge_takes_the_offered_name(explorer):
+    s = explorer.session
+    a, b = (row.label_id for row in explorer.panel.children[:2])
+    explorer.panel.rows[b].name.value = "grass"
+    explorer.panel.rows[a].select.value = explorer.panel.rows[b].select.value = True
+    assert explorer.merge_name.value == "grass"  # the name the researcher gave, not "cluster a"
+    explorer.merge_name.value = "meadow"
+    explorer.merge_button.click()
+    assert s.label(a).name == "meadow" and status(explorer) == f"merge 'cluster {a}', 'grass' into 'meadow'"
+    explorer.undo_button.click()
+    assert status(explorer) == f"undone: merge 'cluster {a}', 'grass' into 'meadow'"
+    explorer.redo_button.click()
+    assert status(explorer) == f"redone: merge 'cluster {a}', 'grass' into 'meadow'"
+
+
+def test_a_drawn_polygon_is_one_edit_and_its_clicks_assign_nothing(explorer, crop_result):
+    s = explorer.session
+    target = s.labels[0].id
+    explorer.target.value = target
+    explorer.mode.value = "polygon"
+    assert explorer.draw in explorer.map.controls
+    corners = [explorer.locator.latlon(r, c) for r, c in [(0, 0), (0, 60), (60, 60), (60, 0)]]
+    for lat, lon in corners:  # the clicks that place the vertices
+        explorer.handle_click(lat, lon)
+    assert s.edits == ()
+    ring = [(lon, lat) for lat, lon in [*corners, corners[0]]]
+    ids = explorer.handle_polygon({"type": "Polygon", "coordinates": [ring]})
+    assert ids.size > 3 and len(s.edits) == 1 and s.edits[0]["how"] == "polygon"
+    assert all(s.label_of(int(i)) == target for i in ids)
+    explorer.undo_button.click()  # one undo takes the whole polygon back
+    assert s.edits == () and not all(s.label_of(int(i)) == target for i in ids)
+    explorer.mode.value = "inspect"
+    assert explorer.draw not in explorer.map.controls
+
+
+def test_a_stale_explorer_never_writes_over_edits_it_has_not_seen(crop_result, tmp_path):
+    path = tmp_path / "session.json"
+    first = ClusterExplorer(LabelSession.from_result(crop_result, autosave=path), crop_result.scene)
+    # another process (a second notebook) opens the same run and renames a label
+    other = LabelSession.from_result(crop_result, autosave=path, resume=True)
+    other.rename(other.labels[1].id, "from elsewhere")
+    row = first.panel.children[0]
+    row.name.value = "water"
+    assert "changed by another window" in status(first) and "not applied" in status(first)
+    assert first.session.label(other.labels[1].id).name == "from elsewhere"  # reloaded: shown
+    assert row.name.value == first.session.label(row.label_id).name != "water"  # the refused name is not kept
+    row.name.value = "water"  # now it has seen everything
+    final = LabelSession.from_result(crop_result, autosave=path, resume=True)
+    assert {"water", "from elsewhere"} <= {lab.name for lab in final.labels}
+
+
+def test_a_newer_explorer_on_the_same_session_retires_the_older(crop_result, tmp_path):
+    from s2label import explore
+
+    result = crop_result
+    old = explore(result, out=tmp_path)
+    new = explore(result, out=tmp_path)  # the cell run again while the first output is still live
+    assert old.retired and not new.retired
+    assert len(old.children) == 1 and "newer explorer" in old.children[0].value
+    n = len(new.session.edits)
+    old.handle_click(*old.locator.latlon(100, 100))  # the old output's map still sends clicks: ignored
+    old.panel.children[0].name.value = "ghost"
+    assert len(new.session.edits) == n and "ghost" not in {lab.name for lab in new.session.labels}
+    new.panel.children[0].name.value = "water"
+    assert new.session.label(new.panel.children[0].label_id).name == "water"
+
+
+def test_new_labels_get_distinct_saturated_colours(explorer):
+    import colorsys
+
+    s = explorer.session
+    for k in range(12):
+        s.create_label(f"new {k}", [k + 1])
+    colours = [lab.colour for lab in s.labels]
+    assert len(set(colours)) == len(colours) and UNLABELLED_COLOUR not in colours
+    for colour in colours:
+        h, sat, v = colorsys.rgb_to_hsv(*(c / 255 for c in to_rgb(colour)))
+        assert sat >= 0.45 and v >= 0.45, colour  # never a pale grey that reads as "unlabelled"
+        assert not 0.78 <= h <= 0.99, colour  # nor a pink like the unlabelled magenta
+
+
+def test_threshold_spans_the_scores_with_a_histogram(explorer):
+    s = explorer.session
+    explorer.mode.value = "similar"
+    click_segment(explorer, big_segment_of(explorer, s.labels[0].id))
+    scores = np.asarray(explorer.similarity.scores)
+    assert explorer.threshold.min == pytest.approx(scores.min()) and explorer.threshold.max == pytest.approx(scores.max())
+    assert explorer.threshold.step == pytest.approx((scores.max() - scores.min()) / 1000)
+    assert explorer.histogram.value.startswith("<svg") and 'class="threshold"' in explorer.histogram.value
+    matches = explorer._painted["similarity"].overview_image
+    chosen = explorer.similarity.select(explorer.threshold.value)
+    inside = np.isin(explorer.grid.segment_ids, chosen)
+    assert matches[..., 3].any() and not matches[~inside][..., 3].any()  # outlines of the matches only
+    assert (matches[inside][..., 3] == 0).any()  # their insides stay clear
+    explorer.clear_button.click()
+    assert explorer.similarity is None and explorer.positives == [] and not explorer.similarity_layer.visible
+    assert explorer._painted["selection"].lut is None and explorer.histogram.value == ""
+
+
+def test_export_offers_a_download(explorer, tmp_path):
+    import base64
+
+    explorer.export_buttons["GeoJSON"].click()
+    link = re.search(r'download="labels.geojson" href="data:application/geo\+json;base64,([^"]+)"',
+                     explorer.export_info.value)
+    assert link, explorer.export_info.value[:300]
+    assert base64.b64decode(link.group(1)) == (tmp_path / "labels.geojson").read_bytes()
+
+
+def test_keyboard_shortcuts(explorer):
+    s = explorer.session
+    keys = explorer.shortcuts
+    s.rename(s.labels[0].id, "water")
+    assert keys.handle({"type": "keydown", "key": "z", "ctrlKey": True}) == "undo" and not s.can_undo
+    assert keys.handle({"type": "keydown", "key": "Z", "ctrlKey": True, "shiftKey": True}) == "redo"
+    assert s.label(s.labels[0].id).name == "water"
+    for key, mode in (("a", "assign"), ("p", "polygon"), ("s", "similar"), ("i", "inspect")):
+        keys.handle({"type": "keydown", "key": key})
+        assert explorer.mode.value == mode
+    keys.handle({"type": "keydown", "key": "?", "shiftKey": True})
+    assert explorer.help_button.value and explorer.help.layout.display is None and "Ctrl+Z" in explorer.help.value
+    explorer.map.zoom = explorer.map.max_zoom
+    keys.handle({"type": "keydown", "key": "0"})
+    assert explorer.map.zoom == explorer.home_zoom
+    s.assign([1, 2], UNLABELLED)
+    keys.handle({"type": "keydown", "key": "n"})
+    assert "unlabelled segment" in status(explorer)
+
+
+def test_layout_leaves_the_map_its_room(explorer):
+    assert explorer.side.layout.min_width == "300px" and explorer.side.layout.max_width == "480px"
+    assert explorer.map_box.layout.flex.startswith("1")
+    explorer.panel_button.value = False  # collapse the panel: the map takes the width
+    assert explorer.side.layout.display == "none"
+    explorer.panel_button.value = True
+    assert explorer.side.layout.display is None
+    assert all(row.layout.flex == "0 0 auto" and row.layout.min_height == "32px" for row in explorer.panel.children)
+    assert explorer.legend.body.layout.max_height == "228px"  # 38 % of the 600 px map: clear of the top controls
+    explorer.legend.toggle.value = False
+    assert explorer.legend.body.layout.display == "none"

@@ -1,0 +1,203 @@
+"""The explorer's map: its zoom limits, image overlays with their zoomed-in twins, a legend and layer switches.
+
+Nothing here knows about a labelling session: the explorer hands these pieces lookup tables, images and
+legend entries.
+
+- :class:`ExplorerMap`: an ``ipyleaflet.Map`` whose mouse wheel moves one zoom level a notch (Leaflet's
+  ``wheelPxPerZoomLevel``), with zoom limits from the data (:func:`zoom_limits`).
+- :class:`DetailOverlay` / :class:`LutOverlay`: an overview ``ImageOverlay`` and the *detail* image of the
+  visible part laid over it when zoomed in (:mod:`.detail`), painted alike.
+- :class:`Legend`: the labels' colours in a box that scrolls and collapses, never taller than a share of the map.
+- :class:`LayerSwitches`: background (true / false colour / none) and which overlays show.
+
+Examples
+--------
+>>> zoom_limits(10.0, fit_zoom=11)  # 10 m data: at most 4 screen pixels a data pixel
+(7, 15)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+
+import ipyleaflet as L
+import ipywidgets as w
+import numpy as np
+from traitlets import Int
+
+from .detail import screen_pixel_size
+from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, png_data_url
+
+__all__ = ["ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay", "Legend", "LayerSwitches"]
+
+#: Leaflet's widest zoom
+_MAX_LEAFLET_ZOOM = 22
+
+
+class ExplorerMap(L.Map):
+    """An ``ipyleaflet.Map`` that passes Leaflet's wheel options too: one zoom level per mouse-wheel notch.
+
+    A notch scrolls about 100 px; Leaflet zooms ``4 log2(2 / (1 + exp(-px / (4 w))))`` levels for it, rounded
+    up to ``zoom_snap``: with its default ``w = 60`` px that is 2 levels a notch, with 120 px one.
+    """
+
+    wheel_px_per_zoom_level = Int(120).tag(sync=True, o=True)
+    wheel_debounce_time = Int(60).tag(sync=True, o=True)
+
+
+def fit_zoom(width_m: float, height_m: float, *, width_px: int = 800, height_px: int = 600) -> int:
+    """The largest zoom at which a ``width_m`` x ``height_m`` Web-Mercator extent fits a map of that many pixels.
+
+    Examples
+    --------
+    >>> fit_zoom(3840.0, 3840.0)   # a 384 px scene at 10 m
+    15
+    """
+    z = min(math.log2(screen_pixel_size(0) * width_px / max(width_m, 1.0)),
+            math.log2(screen_pixel_size(0) * height_px / max(height_m, 1.0)))
+    return int(min(max(math.floor(z), 1), 18))
+
+
+def zoom_limits(pixel_size: float, *, fit_zoom: int, magnification: float = 4.0, zoom_out: int = 4) -> tuple[int, int]:
+    """(min, max) zoom of the map: out to ``zoom_out`` levels beyond the whole scene, in to ``magnification``
+    screen pixels per data pixel.
+
+    Parameters
+    ----------
+    pixel_size : float
+        The data's pixel in Web-Mercator metres (:attr:`GridSpec.pixel_size` of the native frame).
+    fit_zoom : int
+        The zoom showing the whole scene (:func:`fit_zoom`).
+    """
+    most = math.floor(math.log2(screen_pixel_size(0) * magnification / pixel_size) + 1e-9)
+    most = int(min(max(most, fit_zoom), _MAX_LEAFLET_ZOOM))
+    return max(min(fit_zoom - zoom_out, most), 0), most
+
+
+class DetailOverlay:
+    """The zoomed-in twin of an overview ``ImageOverlay``: the same picture, drawn on the current detail grid.
+
+    ``draw(grid)`` makes the RGBA image (``None``: nothing to show) and ``encode`` its data URL. The twin is
+    hidden (showing :data:`~.overlays.EMPTY_IMAGE`, never a broken image) while there is no detail grid or the
+    overview is hidden.
+    """
+
+    def __init__(self, overview: L.ImageOverlay, draw: Callable[[DisplayGrid], np.ndarray | None],
+                 encode: Callable[[np.ndarray], str]) -> None:
+        self.overview = overview
+        self.layer = L.ImageOverlay(url=EMPTY_IMAGE, bounds=overview.bounds, opacity=overview.opacity,
+                                    name=f"{overview.name} detail", visible=False)
+        self.draw, self.encode = draw, encode
+        self.grid: DisplayGrid | None = None
+        self.image: np.ndarray | None = None
+        overview.observe(lambda _: self.redraw(), "visible")
+
+    def set_grid(self, grid: DisplayGrid | None) -> None:
+        self.grid = grid
+        self.redraw()
+
+    def redraw(self) -> None:
+        grid = self.grid
+        self.image = self.draw(grid) if grid is not None and self.overview.visible else None
+        with self.layer.hold_sync():  # one message: the front end never shows the new image at the old place
+            if grid is None or self.image is None:
+                self.layer.visible, self.layer.url = False, EMPTY_IMAGE
+            else:
+                self.layer.url, self.layer.bounds, self.layer.visible = self.encode(self.image), grid.bounds, True
+
+
+class LutOverlay(DetailOverlay):
+    """A segment overlay and its detail twin, both painted through one lookup table (:meth:`paint`).
+
+    With ``outline`` > 0 only the segments' borders are painted, that many pixels wide (selections and
+    examples: the colours under them stay visible).
+    """
+
+    def __init__(self, overview: L.ImageOverlay, grid: DisplayGrid, *, outline: int = 0) -> None:
+        super().__init__(overview, self._colour, png_data_url)
+        self.overview_grid = grid
+        self.outline = outline
+        self.lut: np.ndarray | None = None
+        self.overview_image: np.ndarray | None = None
+
+    def _colour(self, grid: DisplayGrid) -> np.ndarray | None:
+        if self.lut is None:
+            return None
+        return outline_segments(grid, self.lut, width=self.outline) if self.outline else colour_segments(grid, self.lut)
+
+    def paint(self, lut: np.ndarray | None) -> None:
+        """Recolour the overview and the detail (``None``: empty both)."""
+        self.lut = lut
+        self.overview_image = self._colour(self.overview_grid)
+        self.overview.url = EMPTY_IMAGE if self.overview_image is None else png_data_url(self.overview_image)
+        self.redraw()
+
+
+class Legend(w.VBox):
+    """The labels' colours and names: a header that collapses it, a list that scrolls past ``max_height``.
+
+    Examples
+    --------
+    >>> legend = Legend(max_height="200px")
+    >>> legend.set_entries([("water", "#1f77b4"), ("unlabelled", "#ff00ff")])
+    >>> legend.toggle.description, "water" in legend.body.value
+    ('labels (2)', True)
+    """
+
+    def __init__(self, *, title: str = "labels", max_height: str = "40%") -> None:
+        self.title = title
+        self.toggle = w.ToggleButton(value=True, description=title, icon="chevron-down", tooltip="hide / show the legend",
+                                     layout=w.Layout(width="auto", height="26px"))
+        self.toggle.add_class("s2label-legend-toggle")
+        self.body = w.HTML(layout=w.Layout(max_height=max_height, overflow="hidden auto", width="auto"))
+        self.body.add_class("s2label-legend-body")
+        self.toggle.observe(self._on_toggle, "value")
+        super().__init__([self.toggle, self.body], layout=w.Layout(max_width="240px"))
+        self.add_class("s2label-legend")
+        self.entries: list[tuple[str, str]] = []
+
+    def _on_toggle(self, _: object = None) -> None:
+        self.body.layout.display = None if self.toggle.value else "none"
+        self.toggle.icon = "chevron-down" if self.toggle.value else "chevron-up"
+
+    def set_entries(self, entries: Sequence[tuple[str, str]]) -> None:
+        """Show ``(name, "#rrggbb")`` entries, in order."""
+        self.entries = [(str(n), str(c)) for n, c in entries]
+        self.toggle.description = f"{self.title} ({len(self.entries)})"
+        rows = "".join(
+            f'<div class="s2label-legend-entry"><span style="background:{html.escape(c)}"></span>{html.escape(n)}</div>'
+            for n, c in self.entries)
+        self.body.value = rows
+
+
+class LayerSwitches(w.VBox):
+    """The map's layers: one background (true colour, false colour or none) and which overlays show.
+
+    Parameters
+    ----------
+    backgrounds : dict of str to ipyleaflet.Layer
+        The first is shown at the start.
+    overlays : dict of str to ipyleaflet.Layer
+        Each gets a checkbox bound to its ``visible``.
+    """
+
+    def __init__(self, backgrounds: dict[str, L.Layer], overlays: dict[str, L.Layer]) -> None:
+        self.backgrounds = dict(backgrounds)
+        options = [*self.backgrounds, "none"]
+        self.background = w.Dropdown(options=options, value=options[0], layout=w.Layout(width="150px"))
+        self.background.observe(lambda _: self._show_background(), "value")
+        self.checks = {}
+        for name, layer in overlays.items():
+            box = w.Checkbox(value=bool(layer.visible), description=name, indent=False,
+                             layout=w.Layout(width="150px"))
+            w.link((box, "value"), (layer, "visible"))
+            self.checks[name] = box
+        super().__init__([self.background, *self.checks.values()], layout=w.Layout(padding="2px 6px"))
+        self.add_class("s2label-layers")
+        self._show_background()
+
+    def _show_background(self) -> None:
+        for name, layer in self.backgrounds.items():
+            layer.visible = name == self.background.value
