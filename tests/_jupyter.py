@@ -508,3 +508,17 @@ def screenshot(page: Any, path: str | os.PathLike, full_page: bool = False) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def tag_label_overlay(page: Any, map_selector: str, timeout: float = 30.0) -> None:
+    """Mark the explorer's label overview (``data-s2l="labels"``): of the map's PNG overlays, the one with the
+    largest image (the others are empty 1 x 1 pictures until something is selected or zoomed in)."""
+    wait_for(page, f"{map_selector} img.leaflet-image-layer[src^='data:image/png']", timeout, state="attached")
+    page.wait_for_function("""(sel) => {
+      const imgs = [...document.querySelectorAll(sel + " img.leaflet-image-layer")]
+        .filter(e => e.src.startsWith("data:image/png") && e.naturalWidth > 1);
+      if (!imgs.length) return false;
+      imgs.sort((a, b) => b.naturalWidth * b.naturalHeight - a.naturalWidth * a.naturalHeight);
+      imgs[0].setAttribute("data-s2l", "labels");
+      return true;
+    }""", arg=map_selector, timeout=timeout * 1000, polling=100)

@@ -105,6 +105,11 @@ _CSS = """<style>
 .s2label-explorer .s2label-retired { padding: 8px; border: 1px dashed #999; }
 </style>"""
 
+def _row(*children: w.Widget) -> w.HBox:
+    """A row of the panel that wraps onto the next line rather than squeezing its widgets."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
+
+
 #: The live explorer of each session file in this kernel (a newer one retires the older).
 _LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
 
@@ -209,7 +214,9 @@ class ClusterExplorer(w.VBox):
 
     def _build_map(self, scene: Scene | None, photo_max_size: int, basemap: Any) -> None:
         g = self.grid
-        self.home_zoom = fit_zoom(g.shape[1] * g.pixel_size, g.shape[0] * g.pixel_size, height_px=_MAP_HEIGHT)
+        # the whole scene in the narrowest map the layout gives (the panel beside it, JupyterLab's file browser open)
+        self.home_zoom = fit_zoom(g.shape[1] * g.pixel_size, g.shape[0] * g.pixel_size, width_px=480,
+                                  height_px=_MAP_HEIGHT - 40)
         low, high = zoom_limits(self.detail.frame.pixel_size, fit_zoom=self.home_zoom)
         self.map = ExplorerMap(center=g.center, zoom=self.home_zoom, min_zoom=low, max_zoom=high,
                                scroll_wheel_zoom=True, zoom_snap=1, zoom_delta=1, attribution_control=False,
@@ -286,7 +293,7 @@ class ClusterExplorer(w.VBox):
         self.help_button = w.ToggleButton(description="?", tooltip="keyboard shortcuts",
                                           layout=w.Layout(width="32px"))
         self.panel_button = w.ToggleButton(value=True, icon="columns", tooltip="show / hide the side panel",
-                                           layout=w.Layout(width="36px"))
+                                           layout=w.Layout(width="36px", padding="0"))
         self.help = w.HTML(help_html() + "<small>Shortcuts work with the pointer over the map.</small>",
                            layout=w.Layout(display="none"))
         self.help.add_class("s2label-help")
@@ -313,7 +320,8 @@ class ClusterExplorer(w.VBox):
                                 (self.delete_button, self._delete)):
             button.on_click(handler)
         self.granularity = w.SelectionSlider(options=[("1", 0)], description="labels", continuous_update=False,
-                                             disabled=s.hierarchy.flat, layout=w.Layout(width="auto", flex="1 1 200px"),
+                                             disabled=s.hierarchy.flat, layout=w.Layout(width="auto", flex="1 1 220px",
+                                                                                        min_width="220px"),
                                              tooltip="re-cut the HDBSCAN hierarchy: number of labels (yours kept)")
         self.granularity.observe(self._recut, "value")
         self.reset_cut = w.Button(description="HDBSCAN's cut", disabled=s.hierarchy.flat,
@@ -335,11 +343,13 @@ class ClusterExplorer(w.VBox):
         self.new_label_button = w.Button(description="New label", icon="plus", layout=w.Layout(width="auto"),
                                          tooltip="a new label of the selected segments")
         self.new_label_button.on_click(self._new_label_from_selection)
+        for button in (self.merge_button, self.split_button, self.delete_button, self.reset_cut, self.review_button,
+                       self.new_label_button, self.undo_button, self.redo_button, self.clear_button):
+            button.layout.flex = "0 0 auto"  # never squeezed to an icon and "..."
         self.labels_tab = w.VBox([
-            self.panel, w.HBox([self.merge_name, self.merge_button, self.split_button, self.delete_button]),
-            w.HBox([self.granularity, self.reset_cut]), self.opacity,
-            w.HBox([self.probability_alpha, self.show_unlabelled]),
-            w.HBox([self.review_button, self.review_info]), w.HBox([self.new_label_name, self.new_label_button])])
+            self.panel, _row(self.merge_name, self.merge_button, self.split_button, self.delete_button),
+            _row(self.granularity, self.reset_cut), self.opacity, _row(self.probability_alpha, self.show_unlabelled),
+            _row(self.review_button, self.review_info), _row(self.new_label_name, self.new_label_button)])
         # inspect tab
         self.info = w.HTML("<i>click a segment on the map</i>")
         self.info.add_class("s2label-info")
@@ -361,7 +371,7 @@ class ClusterExplorer(w.VBox):
         self.similar_button = w.Button(description="Make label", icon="check", layout=w.Layout(width="auto"))
         self.similar_button.on_click(self._label_from_similarity)
         self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold, self.histogram,
-                                   w.HBox([self.similar_name, self.similar_button])])
+                                   _row(self.similar_name, self.similar_button)])
         # export tab
         self.export_name = w.Text(value="labels", description="file name")
         self.export_hidden = w.Checkbox(value=True, description="include hidden labels", indent=False)

@@ -27,7 +27,8 @@ class LabelRow(w.HBox):
                            layout=w.Layout(width="auto", min_width="90px", flex="1 1 140px"))
         self.counts = w.HTML(layout=w.Layout(width="96px", flex="0 0 96px"))
         self.hide = w.ToggleButton(value=label.hidden, icon="eye-slash" if label.hidden else "eye",
-                                   tooltip="hide / show on the map", layout=w.Layout(width="36px", flex="0 0 36px"))
+                                   tooltip="hide / show on the map",
+                                   layout=w.Layout(width="36px", flex="0 0 36px", padding="0"))
         self.name.add_class("s2label-label-name")
         self.add_class("s2label-label-row")
         self.colour.observe(lambda ch: self._emit("colour", ch["new"]), "value")

@@ -554,3 +554,4 @@ def test_layout_leaves_the_map_its_room(explorer):
     assert explorer.legend.body.layout.max_height == "228px"  # 38 % of the 600 px map: clear of the top controls
     explorer.legend.toggle.value = False
     assert explorer.legend.body.layout.display == "none"
+

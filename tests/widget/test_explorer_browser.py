@@ -12,6 +12,7 @@ import pytest
 
 from tests._jupyter import (
     click_at,
+    tag_label_overlay,
     open_notebook,
     run_all_cells,
     steady_box,
@@ -24,7 +25,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "explorer
 EXPLORER = ".jp-OutputArea-output .s2label-explorer"
 MAP = f"{EXPLORER} .leaflet-container"
 LABEL_IMG = f"{MAP} img.leaflet-image-layer[data-s2l='labels']"
-LEGEND_ENTRIES = f"{MAP} div.leaflet-control-legend > p"
+LEGEND_ENTRIES = f"{MAP} .s2label-legend-entry"
 ROWS = f"{EXPLORER} .s2label-label-row"
 STATUS = f"{EXPLORER} .s2label-status"
 
@@ -119,14 +120,14 @@ def test_explorer_inspects_merges_and_undoes_in_the_browser(jupyter_server, brow
 
     # the map and the label overlay are really drawn (not "Loading widget...")
     wait_for(page, MAP, timeout=60)
-    png = wait_for(page, f"{MAP} img.leaflet-image-layer[src^='data:image/png']", timeout=30)
-    png.evaluate("e => e.setAttribute('data-s2l', 'labels')")  # the selection overlay becomes a PNG too
+    tag_label_overlay(page, MAP)
     wait_for(page, f"{MAP} img.leaflet-image-layer[src^='data:image/webp']", timeout=30)  # true colour
-    wait_for(page, f"{MAP} div.leaflet-control-legend", timeout=30)
+    wait_for(page, f"{MAP} .s2label-legend", timeout=30)
     n_labels = _count(page, ROWS)
     assert n_labels >= 3, n_labels
-    _wait_count(page, LEGEND_ENTRIES, n_labels)
-    legend = page.locator(LEGEND_ENTRIES).all_inner_texts()
+    unlabelled = int(page.locator(LEGEND_ENTRIES, has_text="unlabelled").count())  # HDBSCAN's noise, if any
+    _wait_count(page, LEGEND_ENTRIES, n_labels + unlabelled)
+    legend = [t for t in page.locator(LEGEND_ENTRIES).all_inner_texts() if t.strip() != "unlabelled"]
     names = [t.strip() for t in page.locator(f"{ROWS} .s2label-label-name input").evaluate_all(
         "es => es.map(e => e.value)")]
     assert [t.strip() for t in legend] == names, (legend, names)
@@ -147,6 +148,8 @@ def test_explorer_inspects_merges_and_undoes_in_the_browser(jupyter_server, brow
     kernel = wait_for_text(page, ".s2l-check", r"^kernel segment ", timeout=20)
     assert kernel.strip() == f"kernel segment {segment} label {label[0]} ({label[1]})", (kernel, info)
     assert label[0] in names and int(label[1]) >= 0, (label, names)  # the target is a labelled segment
+    summary = wait_for_text(page, f"{EXPLORER} .s2label-summary", rf"segment {segment} · ", timeout=20)
+    assert label[0] in summary and "NDVI" in summary and "° N" in summary, summary  # always visible
 
     # 2. merge the first two labels through the panel
     _tab(page, "Labels")
@@ -155,9 +158,9 @@ def test_explorer_inspects_merges_and_undoes_in_the_browser(jupyter_server, brow
     for i in (0, 1):
         boxes.nth(i).check()
     _button(page, "Merge").click()
-    wait_for_text(page, STATUS, r"merged 2 labels", timeout=20)
+    wait_for_text(page, STATUS, r"^merge '.+', '.+' into '.+'$", timeout=20)
     _wait_count(page, ROWS, n_labels - 1)
-    _wait_count(page, LEGEND_ENTRIES, n_labels - 1)
+    _wait_count(page, LEGEND_ENTRIES, n_labels - 1 + unlabelled)
     merged = _wait_src_change(page, before)
     assert not any(b.is_checked() for b in page.locator(f"{ROWS} input[type='checkbox']").all())
 
@@ -169,7 +172,7 @@ def test_explorer_inspects_merges_and_undoes_in_the_browser(jupyter_server, brow
 
     # 4. undo brings the two labels back
     _button(page, "Undo").click()
-    wait_for_text(page, STATUS, r"undone", timeout=20)
+    wait_for_text(page, STATUS, r"^undone: merge ", timeout=20)
     _wait_count(page, ROWS, n_labels)
-    _wait_count(page, LEGEND_ENTRIES, n_labels)
+    _wait_count(page, LEGEND_ENTRIES, n_labels + unlabelled)
     assert _wait_src_change(page, merged) == before
