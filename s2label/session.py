@@ -40,12 +40,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import re
 import shutil
-import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,15 +53,14 @@ from ._atomic import write_json_atomic
 from ._json import to_jsonable
 from ._version import __version__
 from .cluster import Clustering
-from .colours import is_hex_colour, palette, to_hex
 from .embeddings import Embeddings
 from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from .export import LabelPolygons, pixel_area_m2
 from .features import index_bands
 from .hierarchy import ClusterHierarchy
 from .segment import Segmentation
-from .session_export import export_labels, label_polygons
 from .session_describe import describe_edit
+from .session_export import export_labels, label_polygons
 from .session_file import (
     FILE_FORMAT,
     FILE_VERSION,
@@ -75,85 +71,10 @@ from .session_file import (
     read_session_file,
     with_backup,
 )
+from .session_rules import _AUTO, UNLABELLED, EditRules, Label, SessionState, as_int, clean_name
 from .similar import Similarity, SimilarityIndex
 
 __all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
-
-#: Label id of segments in no label (HDBSCAN's noise at the start).
-UNLABELLED = -1
-_AUTO = -3  # no hand assignment: the segment follows the hierarchy
-MAX_NAME_LENGTH = 120
-SOURCES = ("cluster", "manual", "similar", "polygon")
-_DEFAULT_NAME = re.compile(r"^cluster \d+( \(\d+\))?$")
-
-
-@dataclass(frozen=True)
-class Label:
-    """One label of a session (immutable; edits make new ones).
-
-    Attributes
-    ----------
-    id : int
-        Stable id, never reused (HDBSCAN cluster ``k`` starts as label ``k``).
-    name : str
-    colour : str
-        ``"#rrggbb"``.
-    nodes : tuple of int
-        Hierarchy nodes whose segments belong to the label (empty for a label made by hand).
-    hidden : bool
-        Hidden from the map (still exported, with ``hidden: true``).
-    source : str
-        How the label was made: ``"cluster"``, ``"manual"``, ``"similar"`` or ``"polygon"``.
-    details : dict
-        Provenance (the clusters merged in, the examples and threshold of a find-similar label, ...).
-    edited : bool
-        The researcher has renamed, recoloured, hidden, merged or assigned segments to it: a re-cut of the
-        hierarchy (:meth:`LabelSession.recut`) keeps it exactly as it is.
-    """
-
-    id: int
-    name: str
-    colour: str
-    nodes: tuple[int, ...] = ()
-    hidden: bool = False
-    source: str = "cluster"
-    details: Mapping[str, Any] = field(default_factory=dict)
-    edited: bool = False
-
-    @property
-    def named(self) -> bool:
-        """Whether the name was given by the researcher (not an automatic ``"cluster k"``)."""
-        return not _DEFAULT_NAME.match(self.name)
-
-
-@dataclass(frozen=True)
-class _State:
-    labels: tuple[Label, ...]
-    cut: tuple[int, ...]
-    level: int | None
-    overrides: tuple[tuple[np.ndarray, int], ...]  # (segment rows, label id), later entries win
-    alias: Mapping[int, int]  # label id removed by a merge/delete/recut -> where its hand assignments go
-    next_id: int
-
-
-def _clean_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise SessionError(f"a label name must be text, got {type(name).__name__}")
-    text = " ".join(unicodedata.normalize("NFC", name).split())
-    if not text:
-        raise SessionError("a label name cannot be empty")
-    if len(text) > MAX_NAME_LENGTH:
-        raise SessionError(f"a label name can have at most {MAX_NAME_LENGTH} characters, got {len(text)}")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise SessionError("a label name cannot contain control characters")
-    return text
-
-
-def _as_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SessionError(f"{what} must be an integer, got {value!r}")
-    return int(value)
-
 
 class LabelSession:
     """The user's labels over one clustering: edits, undo/redo, autosave, export.
@@ -203,9 +124,10 @@ class LabelSession:
         self.fingerprint = fingerprint(segmentation, clustering)
         self._n = n
         self._areas = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
-        self._node_cluster = {node: k for k, node in enumerate(self.hierarchy.selected)}
+        self._rules = EditRules(self.hierarchy)
+        self._node_cluster = self._rules.node_cluster
         self._edits: list[dict[str, Any]] = []
-        self._states: list[_State] = [self._initial_state()]
+        self._states: list[SessionState] = [self._rules.initial_state()]
         self._position = 0
         self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._observers: list[Callable[[dict[str, Any]], None]] = []
@@ -271,7 +193,7 @@ class LabelSession:
         states = [self._states[0]]
         for i, edit in enumerate(edits):
             try:
-                states.append(self._apply(states[-1], edit))
+                states.append(self._rules.apply(states[-1], edit))
             except SessionError as exc:
                 raise SessionError(with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
                                                 path), path=path) from None
@@ -285,12 +207,6 @@ class LabelSession:
         if Path(path).exists():
             return cls.load(path, segmentation, embeddings, clustering, **kwargs)
         return cls(segmentation, embeddings, clustering, autosave=path, **kwargs)
-
-    def _initial_state(self) -> _State:
-        colours = palette(len(self.hierarchy.selected))
-        labels = tuple(Label(k, f"cluster {k}", to_hex(colours[k]), (node,))
-                       for k, node in enumerate(self.hierarchy.selected))
-        return _State(labels, tuple(self.hierarchy.selected), None, (), {}, len(labels))
 
     # --- reading the current labels -------------------------------------------------------------------
 
@@ -307,7 +223,7 @@ class LabelSession:
         raise SessionError(f"there is no label {label_id}")
 
     def label_by_name(self, name: str) -> Label:
-        key = _clean_name(name).casefold()
+        key = clean_name(name).casefold()
         for lab in self.labels:
             if lab.name.casefold() == key:
                 return lab
@@ -378,21 +294,13 @@ class LabelSession:
         return info
 
     def _row(self, segment_id: object) -> int:
-        sid = _as_int(segment_id, "a segment id")
+        sid = as_int(segment_id, "a segment id")
         if not 1 <= sid <= self._n:
             raise SessionError(f"there is no segment {sid} (segments are 1..{self._n})")
         return sid - 1
 
     def _rows(self, segment_ids: Iterable[object]) -> np.ndarray:
-        ids = np.asarray(list(segment_ids) if not isinstance(segment_ids, np.ndarray) else segment_ids)
-        if ids.size == 0:
-            return np.zeros(0, np.int64)
-        if ids.dtype.kind not in "iu":
-            raise SessionError("segment ids must be integers")
-        bad = ids[(ids < 1) | (ids > self._n)]
-        if bad.size:
-            raise SessionError(f"there is no segment {int(bad[0])} (segments are 1..{self._n})")
-        return np.unique(ids.astype(np.int64)) - 1
+        return self._rules.rows(segment_ids)
 
     # --- edits ----------------------------------------------------------------------------------------
 
@@ -459,7 +367,7 @@ class LabelSession:
         True
         """
         state = self._states[self._position]
-        kept = self._kept_nodes(state)
+        kept = self._rules.kept_nodes(state)
         fixed = sum(1 for lab in state.labels if lab.edited or not lab.nodes)
         return [fixed + len(self.hierarchy.cut_keeping(self.hierarchy.level_cut(level), kept)) - len(kept)
                 for level in range(self.hierarchy.n_levels)]
@@ -560,7 +468,7 @@ class LabelSession:
         edit = to_jsonable(edit)
 
         def change() -> dict[str, Any]:
-            state = self._apply(self._states[self._position], edit)  # raises before anything changes
+            state = self._rules.apply(self._states[self._position], edit)  # raises before anything changes
             del self._edits[self._position:]
             del self._states[self._position + 1:]
             self._edits.append(edit)
@@ -654,193 +562,6 @@ class LabelSession:
         with contextlib.suppress(ValueError):
             self._observers.remove(callback)
 
-    # --- applying one edit to a state (pure) ----------------------------------------------------------
-
-    def _apply(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        if not isinstance(edit, Mapping) or not isinstance(edit.get("op"), str):
-            raise SessionError(f"an edit must be an object with an 'op', got {edit!r:.80}")
-        handler = _HANDLERS.get(edit["op"])
-        if handler is None:
-            raise SessionError(f"unknown edit {edit['op']!r:.40}")
-        return handler(self, state, edit)
-
-    def _find(self, state: _State, label_id: object) -> int:
-        lid = _as_int(label_id, "a label id")
-        for i, lab in enumerate(state.labels):
-            if lab.id == lid:
-                return i
-        raise SessionError(f"there is no label {lid}")
-
-    def _unique_name(self, state: _State, name: object, *, ignore: Iterable[int] = ()) -> str:
-        text = _clean_name(name)
-        skip = set(ignore)
-        for lab in state.labels:
-            if lab.id not in skip and lab.name.casefold() == text.casefold():
-                raise SessionError(f"the name {text!r} is already used by label {lab.id}")
-        return text
-
-    def _default_name(self, state: _State, label_id: int, used: Iterable[Label] = ()) -> str:
-        taken = {lab.name.casefold() for lab in (*state.labels, *used)}
-        name, i = f"cluster {label_id}", 2
-        while name.casefold() in taken:
-            name, i = f"cluster {label_id} ({i})", i + 1
-        return name
-
-    def _op_rename(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        i = self._find(state, edit.get("label"))
-        name = self._unique_name(state, edit.get("name"), ignore=[state.labels[i].id])
-        return _replace_label(state, i, replace(state.labels[i], name=name, edited=True))
-
-    def _op_colour(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        i = self._find(state, edit.get("label"))
-        if not is_hex_colour(edit.get("colour")):
-            raise SessionError(f"a colour must look like '#1f77b4', got {edit.get('colour')!r:.40}")
-        return _replace_label(state, i, replace(state.labels[i], colour=str(edit["colour"]).lower(), edited=True))
-
-    def _op_hide(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        ids = edit.get("labels")
-        if not isinstance(ids, list) or not ids:
-            raise SessionError("hide needs a non-empty list of label ids")
-        hidden = edit.get("hidden")
-        if not isinstance(hidden, bool):
-            raise SessionError("hide needs 'hidden': true or false")
-        labels = list(state.labels)
-        for lid in ids:
-            i = self._find(state, lid)
-            labels[i] = replace(labels[i], hidden=hidden, edited=True)
-        return replace(state, labels=tuple(labels))
-
-    def _op_merge(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        ids = edit.get("labels")
-        if not isinstance(ids, list):
-            raise SessionError("merge needs a list of label ids")
-        positions = [self._find(state, lid) for lid in ids]
-        if len(set(positions)) < 2:
-            raise SessionError("merge needs at least two different labels (a label cannot merge with itself)")
-        if len(set(positions)) != len(positions):
-            raise SessionError("a label appears twice in the merge")
-        keep = state.labels[positions[0]]
-        others = [state.labels[i] for i in positions[1:]]
-        if edit.get("name") is None:  # the first name the researcher gave, else the first label's
-            name = next((lab.name for lab in (keep, *others) if lab.named), keep.name)
-        else:
-            name = self._unique_name(state, edit["name"], ignore=[keep.id, *(o.id for o in others)])
-        merged_from = [*keep.details.get("merged_from", [keep.id]), *(o.id for o in others)]
-        sources = {keep.source, *(o.source for o in others)}
-        merged = replace(keep, name=name, nodes=tuple(sorted({*keep.nodes, *(n for o in others for n in o.nodes)})),
-                         source=keep.source if len(sources) == 1 else "cluster",
-                         details={**keep.details, "merged_from": merged_from}, edited=True)
-        drop = {o.id for o in others}
-        labels = tuple(merged if lab.id == keep.id else lab for lab in state.labels if lab.id not in drop)
-        return replace(state, labels=labels, alias={**state.alias, **{d: keep.id for d in drop}})
-
-    def _op_split(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        i = self._find(state, edit.get("label"))
-        lab = state.labels[i]
-        if self.hierarchy.flat:
-            raise SessionError("this clustering was assigned with a saved model: its segments have no "
-                               "hierarchy to split along (re-run without --model to get one)")
-        if not lab.nodes:
-            raise SessionError(f"label {lab.id} was made by hand and has no clusters to split")
-        parts: list[tuple[int, ...]] = []
-        for node in lab.nodes:
-            children = self.hierarchy.children(node)
-            parts.extend([(c,) for c in children] or [(node,)])
-        if len(parts) < 2:
-            raise SessionError(f"label {lab.id} is a leaf of the HDBSCAN hierarchy: it cannot be split further")
-        cut = tuple(n for n in state.cut if n not in lab.nodes) + tuple(n for p in parts for n in p)
-        colours = palette(state.next_id + len(parts))
-        new = [replace(lab, nodes=parts[0], details={**lab.details, "split_from": lab.id})]
-        for k, nodes in enumerate(parts[1:]):
-            lid = state.next_id + k
-            new.append(Label(lid, self._default_name(state, lid, new), to_hex(colours[lid]), nodes,
-                             lab.hidden, "cluster", {"split_from": lab.id}, lab.edited))
-        labels = (*state.labels[:i], *new, *state.labels[i + 1:])
-        return replace(state, labels=labels, cut=cut, next_id=state.next_id + len(parts) - 1)
-
-    def _level_cut(self, level: object) -> tuple[int, ...]:
-        if level is None:
-            return tuple(self.hierarchy.selected)
-        level = _as_int(level, "a granularity level")
-        if self.hierarchy.flat:
-            raise SessionError("this clustering was assigned with a saved model: its hierarchy cannot be "
-                               "re-cut (re-run without --model to get one)")
-        return self.hierarchy.level_cut(level)
-
-    @staticmethod
-    def _kept_nodes(state: _State) -> tuple[int, ...]:
-        return tuple(n for lab in state.labels if lab.edited for n in lab.nodes)
-
-    def _op_recut(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        level = edit.get("level")
-        cut = self.hierarchy.cut_keeping(self._level_cut(level), self._kept_nodes(state))
-        if level is not None:
-            level = int(level)
-        members = set(cut)
-        kept: list[Label] = []
-        alias = dict(state.alias)
-        for lab in state.labels:
-            if lab.edited or not lab.nodes or set(lab.nodes) <= members:  # the researcher's labels stay whole
-                kept.append(lab)
-            else:
-                alias[lab.id] = _AUTO  # its hand assignments fall back to the new automatic labels
-        claimed = {n for lab in kept for n in lab.nodes}
-        next_id = state.next_id
-        colours = palette(next_id + len(cut))
-        for node in cut:
-            if node in claimed:
-                continue
-            original = self._node_cluster.get(node)
-            if (original is not None and all(lab.id != original for lab in kept)
-                    and alias.get(original, _AUTO) == _AUTO):
-                lid = original  # HDBSCAN's own cluster is back: it gets its first id (and hand assignments) back
-                alias.pop(original, None)
-            else:
-                lid, next_id = next_id, next_id + 1
-            kept.append(Label(lid, self._default_name(state, lid, kept), to_hex(colours[lid]), (node,)))
-        return replace(state, labels=tuple(kept), cut=cut, level=level, alias=alias, next_id=next_id)
-
-    def _op_assign(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        rows = self._edit_rows(edit)
-        target = _as_int(edit.get("label"), "a label id")
-        if not isinstance(edit.get("how", "manual"), str):
-            raise SessionError("'how' must be text")
-        if target != UNLABELLED:
-            i = self._find(state, target)
-            state = _replace_label(state, i, replace(state.labels[i], edited=True))
-        return replace(state, overrides=(*state.overrides, (rows, target)))
-
-    def _op_create(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        name = self._unique_name(state, edit.get("name"))
-        rows = self._edit_rows(edit)
-        source = edit.get("source", "manual")
-        if source not in SOURCES[1:]:
-            raise SessionError(f"a new label's source must be one of {SOURCES[1:]}, got {source!r:.40}")
-        colour = edit.get("colour")
-        if colour is None:
-            colour = to_hex(palette(state.next_id + 1)[state.next_id])
-        elif not is_hex_colour(colour):
-            raise SessionError(f"a colour must look like '#1f77b4', got {colour!r:.40}")
-        details = edit.get("details") or {}
-        if not isinstance(details, Mapping):
-            raise SessionError("'details' must be an object")
-        lab = Label(state.next_id, name, str(colour).lower(), (), False, str(source), dict(details), True)
-        overrides = (*state.overrides, (rows, lab.id)) if rows.size else state.overrides
-        return replace(state, labels=(*state.labels, lab), overrides=overrides, next_id=state.next_id + 1)
-
-    def _op_delete(self, state: _State, edit: Mapping[str, Any]) -> _State:
-        i = self._find(state, edit.get("label"))
-        lab = state.labels[i]
-        return replace(state, labels=state.labels[:i] + state.labels[i + 1:],
-                       alias={**state.alias, lab.id: UNLABELLED})
-
-    def _edit_rows(self, edit: Mapping[str, Any]) -> np.ndarray:
-        segments = edit.get("segments")
-        if not isinstance(segments, list) or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                      for s in segments):
-            raise SessionError("'segments' must be a list of segment ids")
-        return self._rows(np.asarray(segments, dtype=np.int64))
-
     # --- deriving per-segment labels ------------------------------------------------------------------
 
     def _automatic(self, cut: tuple[int, ...]) -> np.ndarray:
@@ -850,7 +571,7 @@ class LabelSession:
             self._assign_cache[cut] = self.hierarchy.assign(cut)
         return self._assign_cache[cut]
 
-    def _derive(self, state: _State) -> np.ndarray:
+    def _derive(self, state: SessionState) -> np.ndarray:
         """(N,) label id per segment: hand assignments (resolved through merges), else the hierarchy cut."""
         member_label = np.full(len(state.cut) + 1, UNLABELLED, np.int64)  # last slot: above the cut -> -1
         position = {node: i for i, node in enumerate(state.cut)}
@@ -951,12 +672,3 @@ class LabelSession:
                 f", autosave={str(self.autosave_path) if self.autosave_path else None})")
 
 
-_HANDLERS: dict[str, Callable[[LabelSession, _State, Mapping[str, Any]], _State]] = {
-    "rename": LabelSession._op_rename, "colour": LabelSession._op_colour, "hide": LabelSession._op_hide,
-    "merge": LabelSession._op_merge, "split": LabelSession._op_split, "recut": LabelSession._op_recut,
-    "assign": LabelSession._op_assign, "create": LabelSession._op_create, "delete": LabelSession._op_delete,
-}
-
-
-def _replace_label(state: _State, i: int, label: Label) -> _State:
-    return replace(state, labels=(*state.labels[:i], label, *state.labels[i + 1:]))

@@ -4,7 +4,8 @@ Examples
 --------
 >>> from s2label.session import Label
 >>> before = (Label(0, "cluster 0", "#1f77b4"), Label(3, "salt marsh", "#2ca02c"))
->>> describe_edit({"op": "rename", "label": 0, "name": "water"}, before, before)
+>>> renamed = (Label(0, "water", "#1f77b4"), Label(3, "salt marsh", "#2ca02c"))
+>>> describe_edit({"op": "rename", "label": 0, "name": "water"}, before, renamed)
 "rename 'cluster 0' to 'water'"
 >>> after = (Label(3, "salt marsh", "#2ca02c"),)
 >>> describe_edit({"op": "merge", "labels": [3, 0], "name": None}, before, after)

@@ -148,7 +148,8 @@ class Legend(w.VBox):
 
     def __init__(self, *, title: str = "labels", max_height: str = "40%") -> None:
         self.title = title
-        self.toggle = w.ToggleButton(value=True, description=title, icon="chevron-down", tooltip="hide / show the legend",
+        self.toggle = w.ToggleButton(value=True, description=title, icon="chevron-down",
+                                     tooltip="hide / show the legend",
                                      layout=w.Layout(width="auto", height="26px"))
         self.toggle.add_class("s2label-legend-toggle")
         self.body = w.HTML(layout=w.Layout(max_height=max_height, overflow="hidden auto", width="auto"))

@@ -331,7 +331,8 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
     # zoomed out again, or off the scene: every detail is hidden and emptied
     set_view(explorer, (-0.5, 1.5), (-0.5, 1.5), 11)
     assert explorer.detail_grid is None
-    assert all(not d.layer.visible and d.layer.url == EMPTY_IMAGE and d.image is None for d in explorer.details.values())
+    assert all(not d.layer.visible and d.layer.url == EMPTY_IMAGE and d.image is None
+               for d in explorer.details.values())
     set_view(explorer, (3.0, 3.4), (3.0, 3.4), 14)
     assert explorer.detail_grid is None
 
@@ -500,7 +501,8 @@ def test_threshold_spans_the_scores_with_a_histogram(explorer):
     explorer.mode.value = "similar"
     click_segment(explorer, big_segment_of(explorer, s.labels[0].id))
     scores = np.asarray(explorer.similarity.scores)
-    assert explorer.threshold.min == pytest.approx(scores.min()) and explorer.threshold.max == pytest.approx(scores.max())
+    assert explorer.threshold.min == pytest.approx(scores.min())
+    assert explorer.threshold.max == pytest.approx(scores.max())
     assert explorer.threshold.step == pytest.approx((scores.max() - scores.min()) / 1000)
     assert explorer.histogram.value.startswith("<svg") and 'class="threshold"' in explorer.histogram.value
     matches = explorer._painted["similarity"].overview_image

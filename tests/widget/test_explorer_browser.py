@@ -12,10 +12,10 @@ import pytest
 
 from tests._jupyter import (
     click_at,
-    tag_label_overlay,
     open_notebook,
     run_all_cells,
     steady_box,
+    tag_label_overlay,
     wait_for,
     wait_for_text,
     write_notebook,
