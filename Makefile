@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.s2label-installed
 OUT    ?= outputs/sample
 
-.PHONY: demo test env chromium bench clean
+.PHONY: demo test test-fast env chromium bench clean
 
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ chromium:
 
 test: env chromium
 	$(BIN)/python -m pytest
+
+# for development: everything but the whole-scene runs and the browser tests (a few minutes)
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: env
 	$(BIN)/python benchmarks/pipeline.py

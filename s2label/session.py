@@ -130,6 +130,7 @@ class LabelSession:
         self._states: list[SessionState] = [self._rules.initial_state()]
         self._position = 0
         self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._level_cache: dict[tuple[int, ...], list[int]] = {}
         self._observers: list[Callable[[dict[str, Any]], None]] = []
         self._similarity: SimilarityIndex | None = None
         self._segment_labels = self._derive(self._states[0])
@@ -369,8 +370,12 @@ class LabelSession:
         state = self._states[self._position]
         kept = self._rules.kept_nodes(state)
         fixed = sum(1 for lab in state.labels if lab.edited or not lab.nodes)
-        return [fixed + len(self.hierarchy.cut_keeping(self.hierarchy.level_cut(level), kept)) - len(kept)
-                for level in range(self.hierarchy.n_levels)]
+        if kept not in self._level_cache:  # the same for every edit that keeps the same labels whole
+            if len(self._level_cache) > 16:
+                self._level_cache.clear()
+            self._level_cache[kept] = [len(self.hierarchy.cut_keeping(self.hierarchy.level_cut(level), kept))
+                                       for level in range(self.hierarchy.n_levels)]
+        return [fixed + n - len(kept) for n in self._level_cache[kept]]
 
     def assign(self, segment_ids: Iterable[int], label_id: int, *, how: str = "manual") -> None:
         """Put segments in a label by hand (``label_id=-1``: unlabel them). Hand assignments win over clusters."""

@@ -56,7 +56,17 @@ from .detail import Debouncer, DetailTracker, MapView
 from .download import download_link
 from .embedding_view import EmbeddingView, project
 from .figures import histogram_svg, spectrum_svg
-from .layers import DetailOverlay, ExplorerMap, LayerSwitches, Legend, LutOverlay, fit_zoom, zoom_limits
+from .layers import (
+    EXPLORER_CSS,
+    DetailOverlay,
+    ExplorerMap,
+    LayerSwitches,
+    Legend,
+    LutOverlay,
+    fit_zoom,
+    wrap_row,
+    zoom_limits,
+)
 from .overlays import (
     DisplayGrid,
     SegmentLocator,
@@ -67,6 +77,7 @@ from .overlays import (
     webp_data_url,
 )
 from .panel import LabelList
+from .segment_info import info_table_html, summary_html
 from .shortcuts import KeyboardShortcuts, help_html
 
 __all__ = ["ClusterExplorer", "MODES"]
@@ -85,29 +96,6 @@ _NEGATIVE_RGBA = (255, 23, 68, 255)    # red outline
 _MATCH_RGBA = (255, 196, 0, 255)       # amber outline
 _MAP_HEIGHT = 600
 _SELECT_ONLY = "(select only)"
-
-_CSS = """<style>
-.s2label-explorer .s2label-side { border-left: 1px solid #ddd; padding-left: 6px; }
-.s2label-explorer .s2label-label-row { flex: 0 0 auto; min-height: 32px; }
-.s2label-explorer .s2label-label-row .widget-text input { font-size: 13px; }
-.s2label-explorer .s2label-legend, .s2label-explorer .s2label-layers {
-  background: rgba(255, 255, 255, 0.92); border-radius: 4px; box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); }
-.s2label-explorer .s2label-legend-toggle { background: transparent; font-weight: 600; }
-.s2label-explorer .s2label-legend-body { padding: 0 6px 4px 6px; }
-.s2label-explorer .s2label-legend-entry { display: flex; align-items: center; gap: 6px; font-size: 12px;
-  line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.s2label-explorer .s2label-legend-entry span { display: inline-block; width: 14px; height: 14px;
-  flex: 0 0 14px; border: 1px solid #444; }
-.s2label-explorer .s2label-layers .widget-checkbox, .s2label-explorer .s2label-layers .widget-dropdown {
-  margin: 1px 0; }
-.s2label-explorer .s2label-summary { font-size: 12px; min-height: 18px; }
-.s2label-explorer .s2label-help table td { padding: 1px 8px 1px 0; font-size: 12px; }
-.s2label-explorer .s2label-retired { padding: 8px; border: 1px dashed #999; }
-</style>"""
-
-def _row(*children: w.Widget) -> w.HBox:
-    """A row of the panel that wraps onto the next line rather than squeezing its widgets."""
-    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
 
 
 #: The live explorer of each session file in this kernel (a newer one retires the older).
@@ -347,9 +335,10 @@ class ClusterExplorer(w.VBox):
                        self.new_label_button, self.undo_button, self.redo_button, self.clear_button):
             button.layout.flex = "0 0 auto"  # never squeezed to an icon and "..."
         self.labels_tab = w.VBox([
-            self.panel, _row(self.merge_name, self.merge_button, self.split_button, self.delete_button),
-            _row(self.granularity, self.reset_cut), self.opacity, _row(self.probability_alpha, self.show_unlabelled),
-            _row(self.review_button, self.review_info), _row(self.new_label_name, self.new_label_button)])
+            self.panel, wrap_row(self.merge_name, self.merge_button, self.split_button, self.delete_button),
+            wrap_row(self.granularity, self.reset_cut), self.opacity,
+            wrap_row(self.probability_alpha, self.show_unlabelled),
+            wrap_row(self.review_button, self.review_info), wrap_row(self.new_label_name, self.new_label_button)])
         # inspect tab
         self.info = w.HTML("<i>click a segment on the map</i>")
         self.info.add_class("s2label-info")
@@ -371,7 +360,7 @@ class ClusterExplorer(w.VBox):
         self.similar_button = w.Button(description="Make label", icon="check", layout=w.Layout(width="auto"))
         self.similar_button.on_click(self._label_from_similarity)
         self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold, self.histogram,
-                                   _row(self.similar_name, self.similar_button)])
+                                   wrap_row(self.similar_name, self.similar_button)])
         # export tab
         self.export_name = w.Text(value="labels", description="file name")
         self.export_hidden = w.Checkbox(value=True, description="include hidden labels", indent=False)
@@ -401,7 +390,7 @@ class ClusterExplorer(w.VBox):
         self.side.add_class("s2label-side")
         self.side.add_class("s2label-panel")
         self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 0%", min_width="280px"))
-        self.style = w.HTML(_CSS, layout=w.Layout(display="none"))
+        self.style = w.HTML(EXPLORER_CSS, layout=w.Layout(display="none"))
         self.body = w.VBox([toolbar, self.help, self.status, self.summary,
                             w.HBox([self.map_box, self.side], layout=w.Layout(width="100%")), self.style])
         super().__init__([self.body], layout=w.Layout(width="100%"))
@@ -654,23 +643,8 @@ class ClusterExplorer(w.VBox):
 
     def show_info(self, info: Mapping[str, Any], *, lat: float | None = None, lon: float | None = None) -> None:
         """Show a segment's info: one summary line under the toolbar, the whole table in the Inspect tab."""
-        where = "" if lat is None or lon is None else (
-            f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° {'E' if lon >= 0 else 'W'}")
-        indices = [(k.upper(), info[k]) for k in ("ndvi", "ndwi") if info.get(k) is not None]
-        rows = [("segment", info["segment"]), ("label", f"{info['name']} ({info['label']})"),
-                ("HDBSCAN cluster", info["cluster"] if info["cluster"] >= 0 else "noise"),
-                ("probability", f"{info['probability']:.3f}"), ("outlier score", f"{info['outlier_score']:.3f}"),
-                *((k, f"{v:.3f}") for k, v in indices),
-                ("area", f"{info['area_px']} px"), ("set by hand", "yes" if info["manual"] else "no")]
-        if where:
-            rows.append(("lon/lat", where))
-        body = "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(str(v))}</b></td></tr>" for k, v in rows)
-        self.info.value = f'<table class="s2label-info-table">{body}</table>'
-        parts = [f"segment {info['segment']}", f"<b>{html.escape(str(info['name']))}</b>",
-                 f"p {info['probability']:.2f}", *(f"{k} {v:.2f}" for k, v in indices)]
-        if where:
-            parts.append(where)
-        self.summary.value = f"<small>{' · '.join(parts)}</small>"
+        self.info.value = info_table_html(info, lat=lat, lon=lon)
+        self.summary.value = summary_html(info, lat=lat, lon=lon)
         spectrum = info.get("spectrum")
         self.spectrum.value = spectrum_svg(spectrum, width=300, height=130) if spectrum else ""
 

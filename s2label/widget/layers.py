@@ -30,10 +30,38 @@ from traitlets import Int
 from .detail import screen_pixel_size
 from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, png_data_url
 
-__all__ = ["ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay", "Legend", "LayerSwitches"]
+__all__ = ["EXPLORER_CSS", "wrap_row", "ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay",
+           "Legend", "LayerSwitches"]
 
 #: Leaflet's widest zoom
 _MAX_LEAFLET_ZOOM = 22
+
+#: The explorer's style sheet (in a hidden HTML widget: scoped to ``.s2label-explorer``).
+EXPLORER_CSS = """<style>
+.s2label-explorer .s2label-side { border-left: 1px solid #ddd; padding-left: 6px; }
+.s2label-explorer .s2label-label-row { flex: 0 0 auto; min-height: 32px; }
+.s2label-explorer .s2label-label-row .widget-text input { font-size: 13px; }
+.s2label-explorer .s2label-legend, .s2label-explorer .s2label-layers {
+  background: rgba(255, 255, 255, 0.92); border-radius: 4px; box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); }
+.s2label-explorer .s2label-legend-toggle { background: transparent; font-weight: 600; }
+.s2label-explorer .s2label-legend-body { padding: 0 6px 4px 6px; }
+.s2label-explorer .s2label-legend-entry { display: flex; align-items: center; gap: 6px; font-size: 12px;
+  line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.s2label-explorer .s2label-legend-entry span { display: inline-block; width: 14px; height: 14px;
+  flex: 0 0 14px; border: 1px solid #444; }
+.s2label-explorer .s2label-layers .widget-checkbox, .s2label-explorer .s2label-layers .widget-dropdown {
+  margin: 1px 0; }
+.s2label-explorer .s2label-summary { font-size: 12px; min-height: 18px; }
+.s2label-explorer .s2label-help table td { padding: 1px 8px 1px 0; font-size: 12px; }
+.s2label-explorer .s2label-retired { padding: 8px; border: 1px dashed #999; }
+</style>"""
+
+
+def wrap_row(*children: w.Widget) -> w.HBox:
+    """A row of the panel that wraps onto the next line rather than squeezing its widgets."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
+
+
 
 
 class ExplorerMap(L.Map):
@@ -52,8 +80,8 @@ def fit_zoom(width_m: float, height_m: float, *, width_px: int = 800, height_px:
 
     Examples
     --------
-    >>> fit_zoom(3840.0, 3840.0)   # a 384 px scene at 10 m
-    15
+    >>> fit_zoom(3840.0, 3840.0), fit_zoom(3840.0, 3840.0, width_px=300)   # a 384 px scene at 10 m
+    (14, 13)
     """
     z = min(math.log2(screen_pixel_size(0) * width_px / max(width_m, 1.0)),
             math.log2(screen_pixel_size(0) * height_px / max(height_m, 1.0)))
