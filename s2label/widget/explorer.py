@@ -64,6 +64,7 @@ from .layers import (
     Legend,
     LutOverlay,
     fit_zoom,
+    segment_boxes,
     wrap_row,
     zoom_limits,
 )
@@ -231,8 +232,10 @@ class ClusterExplorer(w.VBox):
         self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="similarity",
                                                visible=False)
         self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="selection")
+        boxes = segment_boxes(g)  # where each segment lies on the overview: outlines are drawn in their box only
         for layer, outline in ((self.label_layer, 0), (self.similarity_layer, 1), (self.selection_layer, 2)):
-            self.details[layer.name] = self._painted[layer.name] = detail = LutOverlay(layer, g, outline=outline)
+            self.details[layer.name] = self._painted[layer.name] = detail = LutOverlay(layer, g, outline=outline,
+                                                                                       boxes=boxes)
             detail.paint(None)
             self.map.add(layer)
             self.map.add(detail.layer)

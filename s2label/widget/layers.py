@@ -25,13 +25,15 @@ from collections.abc import Callable, Sequence
 import ipyleaflet as L
 import ipywidgets as w
 import numpy as np
+from scipy import ndimage
 from traitlets import Int
 
+from ._crs import WEB_MERCATOR, WGS84, crs_transformer
 from .detail import screen_pixel_size
 from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, png_data_url
 
 __all__ = ["EXPLORER_CSS", "wrap_row", "ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay",
-           "Legend", "LayerSwitches"]
+           "segment_boxes", "Legend", "LayerSwitches"]
 
 #: Leaflet's widest zoom
 _MAX_LEAFLET_ZOOM = 22
@@ -136,30 +138,93 @@ class DetailOverlay:
                 self.layer.url, self.layer.bounds, self.layer.visible = self.encode(self.image), grid.bounds, True
 
 
+def segment_boxes(grid: DisplayGrid) -> np.ndarray:
+    """(N + 1, 4) int64: first row, last row + 1, first col, last col + 1 of each segment on a display grid
+    (``-1`` for a segment too small to show at its resolution; row 0 for no data).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> grid = SimpleNamespace(segment_ids=np.array([[1, 1, 0], [0, 2, 2]]), n_segments=3)
+    >>> segment_boxes(grid)[1:].tolist()
+    [[0, 1, 0, 2], [1, 2, 1, 3], [-1, -1, -1, -1]]
+    """
+    boxes = np.full((grid.n_segments + 1, 4), -1, np.int64)
+    for sid, box in enumerate(ndimage.find_objects(grid.segment_ids), start=1):
+        if box is not None:
+            boxes[sid] = box[0].start, box[0].stop, box[1].start, box[1].stop
+    return boxes
+
+
 class LutOverlay(DetailOverlay):
     """A segment overlay and its detail twin, both painted through one lookup table (:meth:`paint`).
 
     With ``outline`` > 0 only the segments' borders are painted, that many pixels wide (selections and
-    examples: the colours under them stay visible).
+    examples: the colours under them stay visible); the overview is then an image of the box around the
+    painted segments only, laid at that box's bounds, so a click's outline costs a small PNG, not one of the
+    whole display grid.
     """
 
-    def __init__(self, overview: L.ImageOverlay, grid: DisplayGrid, *, outline: int = 0) -> None:
+    def __init__(self, overview: L.ImageOverlay, grid: DisplayGrid, *, outline: int = 0,
+                 boxes: np.ndarray | None = None) -> None:
         super().__init__(overview, self._colour, png_data_url)
         self.overview_grid = grid
         self.outline = outline
         self.lut: np.ndarray | None = None
-        self.overview_image: np.ndarray | None = None
+        self._image: np.ndarray | None = None
+        self._origin = (0, 0)  # (row, col) of the overview image in the overview grid
+        self._boxes = boxes  # segment_boxes(grid), made on the first outline when not given
 
     def _colour(self, grid: DisplayGrid) -> np.ndarray | None:
         if self.lut is None:
             return None
         return outline_segments(grid, self.lut, width=self.outline) if self.outline else colour_segments(grid, self.lut)
 
+    @property
+    def overview_image(self) -> np.ndarray | None:
+        """(h, w, 4) RGBA of the overview on the whole overview grid (``None`` while empty)."""
+        if self._image is None or self._image.shape[:2] == self.overview_grid.shape:
+            return self._image
+        full = np.zeros((*self.overview_grid.shape, 4), np.uint8)
+        (r, c), (h, w) = self._origin, self._image.shape[:2]
+        full[r:r + h, c:c + w] = self._image
+        return full
+
+    def _segment_boxes(self) -> np.ndarray:
+        if self._boxes is None:
+            self._boxes = segment_boxes(self.overview_grid)
+        return self._boxes
+
+    def _outline_crop(self, lut: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple] | None:
+        """The outlines in the box around the painted segments: image, its origin and its map bounds."""
+        shown = np.flatnonzero(lut[1:, 3] > 0) + 1
+        boxes = self._segment_boxes()[shown[shown < self._segment_boxes().shape[0]]]
+        boxes = boxes[boxes[:, 0] >= 0]
+        if boxes.size == 0:
+            return None
+        grid, margin = self.overview_grid, self.outline + 1
+        h, w = grid.shape
+        r0, c0 = max(int(boxes[:, 0].min()) - margin, 0), max(int(boxes[:, 2].min()) - margin, 0)
+        r1, c1 = min(int(boxes[:, 1].max()) + margin, h), min(int(boxes[:, 3].max()) + margin, w)
+        image = outline_segments(grid.segment_ids[r0:r1, c0:c1], lut, width=self.outline)
+        t = grid.transform
+        lons, lats = crs_transformer(WEB_MERCATOR, WGS84).transform([t.c + c0 * t.a, t.c + c1 * t.a],
+                                                                     [t.f + r1 * t.e, t.f + r0 * t.e])
+        return image, (r0, c0), ((float(lats[0]), float(lons[0])), (float(lats[1]), float(lons[1])))
+
     def paint(self, lut: np.ndarray | None) -> None:
         """Recolour the overview and the detail (``None``: empty both)."""
         self.lut = lut
-        self.overview_image = self._colour(self.overview_grid)
-        self.overview.url = EMPTY_IMAGE if self.overview_image is None else png_data_url(self.overview_image)
+        bounds = self.overview_grid.bounds
+        self._origin = (0, 0)
+        if lut is not None and self.outline:
+            crop = self._outline_crop(lut)
+            self._image, self._origin, bounds = (None, (0, 0), bounds) if crop is None else crop
+        else:
+            self._image = self._colour(self.overview_grid)
+        with self.overview.hold_sync():  # the new image never shows at the old place
+            self.overview.url = EMPTY_IMAGE if self._image is None else png_data_url(self._image)
+            self.overview.bounds = bounds
         self.redraw()
 
 

@@ -557,3 +557,30 @@ def test_layout_leaves_the_map_its_room(explorer):
     explorer.legend.toggle.value = False
     assert explorer.legend.body.layout.display == "none"
 
+
+
+def test_outlines_are_a_small_image_laid_at_their_box(explorer):
+    """A click's outline is a PNG of the box around the segment only, at that box's bounds: the same pixels as
+    the outline over the whole display grid, in the same places on the map."""
+    from s2label.widget.overlays import outline_segments
+
+    selection = explorer._painted["selection"]
+    sid = big_segment_of(explorer, explorer.session.labels[0].id)
+    click_segment(explorer, sid)
+    rows, cols = np.nonzero(explorer.grid.segment_ids == sid)
+    crop = selection._image
+    assert crop.shape[0] <= np.ptp(rows) + 8 and crop.shape[1] <= np.ptp(cols) + 8  # just the box, with its margin
+    np.testing.assert_array_equal(selection.overview_image, outline_segments(explorer.grid, selection.lut, width=2))
+    (south, west), (north, east) = explorer.selection_layer.bounds
+    (s0, w0), (n0, e0) = explorer.grid.bounds
+    r0, c0 = selection._origin
+    fraction = lambda v, lo, hi: (v - lo) / (hi - lo)  # noqa: E731
+    h, w = explorer.grid.shape
+    assert fraction(west, w0, e0) == pytest.approx(c0 / w, abs=1e-6)
+    assert fraction(east, w0, e0) == pytest.approx((c0 + crop.shape[1]) / w, abs=1e-6)
+    # latitudes are not linear in Web-Mercator rows: compare through the locator instead
+    lat, lon = explorer.locator.latlon(int(np.argwhere(explorer.session.segmentation.labels == sid)[0][0]),
+                                       int(np.argwhere(explorer.session.segmentation.labels == sid)[0][1]))
+    assert south <= lat <= north and west <= lon <= east
+    explorer.clear_button.click()
+    assert selection._image is None and tuple(map(tuple, explorer.selection_layer.bounds)) == explorer.grid.bounds
