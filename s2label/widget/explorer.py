@@ -81,7 +81,7 @@ from .panel import LabelList
 from .segment_info import info_table_html, summary_html
 from .shortcuts import KeyboardShortcuts, help_html
 
-__all__ = ["ClusterExplorer", "MODES"]
+__all__ = ["ClusterExplorer", "MODES", "SELECT_ONLY"]
 
 #: What a click on the map does.
 MODES = ("inspect", "assign", "polygon", "similar")
@@ -96,7 +96,8 @@ _POSITIVE_RGBA = (0, 200, 83, 255)     # green outline
 _NEGATIVE_RGBA = (255, 23, 68, 255)    # red outline
 _MATCH_RGBA = (255, 196, 0, 255)       # amber outline
 _MAP_HEIGHT = 600
-_SELECT_ONLY = "(select only)"
+#: The target that assigns nothing: a drawn polygon only selects its segments.
+SELECT_ONLY = "select only"
 
 
 #: The live explorer of each session file in this kernel (a newer one retires the older).
@@ -285,8 +286,7 @@ class ClusterExplorer(w.VBox):
                                           layout=w.Layout(width="32px"))
         self.panel_button = w.ToggleButton(value=True, icon="columns", tooltip="show / hide the side panel",
                                            layout=w.Layout(width="36px", padding="0"))
-        self.help = w.HTML(help_html() + "<small>Shortcuts work with the pointer over the map.</small>",
-                           layout=w.Layout(display="none"))
+        self.help = w.HTML(help_html(), layout=w.Layout(display="none", max_width="470px"))
         self.help.add_class("s2label-help")
         self.status = w.HTML("")
         self.status.add_class("s2label-status")
@@ -394,7 +394,8 @@ class ClusterExplorer(w.VBox):
         self.side.add_class("s2label-panel")
         self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 0%", min_width="280px"))
         self.style = w.HTML(EXPLORER_CSS, layout=w.Layout(display="none"))
-        self.body = w.VBox([toolbar, self.help, self.status, self.summary,
+        self.map.add(L.WidgetControl(widget=self.help, position="topleft"))  # a popover over the map
+        self.body = w.VBox([toolbar, self.status, self.summary,
                             w.HBox([self.map_box, self.side], layout=w.Layout(width="100%")), self.style])
         super().__init__([self.body], layout=w.Layout(width="100%"))
         self.add_class("s2label-explorer")
@@ -447,11 +448,12 @@ class ClusterExplorer(w.VBox):
         if self.show_unlabelled.value and n_unlabelled:
             entries.append(("unlabelled", UNLABELLED_COLOUR))
         self.legend.set_entries(entries)
-        options = [(_SELECT_ONLY, None), *((lab.name, lab.id) for lab in s.labels), ("unlabelled", UNLABELLED)]
+        options = [("(select only)", SELECT_ONLY), *((lab.name, lab.id) for lab in s.labels),
+                   ("unlabelled", UNLABELLED)]
         current = self.target.value
         if list(self.target.options) != options:
             self.target.options = options
-        self.target.value = current if current in {v for _, v in options} else None
+        self.target.value = current if current in {v for _, v in options} else SELECT_ONLY
         self.undo_button.disabled = not s.can_undo
         self.redo_button.disabled = not s.can_redo
         self._show_granularity()
@@ -561,6 +563,12 @@ class ClusterExplorer(w.VBox):
 
     # --- the toolbar --------------------------------------------------------------------------------------
 
+    @property
+    def target_label(self) -> int | None:
+        """The label a click (assign mode) or a polygon puts segments in; ``None`` for *(select only)*."""
+        value = self.target.value
+        return None if value is None or value == SELECT_ONLY else int(value)
+
     def set_mode(self, mode: str) -> None:
         """Switch what a click on the map does (one of :data:`MODES`)."""
         if mode not in MODES:
@@ -625,10 +633,10 @@ class ClusterExplorer(w.VBox):
         if mode == "polygon":  # a vertex of the polygon being drawn: never an edit
             return None
         if mode == "assign":
-            if self.target.value is None:
+            if self.target_label is None:
                 self.say("choose a target label first (the 'target' list above the map)", error=True)
                 return None
-            self._run(self.session.assign, [segment_id], self.target.value)
+            self._run(self.session.assign, [segment_id], self.target_label)
         elif mode == "similar":
             pos, neg = list(self.positives), list(self.negatives)
             if self.example_kind.value == "positive":
@@ -669,8 +677,8 @@ class ClusterExplorer(w.VBox):
             self.say("the polygon holds no segment (at least half a segment must be inside)", error=True)
             return ids
         self.select_segments(ids, from_map=True)
-        if self.mode.value in ("polygon", "assign") and self.target.value is not None:
-            self._run(self.session.assign, ids.tolist(), self.target.value, how="polygon")
+        if self.mode.value in ("polygon", "assign") and self.target_label is not None:
+            self._run(self.session.assign, ids.tolist(), self.target_label, how="polygon")
         else:
             self.say(f"{ids.size} segments selected: 'New label' (Labels tab) makes them a label, or choose a "
                      "target to put them in")

@@ -54,7 +54,11 @@ EXPLORER_CSS = """<style>
 .s2label-explorer .s2label-layers .widget-checkbox, .s2label-explorer .s2label-layers .widget-dropdown {
   margin: 1px 0; }
 .s2label-explorer .s2label-summary { font-size: 12px; min-height: 18px; }
-.s2label-explorer .s2label-help table td { padding: 1px 8px 1px 0; font-size: 12px; }
+.s2label-explorer .s2label-help { background: rgba(255, 255, 255, 0.95); padding: 4px 8px; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font-size: 12px; line-height: 16px; }
+.s2label-explorer .s2label-help .widget-html-content { line-height: 16px; }
+.s2label-explorer .s2label-help td, .s2label-explorer .s2label-help th { padding: 0 8px 0 0; font-size: 12px;
+  line-height: 17px; white-space: nowrap; }
 .s2label-explorer .s2label-retired { padding: 8px; border: 1px dashed #999; }
 </style>"""
 

@@ -71,7 +71,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("y", True, False, "redo", "redo the edit undone last"),
     Shortcut("n", False, False, "next", "go to the next segment to review"),
     Shortcut("i", False, False, "mode:inspect", "click mode: inspect a segment"),
-    Shortcut("a", False, False, "mode:assign", "click mode: assign the class to a segment"),
+    Shortcut("a", False, False, "mode:assign", "click mode: put a segment in the target label"),
     Shortcut("p", False, False, "mode:polygon", "click mode: draw a polygon"),
     Shortcut("s", False, False, "mode:similar", "click mode: pick examples for similar segments"),
     Shortcut("Escape", False, False, "clear", "clear the selection and the examples"),

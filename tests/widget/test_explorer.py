@@ -431,16 +431,21 @@ def test_merge_takes_the_offered_name(explorer):
 
 
 def test_a_drawn_polygon_is_one_edit_and_its_clicks_assign_nothing(explorer, crop_result):
+    from s2label.widget.explorer import SELECT_ONLY
+
     s = explorer.session
     target = s.labels[0].id
-    explorer.target.value = target
     explorer.mode.value = "polygon"
     assert explorer.draw in explorer.map.controls
     corners = [explorer.locator.latlon(r, c) for r, c in [(0, 0), (0, 60), (60, 60), (60, 0)]]
+    ring = [(lon, lat) for lat, lon in [*corners, corners[0]]]
+    assert explorer.target.value == SELECT_ONLY and explorer.target_label is None  # the default: select only
+    selected = explorer.handle_polygon({"type": "Polygon", "coordinates": [ring]})
+    assert s.edits == () and set(explorer.selected_segments) == set(selected) and selected.size > 3
+    explorer.target.value = target
     for lat, lon in corners:  # the clicks that place the vertices
         explorer.handle_click(lat, lon)
     assert s.edits == ()
-    ring = [(lon, lat) for lat, lon in [*corners, corners[0]]]
     ids = explorer.handle_polygon({"type": "Polygon", "coordinates": [ring]})
     assert ids.size > 3 and len(s.edits) == 1 and s.edits[0]["how"] == "polygon"
     assert all(s.label_of(int(i)) == target for i in ids)
