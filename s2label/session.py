@@ -124,12 +124,12 @@ class LabelSession:
         self.fingerprint = fingerprint(segmentation, clustering)
         self._n = n
         self._areas = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
-        self._rules = EditRules(self.hierarchy)
+        self._rules = EditRules(self.hierarchy, evidence=self._evidence)
+        self._graph: tuple[np.ndarray, np.ndarray] | None = None
         self._node_cluster = self._rules.node_cluster
         self._edits: list[dict[str, Any]] = []
         self._states: list[SessionState] = [self._rules.initial_state()]
         self._position = 0
-        self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._level_cache: dict[tuple[int, ...], list[int]] = {}
         self._observers: list[Callable[[dict[str, Any]], None]] = []
         self._similarity: SimilarityIndex | None = None
@@ -394,6 +394,55 @@ class LabelSession:
         """Remove a label; its segments become unlabelled."""
         self._edit({"op": "delete", "label": label_id})
 
+    def propagate(self, *, alpha: float = 0.9, k: int = 10, spatial: float = 0.5) -> None:
+        """Spread the researcher's labels to every segment not set by hand (an edit: undo, autosave, replay).
+
+        Hand labels are strong examples, segments of clusters the researcher named or merged weaker ones
+        (:data:`~s2label.session_rules.WEAK_EXAMPLE`), unnamed ``cluster k`` labels none; the segment graph
+        (touching segments, weighted by boundary and likeness) and the ``k`` nearest segments in the clustering
+        space carry them (:func:`s2label.propagate.propagate_labels`). A propagation never changes a segment set
+        by hand, and hand labels given after it win too. :meth:`provenance` and :meth:`probabilities` tell each
+        segment's source and confidence.
+
+        Raises
+        ------
+        SessionError
+            No example, or examples of one label only.
+        """
+        self._edit({"op": "propagate", "alpha": float(alpha), "k": int(k), "spatial": float(spatial)})
+
+    def _evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The segment graph (built once) and the clustering space: what a propagation spreads over."""
+        if self._graph is None:
+            from .graph import build_graph
+
+            graph = build_graph(self.segmentation)  # node i is segment i + 1
+            self._graph = (graph.edge_index, graph.edge_weight)
+        space = self.clustering.embedding if self.clustering.embedding is not None else self.embeddings.vectors
+        return self._graph[0], self._graph[1], np.asarray(space)
+
+    def provenance(self) -> np.ndarray:
+        """(N,) where each segment's label comes from: ``"manual"``, ``"predicted"``, ``"cluster"`` or
+        ``"unlabelled"``."""
+        state = self._states[self._position]
+        out = np.where(self._segment_labels == UNLABELLED, "unlabelled", "cluster").astype("<U10")
+        out[self._rules.predicted_labels(state) != _AUTO] = "predicted"
+        out[self.manual_rows()] = "manual"
+        out[(out != "manual") & (self._segment_labels == UNLABELLED)] = "unlabelled"
+        return out
+
+    def probabilities(self) -> np.ndarray:
+        """(N,) float32 confidence of each segment's label: 1 by hand, the propagation's share where
+        predicted, HDBSCAN's membership probability from the clusters, 0 unlabelled."""
+        state = self._states[self._position]
+        out = np.asarray(self.clustering.probabilities, np.float32).copy()
+        if state.predicted is not None:
+            predicted = self._rules.predicted_labels(state) != _AUTO
+            out[predicted] = state.predicted[1][predicted]
+        out[self.manual_rows()] = 1.0
+        out[self._segment_labels == UNLABELLED] = 0.0
+        return out
+
     def similar(self, positives: Sequence[int], negatives: Sequence[int] = ()) -> Similarity:
         """Score every segment by similarity to example segments (see :func:`s2label.find_similar`)."""
         if self._similarity is None:
@@ -567,37 +616,8 @@ class LabelSession:
         with contextlib.suppress(ValueError):
             self._observers.remove(callback)
 
-    # --- deriving per-segment labels ------------------------------------------------------------------
-
-    def _automatic(self, cut: tuple[int, ...]) -> np.ndarray:
-        if cut not in self._assign_cache:
-            if len(self._assign_cache) > 16:
-                self._assign_cache.clear()
-            self._assign_cache[cut] = self.hierarchy.assign(cut)
-        return self._assign_cache[cut]
-
     def _derive(self, state: SessionState) -> np.ndarray:
-        """(N,) label id per segment: hand assignments (resolved through merges), else the hierarchy cut."""
-        member_label = np.full(len(state.cut) + 1, UNLABELLED, np.int64)  # last slot: above the cut -> -1
-        position = {node: i for i, node in enumerate(state.cut)}
-        for lab in state.labels:
-            for node in lab.nodes:
-                member_label[position[node]] = lab.id
-        out = member_label[self._automatic(state.cut)]
-        if state.overrides:
-            manual = np.full(self._n, _AUTO, np.int64)
-            for rows, target in state.overrides:
-                manual[rows] = target
-            if state.alias:
-                lut = np.arange(-3, state.next_id, dtype=np.int64)  # value v at index v + 3
-                for old, new in state.alias.items():
-                    while new in state.alias:  # a chain of merges
-                        new = state.alias[new]
-                    lut[old + 3] = new
-                manual = lut[manual + 3]
-            out = np.where(manual == _AUTO, out, manual)
-        out.setflags(write=False)
-        return out
+        return self._rules.derive(state)
 
     # --- persistence ----------------------------------------------------------------------------------
 

@@ -80,6 +80,8 @@ def describe_edit(edit: Mapping[str, Any], before: Sequence[Label], after: Seque
     if op == "create":
         n = len(edit.get("segments", []))
         return f"new label {edit.get('name')!r} ({_count(n, 'segment')})"
+    if op == "propagate":
+        return f"propagate the labels given (alpha {edit.get('alpha')}, k {edit.get('k')})"
     if op == "delete":
         return f"delete {name(edit.get('label'))}"
     return str(op)

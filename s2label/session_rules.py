@@ -36,6 +36,8 @@ UNLABELLED = -1
 _AUTO = -3  # no hand assignment: the segment follows the hierarchy
 MAX_NAME_LENGTH = 120
 SOURCES = ("cluster", "manual", "similar", "polygon")
+#: How much a segment of a cluster the researcher named counts in a propagation (a hand label counts 1).
+WEAK_EXAMPLE = 0.3
 _DEFAULT_NAME = re.compile(r"^cluster \d+( \(\d+\))?$")
 
 
@@ -88,6 +90,7 @@ class SessionState:
     overrides: tuple[tuple[np.ndarray, int], ...]  # (segment rows, label id), later entries win
     alias: Mapping[int, int]  # label id removed by a merge/delete/recut -> where its hand assignments go
     next_id: int
+    predicted: tuple[np.ndarray, np.ndarray] | None = None  # (N,) label id (or _AUTO) and probability per row
 
 
 def clean_name(name: object) -> str:
@@ -120,10 +123,69 @@ class EditRules:
     hierarchy : ClusterHierarchy
     """
 
-    def __init__(self, hierarchy: ClusterHierarchy) -> None:
+    def __init__(self, hierarchy: ClusterHierarchy, *,
+                 evidence: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> None:
         self.hierarchy = hierarchy
         self.n = int(hierarchy.point_node.size)
         self.node_cluster = {node: k for k, node in enumerate(hierarchy.selected)}
+        self.evidence = evidence  # () -> (edge_index, edge_weight, space) for propagation
+        self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    # --- deriving per-segment labels ------------------------------------------------------------------
+
+    def automatic(self, cut: tuple[int, ...]) -> np.ndarray:
+        """(N,) position in ``cut`` of each segment's cluster node (``-1`` above the cut), cached."""
+        if cut not in self._assign_cache:
+            if len(self._assign_cache) > 16:
+                self._assign_cache.clear()
+            self._assign_cache[cut] = self.hierarchy.assign(cut)
+        return self._assign_cache[cut]
+
+    def cluster_labels(self, state: SessionState) -> np.ndarray:
+        """(N,) label id of each segment from the hierarchy cut alone (``-1`` unlabelled)."""
+        member_label = np.full(len(state.cut) + 1, UNLABELLED, np.int64)  # last slot: above the cut -> -1
+        position = {node: i for i, node in enumerate(state.cut)}
+        for lab in state.labels:
+            for node in lab.nodes:
+                member_label[position[node]] = lab.id
+        return member_label[self.automatic(state.cut)]
+
+    @staticmethod
+    def _resolve(state: SessionState, ids: np.ndarray) -> np.ndarray:
+        """Label ids through the merges/deletes since they were given (``_AUTO`` stays ``_AUTO``)."""
+        if not state.alias:
+            return ids
+        lut = np.arange(-3, state.next_id, dtype=np.int64)  # value v at index v + 3
+        for old, new in state.alias.items():
+            while new in state.alias:  # a chain of merges
+                new = state.alias[new]
+            lut[old + 3] = new
+        return lut[ids + 3]
+
+    def hand_labels(self, state: SessionState) -> np.ndarray:
+        """(N,) label id set by hand for each segment (resolved through merges), ``_AUTO`` where none."""
+        manual = np.full(self.n, _AUTO, np.int64)
+        for rows, target in state.overrides:
+            manual[rows] = target
+        return self._resolve(state, manual)
+
+    def predicted_labels(self, state: SessionState) -> np.ndarray:
+        """(N,) label id a propagation gave each segment (resolved), ``_AUTO`` where none."""
+        if state.predicted is None:
+            return np.full(self.n, _AUTO, np.int64)
+        return self._resolve(state, state.predicted[0])
+
+    def derive(self, state: SessionState) -> np.ndarray:
+        """(N,) label id per segment: by hand, else predicted by a propagation, else the hierarchy cut."""
+        out = self.cluster_labels(state)
+        if state.predicted is not None:
+            predicted = self.predicted_labels(state)
+            out = np.where(predicted == _AUTO, out, predicted)
+        if state.overrides:
+            manual = self.hand_labels(state)
+            out = np.where(manual == _AUTO, out, manual)
+        out.setflags(write=False)
+        return out
 
     def initial_state(self) -> SessionState:
         """HDBSCAN's own clusters, label ``k`` = cluster ``k``."""
@@ -315,6 +377,37 @@ class EditRules:
         overrides = (*state.overrides, (rows, lab.id)) if rows.size else state.overrides
         return replace(state, labels=(*state.labels, lab), overrides=overrides, next_id=state.next_id + 1)
 
+    def _op_propagate(self, state: SessionState, edit: Mapping[str, Any]) -> SessionState:
+        """Spread the researcher's labels: hand labels as strong examples, named or merged clusters as weak
+        ones (:data:`WEAK_EXAMPLE`), unnamed clusters as none (:func:`s2label.propagate.propagate_labels`)."""
+        from .propagate import propagate_labels
+
+        if self.evidence is None:
+            raise SessionError("this session has no segment graph to propagate over")
+        options = {}
+        for key, default in (("alpha", 0.9), ("k", 10), ("spatial", 0.5)):
+            value = edit.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SessionError(f"propagate: {key} must be a number, got {value!r:.40}")
+            options[key] = value
+        hand = self.hand_labels(state)
+        clusters = self.cluster_labels(state)
+        weak_ids = [lab.id for lab in state.labels if lab.nodes and (lab.named or "merged_from" in lab.details)]
+        strong = hand >= 0
+        weak = (hand == _AUTO) & np.isin(clusters, weak_ids)
+        target = np.where(strong, hand, np.where(weak, clusters, -1))
+        ids = np.unique(target[target >= 0])
+        examples = np.where(target >= 0, np.searchsorted(ids, target), -1)
+        weights = np.where(strong, 1.0, np.where(weak, WEAK_EXAMPLE, 0.0))
+        edge_index, edge_weight, space = self.evidence()
+        result = propagate_labels(edge_index, edge_weight, space, examples, weights, alpha=float(options["alpha"]),
+                                  k=int(options["k"]), spatial=float(options["spatial"]))
+        predicted = np.where(result.labels >= 0, ids[np.maximum(result.labels, 0)], _AUTO).astype(np.int64)
+        predicted.setflags(write=False)
+        probabilities = result.probabilities
+        probabilities.setflags(write=False)
+        return replace(state, predicted=(predicted, probabilities))
+
     def _op_delete(self, state: SessionState, edit: Mapping[str, Any]) -> SessionState:
         i = self._find(state, edit.get("label"))
         lab = state.labels[i]
@@ -334,6 +427,7 @@ _HANDLERS: dict[str, Callable[[EditRules, SessionState, Mapping[str, Any]], Sess
     "rename": EditRules._op_rename, "colour": EditRules._op_colour, "hide": EditRules._op_hide,
     "merge": EditRules._op_merge, "split": EditRules._op_split, "recut": EditRules._op_recut,
     "assign": EditRules._op_assign, "create": EditRules._op_create, "delete": EditRules._op_delete,
+    "propagate": EditRules._op_propagate,
 }
 
 

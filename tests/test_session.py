@@ -519,3 +519,78 @@ print(refused)
     final = LabelSession.load(path, *blob_parts)
     assert len(final.edits) == 80, outs
     assert all(final.label_of(k * 100 + i + 1) == k for k in (0, 1) for i in range(40))
+
+
+# --- propagation (issue 13, item 1) -------------------------------------------------------------------
+
+def test_propagation_recovers_planted_classes_from_one_hand_label_each(session, blob_parts):
+    """Four blobs, one hand label in each: every segment of a blob gets its blob's label, with a probability."""
+    made = [session.create_label(f"class {k}", [k * 60 + 30]) for k in range(4)]
+    session.propagate()
+    labels = session.segment_labels()
+    for k, lid in enumerate(made):
+        assert (labels[k * 60:(k + 1) * 60] == lid).mean() >= 0.95, k
+    provenance = session.provenance()
+    assert set(provenance[[29, 89, 149, 209]]) == {"manual"}  # rows of segments 30, 90, 150, 210
+    assert (provenance == "predicted").sum() >= 0.95 * 236
+    p = session.probabilities()
+    assert p[29] == 1.0 and 0.25 < float(np.median(p[provenance == "predicted"])) <= 1.0
+    assert session.describe(session.position - 1).startswith("propagate the labels given")
+
+
+def test_propagation_never_changes_a_hand_label_and_undoes_exactly(session, blob_parts, tmp_path):
+    a, b = session.create_label("near", [1, 4, 5]), session.create_label("far", [200])
+    session.assign([2, 3], b)  # by hand, against the embedding: two blob-0 segments called "far"
+    before = session.segment_labels().copy()
+    session.propagate()
+    labels = session.segment_labels()
+    assert labels[1] == labels[2] == b and labels[0] == a  # hand labels win
+    assert (labels[3:60] == a).mean() > 0.9 and (labels[180:240] == b).mean() > 0.9
+    session.undo()
+    np.testing.assert_array_equal(session.segment_labels(), before)
+    session.redo()
+    np.testing.assert_array_equal(session.segment_labels(), labels)
+    session.assign([10], b)  # a hand label after the propagation wins too
+    assert session.label_of(10) == b
+    session.delete(a)  # a label deleted after a propagation: its predicted segments are unlabelled, not stale
+    assert (session.segment_labels()[3:60] == UNLABELLED).mean() > 0.9
+
+
+def test_propagation_replays_after_a_restart(blob_parts, tmp_path):
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    s.rename(s.label_of(1), "water")  # a named cluster: weak examples
+    s.create_label("odd", [200])
+    s.propagate(alpha=0.8, k=5)
+    resumed = LabelSession.load(path, *blob_parts)
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())
+
+
+def test_propagation_needs_two_labels(session):
+    with pytest.raises(SessionError, match="nothing to propagate"):
+        session.propagate()  # unnamed clusters are no examples
+    session.create_label("only", [5])
+    with pytest.raises(SessionError, match="at least two labels"):
+        session.propagate()
+    assert [e["op"] for e in session.edits] == ["create"]  # refused: no trace
+    session.create_label("other", [100])
+    with pytest.raises(SessionError, match="alpha"):
+        session.propagate(alpha=1.5)
+
+
+def test_propagation_on_a_real_scene_follows_its_clusters(crop_result):
+    """Two hand labels on the real crop, in its two largest clusters: the propagation gives most of each cluster
+    its label (the segment graph and the clustering space agree), and keeps both hand labels."""
+    s = LabelSession.from_result(crop_result)
+    clusters = np.asarray(crop_result.clustering.labels)
+    big = np.argsort(np.bincount(clusters[clusters >= 0]))[-2:]
+    areas = crop_result.segmentation.areas()
+    seeds = [int(np.flatnonzero(clusters == c)[np.argmax(areas[clusters == c])] + 1) for c in big]
+    made = [s.create_label(f"class {c}", [seed]) for c, seed in zip(big, seeds, strict=True)]
+    s.propagate()
+    labels = s.segment_labels()
+    assert [s.label_of(seed) for seed in seeds] == made
+    for c, lid in zip(big, made, strict=True):
+        assert (labels[clusters == c] == lid).mean() > 0.7, c
+    assert (s.provenance() == "predicted").mean() > 0.9
