@@ -271,6 +271,49 @@ class LabelSession:
         order = np.argsort(-np.asarray(self.clustering.outlier_scores)[rows], kind="stable")
         return rows[order] + 1
 
+    def review_queue(self, n: int = 20, *, spread: int = 10) -> np.ndarray:
+        """The ``n`` segments most worth a look, most uncertain first, spread out; none set by hand.
+
+        Uncertainty is the margin between the two most probable labels of the last propagation (smallest
+        first); before any propagation, HDBSCAN's outlier score (largest first). Spread: a segment is skipped
+        when it touches one already in the queue or is among the ``spread`` nearest, in the clustering space,
+        of one already in it, so the queue is never ten pieces of one field or ten look-alikes.
+
+        Returns
+        -------
+        ndarray (<= n,) int64
+            Segment ids.
+        """
+        if n < 1:
+            raise SessionError(f"n must be at least 1, got {n}")
+        state = self._states[self._position]
+        eligible = ~self.manual_rows()
+        if state.predicted is not None:
+            reached = self._rules.predicted_labels(state) != _AUTO
+            score = np.where(reached, np.asarray(state.predicted[2], np.float64), 2.0)  # unreached last
+        else:
+            score = -np.asarray(self.clustering.outlier_scores, np.float64)
+        order = np.flatnonzero(eligible)[np.argsort(score[eligible], kind="stable")]
+        edge_index, _, space = self._evidence()
+        neighbours = np.split(edge_index[1], np.searchsorted(edge_index[0], np.arange(1, self._n)))
+        knn = None
+        if spread > 0 and self._n > 1:
+            from sklearn.neighbors import NearestNeighbors
+
+            knn = NearestNeighbors(n_neighbors=min(spread, self._n - 1) + 1).fit(space)
+        blocked = np.zeros(self._n, bool)
+        queue: list[int] = []
+        for row in order:
+            if blocked[row]:
+                continue
+            queue.append(int(row))
+            if len(queue) == n:
+                break
+            blocked[neighbours[row]] = True
+            if knn is not None:
+                blocked[knn.kneighbors(space[row:row + 1], return_distance=False)[0]] = True
+        return np.asarray(queue, np.int64) + 1
+
     def segment_info(self, segment_id: int) -> dict[str, Any]:
         """What the explorer shows for one segment: label, cluster, probability, outlier score, area, spectrum.
 
@@ -666,16 +709,24 @@ class LabelSession:
         counts, areas = self.counts(), self.areas_px()
         manual_counts = np.bincount(self._segment_labels[self.manual_rows()] + 1,
                                     minlength=self._states[self._position].next_id + 1)
+        source = self.provenance()
+        predicted_counts = np.bincount(self._segment_labels[source == "predicted"] + 1,
+                                       minlength=self._states[self._position].next_id + 1)
+        confidence = self.probabilities()
         pixel_m2 = pixel_area_m2(self.segmentation.transform, self.segmentation.crs)
         rows = []
         for lab in self.labels:
-            n_manual = int(manual_counts[lab.id + 1])
+            n_manual, n_predicted = int(manual_counts[lab.id + 1]), int(predicted_counts[lab.id + 1])
             clusters = [self._node_cluster[n] for n in lab.nodes if n in self._node_cluster]
             other = [n for n in lab.nodes if n not in self._node_cluster]
-            provenance = ("automatic" if n_manual == 0 else "manual" if n_manual == counts[lab.id]
-                          else "automatic+manual") if lab.source == "cluster" else lab.source
+            parts = [name for name, count in (("automatic", counts[lab.id] - n_manual - n_predicted),
+                                              ("predicted", n_predicted), ("manual", n_manual)) if count > 0]
+            provenance = "+".join(parts) or "automatic" if lab.source == "cluster" or n_predicted else lab.source
+            mine = self._segment_labels == lab.id
             rows.append({"label": lab.id, "name": lab.name, "colour": lab.colour, "hidden": lab.hidden,
-                         "n_segments": counts[lab.id], "n_manual": n_manual, "area_px": areas[lab.id],
+                         "n_segments": counts[lab.id], "n_manual": n_manual, "n_predicted": n_predicted,
+                         "probability": round(float(confidence[mine].mean()), 4) if mine.any() else None,
+                         "area_px": areas[lab.id],
                          "area_m2": None if pixel_m2 is None else round(areas[lab.id] * pixel_m2, 2),
                          "source": lab.source, "provenance": provenance, "clusters": clusters,
                          "hierarchy_nodes": other, "details": dict(lab.details)})

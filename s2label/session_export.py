@@ -31,7 +31,8 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True,
     names = {lid: row["name"] for lid, row in table.items()}
     extra = {lid: {"label": lid, "colour": row["colour"], "hidden": row["hidden"],
                    "provenance": row["provenance"], "source": row["source"],
-                   "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"]}
+                   "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"],
+                   "n_predicted": row["n_predicted"], "probability": row["probability"]}
              for lid, row in table.items()}
     extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
     return vectorize(session.segmentation, labels, names={**names, UNLABELLED: "unlabelled"},

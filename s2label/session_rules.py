@@ -90,7 +90,8 @@ class SessionState:
     overrides: tuple[tuple[np.ndarray, int], ...]  # (segment rows, label id), later entries win
     alias: Mapping[int, int]  # label id removed by a merge/delete/recut -> where its hand assignments go
     next_id: int
-    predicted: tuple[np.ndarray, np.ndarray] | None = None  # (N,) label id (or _AUTO) and probability per row
+    #: after a propagation: (N,) label id (or _AUTO), probability and margin (best minus second share) per row
+    predicted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def clean_name(name: object) -> str:
@@ -404,9 +405,9 @@ class EditRules:
                                   k=int(options["k"]), spatial=float(options["spatial"]))
         predicted = np.where(result.labels >= 0, ids[np.maximum(result.labels, 0)], _AUTO).astype(np.int64)
         predicted.setflags(write=False)
-        probabilities = result.probabilities
-        probabilities.setflags(write=False)
-        return replace(state, predicted=(predicted, probabilities))
+        for array in (result.probabilities, result.margins):
+            array.setflags(write=False)
+        return replace(state, predicted=(predicted, result.probabilities, result.margins))
 
     def _op_delete(self, state: SessionState, edit: Mapping[str, Any]) -> SessionState:
         i = self._find(state, edit.get("label"))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
+import s2label
 from s2label.cluster import predict_clustering
 from s2label.errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from s2label.session import UNLABELLED, LabelSession
@@ -594,3 +595,43 @@ def test_propagation_on_a_real_scene_follows_its_clusters(crop_result):
     for c, lid in zip(big, made, strict=True):
         assert (labels[clusters == c] == lid).mean() > 0.7, c
     assert (s.provenance() == "predicted").mean() > 0.9
+
+
+def test_review_queue_ranks_by_uncertainty_and_spreads_out(session, blob_parts):
+    seg, emb, clustering = blob_parts
+    graph = s2label.build_graph(seg)
+    touching = set(zip(*graph.edge_index.tolist(), strict=True))
+    # before any propagation: by outlier score, spread out, never a hand label
+    session.assign([int(np.argmax(clustering.outlier_scores)) + 1], 0)
+    queue = session.review_queue(12)
+    rows = queue - 1
+    assert len(queue) == 12 and not session.manual_rows()[rows].any()
+    scores = np.asarray(clustering.outlier_scores)[rows]
+    assert np.all(np.diff(scores) <= 1e-12)  # most unusual first
+    assert not any((a, b) in touching for a in rows for b in rows if a != b)  # no two touching
+    # after a propagation: the smallest margins first
+    for k in range(4):
+        session.create_label(f"class {k}", [k * 60 + 30])
+    session.propagate()
+    queue = session.review_queue(8)
+    margins = np.asarray(session._states[session.position].predicted[2])[queue - 1]
+    eligible = ~session.manual_rows()
+    assert margins[0] == pytest.approx(margins.min()) == pytest.approx(np.asarray(
+        session._states[session.position].predicted[2])[eligible].min())
+    assert np.all(np.diff(margins) >= -1e-9)
+    assert not any((a, b) in touching for a in queue - 1 for b in queue - 1 if a != b)
+    with pytest.raises(SessionError, match="at least 1"):
+        session.review_queue(0)
+
+
+def test_export_carries_provenance_and_probability_of_a_propagation(blob_parts, tmp_path):
+    s = LabelSession(*blob_parts)
+    a, b = s.create_label("near", [30]), s.create_label("far", [210])
+    s.propagate()
+    table = {row["label"]: row for row in s.label_table()}
+    assert table[a]["provenance"] == "predicted+manual" and table[a]["n_manual"] == 1
+    assert table[a]["n_predicted"] == table[a]["n_segments"] - 1 and 0 < table[a]["probability"] <= 1
+    doc = json.loads(s.export(tmp_path / "labels.geojson").read_text())
+    props = {f["properties"]["name"]: f["properties"] for f in doc["features"]}
+    assert props["far"]["provenance"] == "predicted+manual" and props["far"]["n_predicted"] > 0
+    assert 0 < props["far"]["probability"] <= 1

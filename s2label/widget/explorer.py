@@ -325,23 +325,39 @@ class ClusterExplorer(w.VBox):
         self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled", indent=False)
         for box in (self.probability_alpha, self.show_unlabelled):
             box.observe(lambda _: self.refresh_overlay(), "value")
-        self.review_button = w.Button(description="Next unlabelled", icon="search", layout=w.Layout(width="auto"),
-                                      tooltip="the most unusual unlabelled segment (HDBSCAN outlier score) (n)")
+        self.review_button = w.Button(description="Next to review", icon="search", layout=w.Layout(width="auto"),
+                                      tooltip="the most uncertain segment not set by hand, spread out (n)")
         self.review_button.on_click(lambda _: self._review_next())
+        self.accept_button = w.Button(description="Accept", icon="check", layout=w.Layout(width="auto"),
+                                      disabled=True, tooltip="the label shown becomes a hand label")
+        self.accept_button.on_click(lambda _: self._answer(None))
+        self.answer = w.Dropdown(options=[("or: another label…", None)], value=None, disabled=True,
+                                 layout=w.Layout(width="170px"))
+        self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] is not None else None, "value")
+        self.propagate_button = w.Button(description="Propagate", icon="share-alt", layout=w.Layout(width="auto"),
+                                         tooltip="spread the labels you gave to every segment not set by hand")
+        self.propagate_button.on_click(lambda _: self._run(self.session.propagate))
+        self.auto_propagate = w.Checkbox(value=False, description="after each answer", indent=False,
+                                         layout=w.Layout(width="auto"))
         self.review_info = w.HTML("")
+        self.reviewing: int | None = None  # the segment shown by "Next to review"
+        self._reviewed: set[int] = set()
         self.new_label_name = w.Text(placeholder="new label from the selection", continuous_update=False,
                                      layout=w.Layout(width="auto", flex="1 1 120px"))
         self.new_label_button = w.Button(description="New label", icon="plus", layout=w.Layout(width="auto"),
                                          tooltip="a new label of the selected segments")
         self.new_label_button.on_click(self._new_label_from_selection)
         for button in (self.merge_button, self.split_button, self.delete_button, self.reset_cut, self.review_button,
+                       self.accept_button, self.propagate_button,
                        self.new_label_button, self.undo_button, self.redo_button, self.clear_button):
             button.layout.flex = "0 0 auto"  # never squeezed to an icon and "..."
         self.labels_tab = w.VBox([
             self.panel, wrap_row(self.merge_name, self.merge_button, self.split_button, self.delete_button),
             wrap_row(self.granularity, self.reset_cut), self.opacity,
             wrap_row(self.probability_alpha, self.show_unlabelled),
-            wrap_row(self.review_button, self.review_info), wrap_row(self.new_label_name, self.new_label_button)])
+            wrap_row(self.review_button, self.accept_button, self.answer),
+            wrap_row(self.propagate_button, self.auto_propagate, self.review_info),
+            wrap_row(self.new_label_name, self.new_label_button)])
         # inspect tab
         self.info = w.HTML("<i>click a segment on the map</i>")
         self.info.add_class("s2label-info")
@@ -454,6 +470,9 @@ class ClusterExplorer(w.VBox):
         if list(self.target.options) != options:
             self.target.options = options
         self.target.value = current if current in {v for _, v in options} else SELECT_ONLY
+        answers = [("or: another label…", None), *((lab.name, lab.id) for lab in s.labels)]
+        if list(self.answer.options) != answers:
+            self.answer.options = answers
         self.undo_button.disabled = not s.can_undo
         self.redo_button.disabled = not s.can_redo
         self._show_granularity()
@@ -749,18 +768,43 @@ class ClusterExplorer(w.VBox):
         self._run(self.session.recut, int(change["new"]))
 
     def _review_next(self) -> None:
-        queue = self.session.noise_queue()
-        if queue.size == 0:
-            self.say("no unlabelled segment left")
+        """Go to the next segment of :meth:`LabelSession.review_queue` not shown yet: pan to it, outline it, and
+        offer the two answers (accept the label shown, or pick another)."""
+        queue = [int(q) for q in self.session.review_queue(len(self._reviewed) + 20) if int(q) not in self._reviewed]
+        if not queue:
+            self.reviewing = None
+            self.accept_button.disabled = self.answer.disabled = True
+            self.say("nothing left to review: every segment is set by hand")
             return
-        segment_id = int(queue[self._review_index % queue.size])
-        self._review_index += 1
+        segment_id = self.reviewing = queue[0]
+        self._reviewed.add(segment_id)
         rows, cols = np.nonzero(self.session.segmentation.labels == segment_id)
         lat, lon = self.locator.latlon(float(rows.mean()), float(cols.mean()))
         self.map.center = (lat, lon)
         self.show_info(self.session.segment_info(segment_id), lat=lat, lon=lon)
         self.select_segments(np.array([segment_id]), from_map=True)
-        self.say(f"unlabelled segment {segment_id} ({self._review_index} of {queue.size} to review)")
+        name = self._name(self.session.label_of(segment_id))
+        self.accept_button.description = f"Accept '{name}'"[:40]
+        self.accept_button.disabled = self.session.label_of(segment_id) == UNLABELLED
+        self.answer.disabled = False
+        self.say(f"review segment {segment_id}: accept '{name}' or pick its label ({len(self._reviewed)} reviewed)")
+
+    def _answer(self, label_id: int | None) -> None:
+        """Answer the segment under review: ``None`` accepts the label shown, else that label (a hand label)."""
+        segment_id = self.reviewing
+        if segment_id is None:
+            return
+        target = self.session.label_of(segment_id) if label_id is None else int(label_id)
+        if target == UNLABELLED:
+            self.say("this segment is unlabelled: pick its label in the list", error=True)
+            return
+        if self._run(self.session.assign, [segment_id], target, how="review") is None:
+            return
+        if self.auto_propagate.value:
+            self._run(self.session.propagate)
+        with self.answer.hold_trait_notifications():
+            self.answer.value = None
+        self._review_next()
 
     def _new_label_from_selection(self, _: Any = None) -> None:
         if self.selected_segments.size == 0:

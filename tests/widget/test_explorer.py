@@ -207,8 +207,8 @@ def test_granularity_review_and_embedding_brush(explorer):
     explorer.reset_cut.click()
     assert s.level is None
     s.assign([1, 2, 3], UNLABELLED)
+    first = int(s.review_queue(1)[0])
     explorer.review_button.click()
-    first = int(s.noise_queue()[0])
     assert f"<b>{first}</b>" in explorer.info.value and f"segment {first}" in explorer.summary.value
     explorer.embedding_view.scatter.selected = [0, 1, 2]
     np.testing.assert_array_equal(explorer.selected_segments, explorer.embedding_view.rows[:3] + 1)
@@ -547,7 +547,7 @@ def test_keyboard_shortcuts(explorer):
     assert explorer.map.zoom == explorer.home_zoom
     s.assign([1, 2], UNLABELLED)
     keys.handle({"type": "keydown", "key": "n"})
-    assert "unlabelled segment" in status(explorer)
+    assert status(explorer).startswith("review segment ")
 
 
 def test_layout_leaves_the_map_its_room(explorer):
@@ -589,3 +589,31 @@ def test_outlines_are_a_small_image_laid_at_their_box(explorer):
     assert south <= lat <= north and west <= lon <= east
     explorer.clear_button.click()
     assert selection._image is None and tuple(map(tuple, explorer.selection_layer.bounds)) == explorer.grid.bounds
+
+
+def test_review_answers_and_propagation_from_the_panel(explorer):
+    """Next to review shows the most uncertain segment; Accept makes its label a hand label, the list gives
+    another; Propagate (and 'after each answer') spreads the answers; a segment is never shown twice."""
+    s = explorer.session
+    explorer.review_button.click()
+    first = explorer.reviewing
+    assert first == int(s.review_queue(1)[0]) and list(explorer.selected_segments) == [first]
+    shown = s.label_of(first)
+    if shown == UNLABELLED:  # noise: only the list answers it
+        explorer.accept_button.click()
+        assert "pick its label" in status(explorer)
+        explorer.answer.value = s.labels[0].id
+        shown = s.labels[0].id
+    else:
+        explorer.accept_button.click()
+    assert s.label_of(first) == shown and s.manual_rows()[first - 1]
+    second = explorer.reviewing
+    assert second not in (None, first)
+    other = next(lab.id for lab in s.labels if lab.id not in (s.label_of(second), s.label_of(first)))
+    explorer.auto_propagate.value = True
+    explorer.answer.value = other  # another label: a hand label, then a propagation
+    assert s.label_of(second) == other and [e["op"] for e in s.edits][-2:] == ["assign", "propagate"]
+    assert explorer.answer.value is None and explorer.reviewing not in (first, second)
+    assert (s.provenance() == "predicted").any()
+    explorer.undo_button.click()
+    assert s.edits[-1]["op"] == "assign"
