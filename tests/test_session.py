@@ -626,7 +626,8 @@ def test_review_queue_ranks_by_uncertainty_and_spreads_out(session, blob_parts):
 
 def test_export_carries_provenance_and_probability_of_a_propagation(blob_parts, tmp_path):
     s = LabelSession(*blob_parts)
-    a, b = s.create_label("near", [30]), s.create_label("far", [210])
+    a = s.create_label("near", [30])
+    s.create_label("far", [210])
     s.propagate()
     table = {row["label"]: row for row in s.label_table()}
     assert table[a]["provenance"] == "predicted+manual" and table[a]["n_manual"] == 1
