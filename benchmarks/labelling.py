@@ -30,7 +30,7 @@ from sklearn.ensemble import RandomForestClassifier
 import s2label
 from s2label.errors import SessionError
 from s2label.evaluate import load_reference
-from s2label.session import UNLABELLED, LabelSession
+from s2label.session import LabelSession
 
 ABER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aberystwyth"
 CHECKPOINTS = (0, 10, 20, 50, 100, 200)
