@@ -59,11 +59,13 @@ def test_label_a_scene(run_notebook, tmp_path):
     _, text = run_notebook("02-label-a-scene", WINDOW=NOTEBOOK_WINDOW, OUT=str(out), **FAST)
     session = json.loads((out / "session.json").read_text())
     ops = [e["op"] for e in session["edits"]]
-    assert ops[0] == "merge" and "assign" in ops and ops[-1] == "create", ops
+    assert ops[0] == "merge" and "assign" in ops and ops[-3:] == ["create", "propagate", "assign"], ops
     assert (out / "session.json.bak").is_file()
     labels = {p["name"]: p for p in _geojson(out / "labels.geojson")}
-    assert labels["water"]["n_manual"] > 0 and labels["water"]["provenance"] == "automatic+manual"
-    assert labels["like my examples"]["provenance"] == "similar"
+    assert labels["water"]["n_manual"] > 0 and labels["water"]["n_predicted"] > 0
+    assert labels["water"]["provenance"] in ("automatic+predicted+manual", "predicted+manual")
+    assert labels["like my examples"]["n_manual"] > 0 and 0 < labels["water"]["probability"] <= 1
+    assert "segments by provenance: {" in text and "'predicted':" in text and "review next: [" in text
     assert f"resumed from {out / 'session.json'}: {len(ops)} edits" in text
     with rasterio.open(out / "labels.tif") as ds:
         assert ds.shape == (384, 384) and ds.crs.to_epsg() == 32618
