@@ -33,6 +33,9 @@ Examples
 >>> session.undo(); session.undo()
 >>> session.label(first).name
 'cluster 0'
+>>> options = session.granularity_options()   # labels per granularity level, the researcher's kept whole
+>>> session.recut(1); len(session.labels) == options[1]
+True
 """
 
 from __future__ import annotations
@@ -396,20 +399,8 @@ class LabelSession:
         return self.hierarchy.level_sizes()
 
     def granularity_options(self) -> list[int]:
-        """Number of labels :meth:`recut` to each level would give now (index = level), the researcher's kept.
-
-        Examples
-        --------
-        >>> import numpy as np, s2label
-        >>> from s2label.session import LabelSession
-        >>> scene = s2label.sample_scene(window=((600, 728), (600, 728)))
-        >>> seg = s2label.segment(scene, segment_size=100)
-        >>> emb = s2label.embed(scene, seg, s2label.build_graph(seg), encoder="spectral")
-        >>> session = LabelSession(seg, emb, s2label.cluster(emb, reduce="pca", min_cluster_size=5))
-        >>> options = session.granularity_options()
-        >>> session.recut(1); len(session.labels) == options[1]
-        True
-        """
+        """Number of labels :meth:`recut` to each level would give now (index = level), the researcher's kept
+        (the module's example checks it against a re-cut)."""
         state = self._states[self._position]
         kept = self._rules.kept_nodes(state)
         fixed = sum(1 for lab in state.labels if lab.edited or not lab.nodes)

@@ -636,3 +636,41 @@ def test_export_carries_provenance_and_probability_of_a_propagation(blob_parts, 
     props = {f["properties"]["name"]: f["properties"] for f in doc["features"]}
     assert props["far"]["provenance"] == "predicted+manual" and props["far"]["n_predicted"] > 0
     assert 0 < props["far"]["probability"] <= 1
+
+
+def test_a_killed_process_loses_no_edit_it_reported_done(blob_parts, tmp_path):
+    """A process editing as fast as it can is killed (SIGKILL) mid-stream: the session file still loads, and
+    holds every edit whose call had returned before the kill (each is on disk when the call returns)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    path = tmp_path / "session.json"
+    LabelSession(*blob_parts, autosave=path)
+    script = f"""
+import sys
+from s2label.session import LabelSession
+from tests.conftest import make_blob_parts
+s = LabelSession.load({str(path)!r}, *make_blob_parts())
+for i in range(100000):
+    s.assign([i % 240 + 1], i % 4)
+    print(i + 1, flush=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    done = 0
+    deadline = time.monotonic() + 120
+    while done < 30 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        done = int(line)
+    proc.send_signal(signal.SIGKILL)
+    rest = proc.communicate()[0].split()
+    done = int(rest[-1]) if rest else done
+    assert done >= 30, "the editing process did not get going"
+    resumed = LabelSession.load(path, *blob_parts)  # never a half-written file
+    assert len(resumed.edits) >= done
+    assert [e["segments"] for e in resumed.edits[:done]] == [[i % 240 + 1] for i in range(done)]

@@ -52,10 +52,11 @@ from ..errors import S2LabelError
 from ..export import pixel_area_m2
 from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
+from .actions import FindSimilarActions, ReviewActions
 from .detail import Debouncer, DetailTracker, MapView
 from .download import download_link
 from .embedding_view import EmbeddingView, project
-from .figures import histogram_svg, spectrum_svg
+from .figures import spectrum_svg
 from .layers import (
     EXPLORER_CSS,
     DetailOverlay,
@@ -94,7 +95,6 @@ _UNLABELLED_RGBA = (*to_rgb(UNLABELLED_COLOUR), 200)
 _SELECTION_RGBA = (0, 229, 255, 255)   # cyan outline
 _POSITIVE_RGBA = (0, 200, 83, 255)     # green outline
 _NEGATIVE_RGBA = (255, 23, 68, 255)    # red outline
-_MATCH_RGBA = (255, 196, 0, 255)       # amber outline
 _MAP_HEIGHT = 600
 #: The target that assigns nothing: a drawn polygon only selects its segments.
 SELECT_ONLY = "select only"
@@ -104,7 +104,7 @@ SELECT_ONLY = "select only"
 _LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
 
 
-class ClusterExplorer(w.VBox):
+class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -767,99 +767,11 @@ class ClusterExplorer(w.VBox):
     def _recut(self, change: Mapping[str, Any]) -> None:
         self._run(self.session.recut, int(change["new"]))
 
-    def _review_next(self) -> None:
-        """Go to the next segment of :meth:`LabelSession.review_queue` not shown yet: pan to it, outline it, and
-        offer the two answers (accept the label shown, or pick another)."""
-        queue = [int(q) for q in self.session.review_queue(len(self._reviewed) + 20) if int(q) not in self._reviewed]
-        if not queue:
-            self.reviewing = None
-            self.accept_button.disabled = self.answer.disabled = True
-            self.say("nothing left to review: every segment is set by hand")
-            return
-        segment_id = self.reviewing = queue[0]
-        self._reviewed.add(segment_id)
-        rows, cols = np.nonzero(self.session.segmentation.labels == segment_id)
-        lat, lon = self.locator.latlon(float(rows.mean()), float(cols.mean()))
-        self.map.center = (lat, lon)
-        self.show_info(self.session.segment_info(segment_id), lat=lat, lon=lon)
-        self.select_segments(np.array([segment_id]), from_map=True)
-        name = self._name(self.session.label_of(segment_id))
-        self.accept_button.description = f"Accept '{name}'"[:40]
-        self.accept_button.disabled = self.session.label_of(segment_id) == UNLABELLED
-        self.answer.disabled = False
-        self.say(f"review segment {segment_id}: accept '{name}' or pick its label ({len(self._reviewed)} reviewed)")
-
-    def _answer(self, label_id: int | None) -> None:
-        """Answer the segment under review: ``None`` accepts the label shown, else that label (a hand label)."""
-        segment_id = self.reviewing
-        if segment_id is None:
-            return
-        target = self.session.label_of(segment_id) if label_id is None else int(label_id)
-        if target == UNLABELLED:
-            self.say("this segment is unlabelled: pick its label in the list", error=True)
-            return
-        if self._run(self.session.assign, [segment_id], target, how="review") is None:
-            return
-        if self.auto_propagate.value:
-            self._run(self.session.propagate)
-        with self.answer.hold_trait_notifications():
-            self.answer.value = None
-        self._review_next()
-
     def _new_label_from_selection(self, _: Any = None) -> None:
         if self.selected_segments.size == 0:
             self.say("select segments first (click, draw a polygon, or brush the embedding view)", error=True)
             return
         self._run(self.session.create_label, self.new_label_name.value, self.selected_segments.tolist())
-
-    # --- find similar -----------------------------------------------------------------------------------
-
-    def set_examples(self, positives: list[int], negatives: list[int]) -> None:
-        self.positives, self.negatives = list(positives), list(negatives)
-        self.examples.value = (f'<b style="color:#00a152">+</b> {", ".join(map(str, self.positives)) or "–"} &nbsp; '
-                               f'<b style="color:#d50032">−</b> {", ".join(map(str, self.negatives)) or "–"}')
-        self._paint_selection()
-        if not self.positives:
-            self.similarity = None
-            self.similarity_layer.visible = False
-            self._painted["similarity"].paint(None)
-            self.histogram.value = ""
-            return
-        self.similarity = self._run(self.session.similar, self.positives, self.negatives)
-        if self.similarity is not None:
-            scores = np.asarray(self.similarity.scores, np.float64)
-            lo, hi = float(scores.min()), float(scores.max())
-            if hi - lo < 1e-9:
-                hi = lo + 1e-3
-            previous = self.threshold.value
-            with self.threshold.hold_trait_notifications():
-                # the slider spans the scores' range (a full -1..1 span makes a pixel a big step)
-                self.threshold.max = max(hi, self.threshold.min)
-                self.threshold.min, self.threshold.max = lo, hi
-                self.threshold.step = (hi - lo) / 1000
-                self.threshold.value = previous if lo <= previous <= hi else float(np.quantile(scores, 0.95))
-            self.similarity_layer.visible = True
-            self.refresh_similarity()
-
-    def refresh_similarity(self) -> None:
-        """Outline the segments scoring at least the threshold, and draw the scores' histogram."""
-        sim = self.similarity
-        if sim is None:
-            return
-        chosen = sim.select(self.threshold.value)
-        lut = np.zeros((self.session.n_segments + 1, 4), np.uint8)
-        lut[chosen] = _MATCH_RGBA
-        self._painted["similarity"].paint(lut if chosen.size else None)
-        self.histogram.value = histogram_svg(np.asarray(sim.scores), threshold=self.threshold.value, width=300,
-                                             height=64)
-        self.say(f"{chosen.size} segments score {self.threshold.value:.3f} or more")
-
-    def _label_from_similarity(self, _: Any = None) -> None:
-        if self.similarity is None:
-            self.say("click at least one positive example in 'similar' mode first", error=True)
-            return
-        self._run(self.session.label_from_similarity, self.similarity, self.threshold.value,
-                  self.similar_name.value)
 
     # --- export -----------------------------------------------------------------------------------------
 

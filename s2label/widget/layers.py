@@ -30,7 +30,8 @@ from traitlets import Int
 
 from ._crs import WEB_MERCATOR, WGS84, crs_transformer
 from .detail import screen_pixel_size
-from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, png_data_url
+from .images import EMPTY_IMAGE, png_data_url
+from .overlays import DisplayGrid, colour_segments, outline_segments
 
 __all__ = ["EXPLORER_CSS", "wrap_row", "ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay",
            "segment_boxes", "Legend", "LayerSwitches"]
