@@ -15,7 +15,10 @@ import numpy as np
 from ..session import UNLABELLED
 from .figures import histogram_svg
 
-__all__ = ["ReviewActions", "FindSimilarActions"]
+__all__ = ["ReviewActions", "FindSimilarActions", "NO_ANSWER"]
+
+#: The review answer list's prompt (no label chosen yet).
+NO_ANSWER = "none"
 
 _MATCH_RGBA = (255, 196, 0, 255)  # amber outline of the segments like the examples
 
@@ -65,7 +68,7 @@ class ReviewActions:
         if self.auto_propagate.value:
             self._run(self.session.propagate)
         with self.answer.hold_trait_notifications():
-            self.answer.value = None
+            self.answer.value = NO_ANSWER
         self._review_next()
 
 

@@ -52,7 +52,7 @@ from ..errors import S2LabelError
 from ..export import pixel_area_m2
 from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
-from .actions import FindSimilarActions, ReviewActions
+from .actions import NO_ANSWER, FindSimilarActions, ReviewActions
 from .detail import Debouncer, DetailTracker, MapView
 from .download import download_link
 from .embedding_view import EmbeddingView, project
@@ -331,9 +331,10 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         self.accept_button = w.Button(description="Accept", icon="check", layout=w.Layout(width="auto"),
                                       disabled=True, tooltip="the label shown becomes a hand label")
         self.accept_button.on_click(lambda _: self._answer(None))
-        self.answer = w.Dropdown(options=[("or: another label…", None)], value=None, disabled=True,
+        # a value for the prompt that is not None: a Dropdown whose value is None shows blank
+        self.answer = w.Dropdown(options=[("or: another label…", NO_ANSWER)], value=NO_ANSWER, disabled=True,
                                  layout=w.Layout(width="170px"))
-        self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] is not None else None, "value")
+        self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] != NO_ANSWER else None, "value")
         self.propagate_button = w.Button(description="Propagate", icon="share-alt", layout=w.Layout(width="auto"),
                                          tooltip="spread the labels you gave to every segment not set by hand")
         self.propagate_button.on_click(lambda _: self._run(self.session.propagate))
@@ -470,7 +471,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         if list(self.target.options) != options:
             self.target.options = options
         self.target.value = current if current in {v for _, v in options} else SELECT_ONLY
-        answers = [("or: another label…", None), *((lab.name, lab.id) for lab in s.labels)]
+        answers = [("or: another label…", NO_ANSWER), *((lab.name, lab.id) for lab in s.labels)]
         if list(self.answer.options) != answers:
             self.answer.options = answers
         self.undo_button.disabled = not s.can_undo

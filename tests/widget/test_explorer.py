@@ -10,6 +10,7 @@ import pytest
 from s2label.colours import UNLABELLED_COLOUR, to_rgb
 from s2label.session import UNLABELLED, LabelSession
 from s2label.widget import ClusterExplorer
+from s2label.widget.actions import NO_ANSWER
 from s2label.widget.overlays import EMPTY_IMAGE
 
 
@@ -613,7 +614,7 @@ def test_review_answers_and_propagation_from_the_panel(explorer):
     explorer.auto_propagate.value = True
     explorer.answer.value = other  # another label: a hand label, then a propagation
     assert s.label_of(second) == other and [e["op"] for e in s.edits][-2:] == ["assign", "propagate"]
-    assert explorer.answer.value is None and explorer.reviewing not in (first, second)
+    assert explorer.answer.value == NO_ANSWER and explorer.reviewing not in (first, second)
     assert (s.provenance() == "predicted").any()
     explorer.undo_button.click()
     assert s.edits[-1]["op"] == "assign"
