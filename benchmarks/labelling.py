@@ -13,7 +13,10 @@ session API (:class:`s2label.session.LabelSession`):
   naming included (:meth:`LabelSession.propagate`).
 
 Pixel accuracy of the label map (every pixel gets its segment's label's class; unlabelled counts wrong) after
-0, 10, 20, 50, 100, 200 actions, and the actions needed for 85 / 90 / 95 %. Beside it, always: the **pixel
+0, 10, 20, 50, 100, 200 actions, and the actions needed for 85 / 90 / 95 %; for the strategy with propagation
+also **with pixel precision** (``LabelSession.label_raster(precision="pixel")``, what ``export(...,
+precision="pixel")`` writes: a pixel classifier trained on the confidently labelled segments re-decides every
+pixel) at those counts. Beside it, always: the **pixel
 baseline** of ilastik/IRIS (a random forest on the pixel's bands trained on N pixels labelled at random, one
 action each, mean of 3 seeds) and the **segment ceiling** (every segment given its majority class).
 """
@@ -43,6 +46,7 @@ class Researcher:
 
     def __init__(self, session: LabelSession, reference: np.ndarray) -> None:
         self.session = session
+        self.reference = reference
         labels = session.segmentation.labels
         ok = (labels > 0) & (reference > 0)
         self.total = int(ok.sum())
@@ -55,6 +59,20 @@ class Researcher:
     def class_of_labels(self) -> dict[int, int]:
         names = {name: k for k, name in CLASSES.items()}
         return {lab.id: names.get(lab.name, 0) for lab in self.session.labels}
+
+    def pixel_accuracy(self) -> float:
+        """Accuracy of the pixel-precise map (:meth:`LabelSession.label_raster` with ``precision="pixel"``)."""
+        classes = self.class_of_labels()
+        try:
+            raster = self.session.label_raster(precision="pixel", progress=False)
+        except SessionError:  # fewer than two labels so far: the segment map is all there is
+            raster = self.session.label_raster()
+        lut = np.zeros(max([*classes, 0]) + 3, np.int64)
+        for lid, k in classes.items():
+            lut[lid + 2] = k
+        got = lut[raster + 2]  # unlabelled (-1) and outside (-2) -> class 0: wrong
+        ok = self.reference > 0
+        return float((got[ok] == self.reference[ok]).sum() / self.total)
 
     def accuracy(self) -> float:
         classes = self.class_of_labels()
@@ -78,15 +96,26 @@ def _propagate(session: LabelSession) -> None:
         pass
 
 
-def simulate(session: LabelSession, reference: np.ndarray, *, actions: int, propagate: bool) -> list[float]:
-    """Accuracy after 0, 1, ..., ``actions`` actions: name the clusters, then answer the review queue."""
+def simulate(session: LabelSession, reference: np.ndarray, *, actions: int, propagate: bool,
+             pixel_at: tuple[int, ...] = ()) -> tuple[list[float], dict[int, float]]:
+    """Accuracy after 0, 1, ..., ``actions`` actions: name the clusters, then answer the review queue; and the
+    pixel-precise accuracy after each count of ``pixel_at``."""
     r = Researcher(session, reference)
     curve = [r.accuracy()]
+    pixel: dict[int, float] = {}
+
+    def record() -> None:
+        curve.append(r.accuracy())
+        if len(curve) - 1 in pixel_at:
+            pixel[len(curve) - 1] = r.pixel_accuracy()
+
+    if 0 in pixel_at:
+        pixel[0] = r.pixel_accuracy()
     hdbscan = np.asarray(session.clustering.labels)  # label k starts as cluster k
     clusters = sorted(session.labels, key=lambda lab: -session.counts()[lab.id])
     for lab in clusters:  # one action each, largest first
         if len(curve) > actions:
-            return curve
+            return curve, pixel
         members = hdbscan == lab.id  # the cluster's own segments (a propagation may show others' labels there)
         klass = int(np.argmax(r.hist[members].sum(axis=0))) if members.any() else 0
         if klass == 0:
@@ -98,12 +127,12 @@ def simulate(session: LabelSession, reference: np.ndarray, *, actions: int, prop
             session.merge([existing, lab.id])  # naming it as a class already named merges it, for free
         if propagate:
             _propagate(session)
-        curve.append(r.accuracy())
+        record()
     seen: set[int] = set()
     while len(curve) <= actions:
         queue = [int(q) for q in session.review_queue(len(seen) + 5) if int(q) not in seen]
         if not queue:
-            curve.append(curve[-1])
+            record()
             continue
         segment = queue[0]
         seen.add(segment)
@@ -117,8 +146,8 @@ def simulate(session: LabelSession, reference: np.ndarray, *, actions: int, prop
             session.assign([segment], target, how="review")  # accept (same label) or correct: one action
         if propagate:
             _propagate(session)
-        curve.append(r.accuracy())
-    return curve
+        record()
+    return curve, pixel
 
 
 def pixel_baseline(scene: s2label.Scene, reference: np.ndarray, counts: tuple[int, ...], seeds=(0, 1, 2)) -> dict:
@@ -161,11 +190,13 @@ def main() -> None:
     result = s2label.run(scene, encoder=args.encoder, seed=args.seed, progress=False)
     print(f"pipeline ({args.encoder}): {time.perf_counter() - t0:.0f} s, {result.segmentation.n_segments} segments, "
           f"{result.clustering.n_clusters} clusters")
-    curves = {}
+    curves, pixel = {}, {}
     for name, propagate in (("name + review", False), ("name + review + propagate", True)):
         t0 = time.perf_counter()
-        session = LabelSession(result.segmentation, result.embeddings, result.clustering)
-        curves[name] = simulate(session, reference, actions=args.actions, propagate=propagate)
+        session = LabelSession(result.segmentation, result.embeddings, result.clustering, scene=scene)
+        at = tuple(n for n in CHECKPOINTS if n <= args.actions) if propagate else ()
+        curves[name], pixel[name] = simulate(session, reference, actions=args.actions, propagate=propagate,
+                                             pixel_at=at)
         print(f"{name}: {time.perf_counter() - t0:.0f} s")
     ceiling = Researcher(LabelSession(result.segmentation, result.embeddings, result.clustering), reference).ceiling
     baseline = pixel_baseline(scene, reference, tuple(n for n in CHECKPOINTS if n > 0))
@@ -176,6 +207,9 @@ def main() -> None:
     for name, curve in curves.items():
         cells = [f"{curve[n]:.3f}" if n < len(curve) else "" for n in CHECKPOINTS]
         print(f"| {name} | " + " | ".join(cells) + " | " + " / ".join(_reach(curve, t) for t in TARGETS) + " |")
+        if pixel[name]:
+            cells = [f"{pixel[name][n]:.3f}" if n in pixel[name] else "" for n in CHECKPOINTS]
+            print(f"| {name} + pixel precision | " + " | ".join(cells) + " | |")
     cells = ["" if n == 0 else f"{baseline[n]:.3f}" for n in CHECKPOINTS]
     print("| pixel random forest, N random clicks (mean of 3 seeds) | " + " | ".join(cells) + " | |")
     if args.plot:
@@ -186,7 +220,10 @@ def main() -> None:
 
         fig, ax = plt.subplots(figsize=(6.4, 4))
         for name, curve in curves.items():
-            ax.plot(range(len(curve)), curve, label=name)
+            line, = ax.plot(range(len(curve)), curve, label=name)
+            if pixel[name]:
+                ax.plot(list(pixel[name]), list(pixel[name].values()), "s-", color=line.get_color(), alpha=0.6,
+                        label=f"{name} + pixel precision")
         ax.plot([n for n in CHECKPOINTS if n], [baseline[n] for n in CHECKPOINTS if n], "o--",
                 label="pixel random forest (N clicks)")
         ax.axhline(ceiling, color="grey", ls=":", label=f"segment ceiling {ceiling:.3f}")

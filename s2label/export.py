@@ -30,7 +30,7 @@ from .io.write import write_raster
 from .segment import Segmentation
 
 __all__ = [
-    "NOISE", "NODATA", "LabelPolygons", "label_raster", "vectorize", "to_geojson", "write_geojson",
+    "NOISE", "NODATA", "LabelPolygons", "label_raster", "vectorize", "vectorize_raster", "to_geojson", "write_geojson",
     "write_geopackage", "write_label_raster", "pixel_area_m2",
 ]
 
@@ -126,16 +126,43 @@ def vectorize(
         Sorted by label value.
     """
     labels = np.asarray(segment_labels).astype(np.int32)
-    raster = label_raster(segmentation, labels)
+    seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True), strict=True)}
+    return vectorize_raster(label_raster(segmentation, labels), segmentation.transform, segmentation.crs,
+                            names=names, extra_properties=extra_properties, include_noise=include_noise,
+                            segment_counts=seg_counts)
+
+
+def vectorize_raster(raster: np.ndarray, transform: Any, crs: CRS, *, names: Mapping[int, str] | None = None,
+                     extra_properties: Mapping[int, Mapping[str, Any]] | None = None, include_noise: bool = True,
+                     segment_counts: Mapping[int, int] | None = None) -> LabelPolygons:
+    """Dissolve the pixels of each value of a label raster into one (Multi)Polygon.
+
+    Parameters
+    ----------
+    raster : ndarray (H, W) int32
+        Label per pixel; :data:`NODATA` (-2) outside, :data:`NOISE` (-1) noise/unlabelled.
+    transform, crs
+        The raster's grid.
+    names, extra_properties, include_noise
+        As :func:`vectorize`.
+    segment_counts : mapping label -> int, optional
+        The ``n_segments`` property (0 where missing).
+
+    Returns
+    -------
+    LabelPolygons
+        Sorted by label value.
+    """
+    raster = np.asarray(raster, np.int32)
+    seg_counts = dict(segment_counts or {})
     mask = raster != NODATA
     if not include_noise:
         mask &= raster != NOISE
     parts: dict[int, list[Polygon]] = {}
-    for geom, value in shapes(raster, mask=mask, connectivity=4, transform=segmentation.transform):
+    for geom, value in shapes(raster, mask=mask, connectivity=4, transform=transform):
         parts.setdefault(int(value), []).append(shape(geom))
     counts = np.bincount(raster[mask].ravel() - NODATA)  # pixel count per (value - NODATA)
-    seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True), strict=True)}
-    pixel_area = pixel_area_m2(segmentation.transform, segmentation.crs)
+    pixel_area = pixel_area_m2(transform, crs)
     values, geoms, props = [], [], []
     for value in sorted(parts):
         geom = MultiPolygon(parts[value])
@@ -144,7 +171,7 @@ def vectorize(
         if pixel_area is not None:
             area = float(counts[value - NODATA]) * pixel_area
         else:
-            area = abs(_GEOD.geometry_area_perimeter(_to_wgs84(geom, segmentation.crs))[0])
+            area = abs(_GEOD.geometry_area_perimeter(_to_wgs84(geom, crs))[0])
         name = (names or {}).get(value) or ("noise" if value == NOISE else f"cluster {value}")
         prop: dict[str, Any] = {"cluster": value, "name": str(name), "n_segments": seg_counts.get(value, 0),
                                 "area_m2": round(area, 2)}
@@ -152,7 +179,7 @@ def vectorize(
         values.append(value)
         geoms.append(geom)
         props.append(prop)
-    return LabelPolygons(tuple(values), tuple(geoms), tuple(props), segmentation.crs)
+    return LabelPolygons(tuple(values), tuple(geoms), tuple(props), crs)
 
 
 def _as_multipolygon(geom: Any) -> MultiPolygon:

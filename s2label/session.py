@@ -44,6 +44,7 @@ import contextlib
 import copy
 import os
 import shutil
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -61,9 +62,12 @@ from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from .export import LabelPolygons, pixel_area_m2
 from .features import index_bands
 from .hierarchy import ClusterHierarchy
+from .pixel_labels import pixels_in_polygon
+from .scene import Scene
 from .segment import Segmentation
 from .session_describe import describe_edit
-from .session_export import export_labels, label_polygons
+from .session_export import export_labels, label_polygons, scene_geometry
+from .session_export import label_raster as session_label_raster
 from .session_file import (
     FILE_FORMAT,
     FILE_VERSION,
@@ -74,10 +78,11 @@ from .session_file import (
     read_session_file,
     with_backup,
 )
+from .session_prepared import Outdated, PreparedEdit, propagation_edit
 from .session_rules import _AUTO, UNLABELLED, EditRules, Label, SessionState, as_int, clean_name
 from .similar import Similarity, SimilarityIndex
 
-__all__ = ["LabelSession", "Label", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
+__all__ = ["LabelSession", "Label", "PreparedEdit", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
 
 class LabelSession:
     """The user's labels over one clustering: edits, undo/redo, autosave, export.
@@ -96,6 +101,9 @@ class LabelSession:
         Mean reflectance per segment and band, shown when a segment is inspected.
     bands : sequence of str, optional
         Names of the columns of ``spectra``.
+    scene : Scene, optional
+        The reflectance the segments were cut from: pixel-precise labels (``precision="pixel"`` of
+        :meth:`label_raster` and :meth:`export`) learn from its pixels; pixel-exact polygons skip its no-data.
 
     Raises
     ------
@@ -107,7 +115,7 @@ class LabelSession:
 
     def __init__(self, segmentation: Segmentation, embeddings: Embeddings, clustering: Clustering, *,
                  autosave: str | os.PathLike[str] | None = None, spectra: np.ndarray | None = None,
-                 bands: Sequence[str] = ()) -> None:
+                 bands: Sequence[str] = (), scene: Scene | None = None) -> None:
         n = clustering.labels.size
         ids = np.asarray(clustering.segment_ids)
         if embeddings.n != n or not np.array_equal(np.asarray(embeddings.segment_ids), ids):
@@ -116,6 +124,9 @@ class LabelSession:
         if segmentation.n_segments != n or not np.array_equal(ids, np.arange(1, n + 1)):
             raise SessionError(f"the segmentation has {segmentation.n_segments} segments, the clustering {n}: "
                                "they come from different runs")
+        if scene is not None and scene.shape != segmentation.shape:
+            raise SessionError(f"the scene ({scene.shape}) and the segmentation ({segmentation.shape}) are on "
+                               "different grids")
         if spectra is not None and np.asarray(spectra).shape[0] != n:
             raise SessionError(f"spectra has {np.asarray(spectra).shape[0]} rows for {n} segments")
         self.segmentation = segmentation
@@ -124,10 +135,14 @@ class LabelSession:
         self.hierarchy = ClusterHierarchy.from_clustering(clustering)
         self.spectra = None if spectra is None else np.asarray(spectra, dtype=np.float32)
         self.bands = tuple(bands)
+        self.scene = scene
         self.fingerprint = fingerprint(segmentation, clustering)
+        # the edit log, the position and the caches change under it: a commit from a worker thread
+        # (:meth:`commit_prepared`) and an edit from the main thread never interleave
+        self._lock = threading.RLock()
         self._n = n
         self._areas = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
-        self._rules = EditRules(self.hierarchy, evidence=self._evidence)
+        self._rules = EditRules(self.hierarchy, evidence=self._evidence, pixels=self._pixels_in)
         self._graph: tuple[np.ndarray, np.ndarray] | None = None
         self._node_cluster = self._rules.node_cluster
         self._edits: list[dict[str, Any]] = []
@@ -160,14 +175,15 @@ class LabelSession:
         mean = result.segment_spectra()
         bands = tuple(result.bands) or tuple(result.scene.bands)
         parts = (result.segmentation, result.embeddings, result.clustering)
+        scene = getattr(result, "scene", None)
         if resume and autosave is not None:
-            return cls.open(autosave, *parts, spectra=mean, bands=bands)
-        return cls(*parts, autosave=autosave, spectra=mean, bands=bands)
+            return cls.open(autosave, *parts, spectra=mean, bands=bands, scene=scene)
+        return cls(*parts, autosave=autosave, spectra=mean, bands=bands, scene=scene)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
              clustering: Clustering, *, autosave: bool = True, spectra: np.ndarray | None = None,
-             bands: Sequence[str] = ()) -> LabelSession:
+             bands: Sequence[str] = (), scene: Scene | None = None) -> LabelSession:
         """Resume the session saved in ``path`` over the same segmentation and clustering.
 
         The edit log is replayed (validated edit by edit), the undo/redo position restored, and, with
@@ -182,7 +198,7 @@ class LabelSession:
         target = Path(path)
         token = file_token(target)
         doc = read_session_file(target)
-        session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands)
+        session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands, scene=scene)
         session._replay(doc, target)
         if autosave:
             session.autosave_path, session._file_token = target, token
@@ -416,6 +432,43 @@ class LabelSession:
         ids = [int(s) for s in segment_ids]
         self._edit({"op": "assign", "segments": ids, "label": label_id, "how": how})
 
+    def assign_pixels(self, polygon: Any, label_id: int, *, crs: Any = None) -> None:
+        """Put the pixels inside a polygon in a label, exactly, whatever their segments (a pixel-exact polygon).
+
+        The polygon is stored in the edit log (undo, replay), its pixels rasterised on the scene's grid (pixel
+        centres inside, no-data left out, ``rasterio.features.rasterize``); they take the label in
+        :meth:`label_raster` and every export, over the segment labels and later propagations. Segment counts
+        and areas in the panel stay per segment. ``label_id=-1`` unlabels the pixels.
+
+        Parameters
+        ----------
+        polygon : GeoJSON mapping or object with ``__geo_interface__``
+            ``Polygon`` or ``MultiPolygon`` (or a ``Feature`` of one).
+        label_id : int
+        crs : optional
+            CRS of the coordinates (anything ``rasterio.crs.CRS.from_user_input`` reads); default the scene's.
+
+        Raises
+        ------
+        SessionError
+            Not a polygon, self-intersecting, outside the scene, or covering no pixel with data.
+        """
+        self._edit({"op": "assign_pixels", "label": label_id,
+                    "geometry": scene_geometry(polygon, crs, self.segmentation.crs)})
+
+    def _pixels_in(self, geometry: Mapping[str, Any]) -> np.ndarray:
+        return pixels_in_polygon(self.segmentation, None if self.scene is None else self.scene.valid, geometry)
+
+    def pixel_overrides(self) -> list[tuple[np.ndarray, int]]:
+        """The pixel-exact polygons now in force, in order: (flat pixel indices, label id)."""
+        return self._rules.pixel_labels(self._states[self._position])
+
+    def label_raster(self, *, precision: str = "segment", **options: Any) -> np.ndarray:
+        """(H, W) int32 label id of every pixel (:func:`.label_raster`): ``precision="pixel"`` re-decides
+        pixels with a classifier trained on confidently labelled segments (``options`` of
+        :func:`s2label.pixel_labels.refine_pixels`); pixel-exact polygons win in both."""
+        return session_label_raster(self, precision=precision, **options)
+
     def create_label(self, name: str, segment_ids: Iterable[int] = (), *, colour: str | None = None,
                      source: str = "manual", details: Mapping[str, Any] | None = None) -> int:
         """A new label made of the given segments (assigned by hand); returns its id."""
@@ -443,17 +496,67 @@ class LabelSession:
         SessionError
             No example, or examples of one label only.
         """
-        self._edit({"op": "propagate", "alpha": float(alpha), "k": int(k), "spatial": float(spatial)})
+        self._edit(propagation_edit(alpha, k, spatial))
+
+    def prepare(self, edit: Mapping[str, Any]) -> PreparedEdit:
+        """Apply ``edit`` to the current state without committing it; :meth:`commit_prepared` commits it.
+
+        Safe from another thread while the session is edited: the state is read under the session's lock, the
+        edit (a JSON edit, as in the session file) is applied outside it, so a slow one such as a propagation
+        never holds up the researcher's own edits. Raises :class:`SessionError` as the edit itself would.
+        """
+        edit = to_jsonable(edit)
+        with self._lock:
+            position, n_edits = self._position, len(self._edits)
+            base = self._states[position]
+            rules = copy.copy(self._rules)  # a cache of its own: the main thread's edits use the session's
+            rules._assign_cache = dict(self._rules._assign_cache)
+        return PreparedEdit(edit, position, n_edits, base, rules.apply(base, edit))
+
+    def prepare_propagation(self, *, alpha: float = 0.9, k: int = 10, spatial: float = 0.5) -> PreparedEdit:
+        """:meth:`propagate` prepared (:meth:`prepare`): the same edit, computed off the main thread."""
+        return self.prepare(propagation_edit(alpha, k, spatial))
+
+    def commit_prepared(self, prepared: PreparedEdit) -> bool:
+        """Commit an edit :meth:`prepare` computed, if the session is still where it was then.
+
+        The edit becomes the next edit of the log exactly as if it were made now (autosave, the session file's
+        lock and check, observers, undo), provided the session is still at the same position of the same edit
+        log; else nothing changes. Safe to call from another thread (observers then hear it in that thread).
+
+        Returns
+        -------
+        bool
+            Whether it was committed (``False``: the session moved on since; prepare it again).
+
+        Raises
+        ------
+        StaleSessionError
+            Another window or process changed the session file (reloaded; the edit is not applied).
+        """
+        def change() -> dict[str, Any]:
+            if (self._position != prepared.position or len(self._edits) != prepared.n_edits
+                    or self._states[self._position] is not prepared.base):
+                raise Outdated
+            return self._append(copy.deepcopy(prepared.edit), prepared.state)
+
+        try:
+            self._commit(change)
+        except Outdated:
+            return False
+        return True
 
     def _evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The segment graph (built once) and the clustering space: what a propagation spreads over."""
-        if self._graph is None:
-            from .graph import build_graph
+        with self._lock:  # built once, whichever thread asks first
+            if self._graph is None:
+                from .graph import build_graph
 
-            graph = build_graph(self.segmentation)  # node i is segment i + 1
-            self._graph = (graph.edge_index, graph.edge_weight)
+                graph = build_graph(self.segmentation)  # node i is segment i + 1
+                self._graph = (graph.edge_index, graph.edge_weight)
+            edge_index, edge_weight = self._graph
         space = self.clustering.embedding if self.clustering.embedding is not None else self.embeddings.vectors
-        return self._graph[0], self._graph[1], np.asarray(space)
+        return edge_index, edge_weight, np.asarray(space)
 
     def provenance(self) -> np.ndarray:
         """(N,) where each segment's label comes from: ``"manual"``, ``"predicted"``, ``"cluster"`` or
@@ -549,37 +652,44 @@ class LabelSession:
         self._commit(change)
 
     def _set_position(self, position: int) -> None:
-        self._position = position
-        self._segment_labels = self._derive(self._states[position])
+        with self._lock:  # labels first: a reader never sees the new position with the old labels
+            labels = self._derive(self._states[position])
+            self._segment_labels, self._position = labels, position
 
     def _edit(self, edit: dict[str, Any]) -> None:
         edit = to_jsonable(edit)
 
         def change() -> dict[str, Any]:
             state = self._rules.apply(self._states[self._position], edit)  # raises before anything changes
-            del self._edits[self._position:]
-            del self._states[self._position + 1:]
-            self._edits.append(edit)
-            self._states.append(state)
-            self._set_position(self._position + 1)
-            return {**edit, "description": self.describe(self._position - 1)}
+            return self._append(edit, state)
 
         self._commit(change)
 
+    def _append(self, edit: dict[str, Any], state: SessionState) -> dict[str, Any]:
+        """Make ``edit`` (which leads to ``state``) the next edit, dropping the undone ones; its event."""
+        del self._edits[self._position:]
+        del self._states[self._position + 1:]
+        self._edits.append(edit)
+        self._states.append(state)
+        self._set_position(self._position + 1)
+        return {**edit, "description": self.describe(self._position - 1)}
+
     def _commit(self, change: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Apply ``change`` and autosave, under the session file's lock, unless the file changed elsewhere.
+        """Apply ``change`` and autosave, under the session's and the session file's locks, unless the file
+        changed elsewhere.
 
         When another window or process rewrote the file since this session last read or wrote it, the file is
         reloaded instead, ``change`` is not applied and :class:`StaleSessionError` says so: an edit is never
-        written over edits it has not seen. Observers hear the event (or ``{"op": "reload"}``) after the lock
-        is released, so they may edit in turn.
+        written over edits it has not seen. Observers hear the event (or ``{"op": "reload"}``) after the locks
+        are released, so they may edit in turn.
         """
-        path = self.autosave_path
-        with locked(path) if path is not None else contextlib.nullcontext():
-            reloaded = self._reload_if_changed()
-            if reloaded is None:
-                event = change()
-                self._autosave()
+        with self._lock:
+            path = self.autosave_path
+            with locked(path) if path is not None else contextlib.nullcontext():
+                reloaded = self._reload_if_changed()
+                if reloaded is None:
+                    event = change()
+                    self._autosave()
         if reloaded is not None:
             self._notify(reloaded)
             raise StaleSessionError(reloaded["message"], path=path)
@@ -594,7 +704,7 @@ class LabelSession:
         path = self.autosave_path
         if path is None:
             return False
-        with locked(path):
+        with self._lock, locked(path):
             reloaded = self._reload_if_changed()
         if reloaded is not None:
             self._notify(reloaded)
@@ -675,7 +785,7 @@ class LabelSession:
             raise SessionError("no file to save to: pass a path or start the session with autosave=...")
         if self.autosave_path is None or target.resolve() != self.autosave_path.resolve():
             return self._write(target)
-        with locked(self.autosave_path):
+        with self._lock, locked(self.autosave_path):
             reloaded = self._reload_if_changed()
             if reloaded is None:
                 return self._write(self.autosave_path)
@@ -723,14 +833,18 @@ class LabelSession:
                          "hierarchy_nodes": other, "details": dict(lab.details)})
         return rows
 
-    def polygons(self, *, include_hidden: bool = True, include_unlabelled: bool = False) -> LabelPolygons:
+    def polygons(self, *, include_hidden: bool = True, include_unlabelled: bool = False,
+                 precision: str = "segment", **options: Any) -> LabelPolygons:
         """The labels dissolved into (Multi)Polygons with names and provenance (:func:`.label_polygons`)."""
-        return label_polygons(self, include_hidden=include_hidden, include_unlabelled=include_unlabelled)
+        return label_polygons(self, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
+                              precision=precision, **options)
 
     def export(self, path: str | os.PathLike[str], *, include_hidden: bool = True,
-               include_unlabelled: bool = False) -> Path:
-        """Write the labels as ``.geojson`` (WGS84), ``.gpkg`` or ``.tif`` (:func:`.export_labels`)."""
-        return export_labels(self, path, include_hidden=include_hidden, include_unlabelled=include_unlabelled)
+               include_unlabelled: bool = False, precision: str = "segment", **options: Any) -> Path:
+        """Write the labels as ``.geojson`` (WGS84), ``.gpkg`` or ``.tif`` (:func:`.export_labels`);
+        ``precision="pixel"``: pixel-precise (see :meth:`label_raster`)."""
+        return export_labels(self, path, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
+                             precision=precision, **options)
 
     def __repr__(self) -> str:
         n_lab = int(np.count_nonzero(self._segment_labels != UNLABELLED))

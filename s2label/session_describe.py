@@ -77,6 +77,8 @@ def describe_edit(edit: Mapping[str, Any], before: Sequence[Label], after: Seque
         how = edit.get("how", "manual")
         by = "" if how == "manual" else f" ({how})"
         return f"{_count(n, 'segment')} to {_quoted(after, edit.get('label'))}{by}"
+    if op == "assign_pixels":
+        return f"pixel-exact polygon to {_quoted(after, edit.get('label'))}"
     if op == "create":
         n = len(edit.get("segments", []))
         return f"new label {edit.get('name')!r} ({_count(n, 'segment')})"

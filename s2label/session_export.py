@@ -1,33 +1,113 @@
-"""Labels of a :class:`~s2label.session.LabelSession` as polygons and files (GeoJSON, GeoPackage, GeoTIFF),
-with each label's name, colour and provenance in the properties."""
+"""Labels of a :class:`~s2label.session.LabelSession` as a raster, polygons and files (GeoJSON, GeoPackage,
+GeoTIFF), with each label's name, colour and provenance in the properties.
+
+Two precisions: ``"segment"`` (each pixel takes its segment's label) and ``"pixel"`` (a pixel classifier
+re-decides pixels, :func:`s2label.pixel_labels.refine_pixels`, trained on the segments whose label is at
+least ``min_confidence`` sure: hand labels, confident predictions and cluster cores). Pixel-exact polygons
+(:meth:`LabelSession.assign_pixels`) win in both.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rasterio.crs import CRS
+from rasterio.warp import transform_geom
 
 from .errors import SessionError
-from .export import NOISE, LabelPolygons, vectorize, write_geojson, write_geopackage, write_label_raster
+from .export import NODATA, NOISE, LabelPolygons, vectorize_raster, write_geojson, write_geopackage
+from .io.write import write_raster
 
 if TYPE_CHECKING:
     from .session import LabelSession
 
-__all__ = ["label_polygons", "export_labels"]
+__all__ = ["PRECISIONS", "label_raster", "label_polygons", "export_labels", "scene_geometry"]
 
 #: Segments in no label (the session's ``UNLABELLED``; noise in the exported files).
 UNLABELLED = NOISE
+#: How finely labels are drawn.
+PRECISIONS = ("segment", "pixel")
 
 
-def label_polygons(session: LabelSession, *, include_hidden: bool = True,
-                   include_unlabelled: bool = False) -> LabelPolygons:
-    """The labels dissolved into (Multi)Polygons with names and provenance properties."""
+def scene_geometry(polygon: Any, crs: Any, scene_crs: CRS) -> dict[str, Any]:
+    """A GeoJSON ``Polygon``/``MultiPolygon`` (or ``Feature``, or ``__geo_interface__``) as a plain GeoJSON
+    geometry in the scene's CRS (``crs=None``: it already is)."""
+    if hasattr(polygon, "__geo_interface__"):
+        polygon = polygon.__geo_interface__
+    if isinstance(polygon, Mapping) and polygon.get("type") == "Feature":
+        polygon = polygon.get("geometry")
+    if not isinstance(polygon, Mapping) or polygon.get("type") not in ("Polygon", "MultiPolygon"):
+        raise SessionError("a pixel-exact polygon must be a GeoJSON Polygon or MultiPolygon (or a Feature of one)")
+    geometry = {"type": polygon["type"], "coordinates": polygon.get("coordinates")}
+    if crs is not None and CRS.from_user_input(crs) != scene_crs:
+        try:
+            geometry = dict(transform_geom(CRS.from_user_input(crs), scene_crs, geometry))
+        except Exception as exc:  # noqa: BLE001 - GDAL raises several types for bad coordinates
+            raise SessionError(f"cannot read the polygon ({exc})") from None
+    return geometry
+
+
+def label_raster(session: LabelSession, *, precision: str = "segment", **options: Any) -> np.ndarray:
+    """(H, W) int32 label id of every pixel (``-1`` unlabelled, -2 outside the segments).
+
+    Parameters
+    ----------
+    session : LabelSession
+    precision : {"segment", "pixel"}
+        ``"pixel"`` needs the session's scene.
+    **options
+        Of :func:`s2label.pixel_labels.refine_pixels` (``where``, ``min_confidence``, ``n_train``, ``seed``,
+        ``progress``).
+
+    Raises
+    ------
+    SessionError
+        An unknown precision, or ``"pixel"`` without the scene's pixels.
+    """
+    if precision not in PRECISIONS:
+        raise SessionError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "pixel":
+        raster = _pixel_precise(session, options).labels.copy()
+    else:
+        if options:
+            raise SessionError(f"{sorted(options)} apply to precision='pixel' only")
+        raster = session.segmentation.to_raster(session.segment_labels().astype(np.int32), fill=NODATA)
+    flat = raster.reshape(-1)
+    for pixels, label in session.pixel_overrides():
+        flat[pixels] = label
+    return raster
+
+
+def _pixel_precise(session: LabelSession, options: Mapping[str, Any]) -> Any:
+    """The pixel classifier's map for the session's current labels (kept until the next edit)."""
+    from .pixel_labels import refine_pixels
+
+    if session.scene is None:
+        raise SessionError("pixel precision needs the scene's pixels: make the session with scene= (as "
+                           "LabelSession.from_result and s2label.explore do)")
+    key = (session.position, tuple(map(id, session.edits[:session.position])), tuple(sorted(options.items())))
+    cached = getattr(session, "_pixel_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    result = refine_pixels(session.scene, session.segmentation, session.segment_labels(), session.probabilities(),
+                           **options)
+    session._pixel_cache = (key, result)
+    return result
+
+
+def label_polygons(session: LabelSession, *, include_hidden: bool = True, include_unlabelled: bool = False,
+                   precision: str = "segment", **options: Any) -> LabelPolygons:
+    """The labels dissolved into (Multi)Polygons with names and provenance properties (``n_segments``: the
+    segments mostly in the label)."""
     table = {row["label"]: row for row in session.label_table()}
-    labels = session.segment_labels().copy()
+    raster = label_raster(session, precision=precision, **options)
     if not include_hidden:
-        labels[np.isin(labels, [lab.id for lab in session.labels if lab.hidden])] = UNLABELLED
+        raster[np.isin(raster, [lab.id for lab in session.labels if lab.hidden])] = UNLABELLED
     names = {lid: row["name"] for lid, row in table.items()}
     extra = {lid: {"label": lid, "colour": row["colour"], "hidden": row["hidden"],
                    "provenance": row["provenance"], "source": row["source"],
@@ -35,15 +115,18 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True,
                    "n_predicted": row["n_predicted"], "probability": row["probability"]}
              for lid, row in table.items()}
     extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
-    return vectorize(session.segmentation, labels, names={**names, UNLABELLED: "unlabelled"},
-                     extra_properties=extra, include_noise=include_unlabelled)
+    segment_counts = dict(zip(*np.unique(session.segment_labels(), return_counts=True), strict=True))
+    return vectorize_raster(raster, session.segmentation.transform, session.segmentation.crs,
+                            names={**names, UNLABELLED: "unlabelled"}, extra_properties=extra,
+                            include_noise=include_unlabelled, segment_counts=segment_counts)
 
 
 
 
 def export_labels(session: LabelSession, path: str | os.PathLike[str], *, include_hidden: bool = True,
-                  include_unlabelled: bool = False) -> Path:
-    """Write the labels: ``.geojson``/``.json`` (WGS84), ``.gpkg`` (scene CRS) or ``.tif`` (label raster).
+                  include_unlabelled: bool = False, precision: str = "segment", **options: Any) -> Path:
+    """Write the labels: ``.geojson``/``.json`` (WGS84), ``.gpkg`` (scene CRS) or ``.tif`` (label raster,
+    int32 label ids, ``S2LABEL_NAMES`` and ``S2LABEL_PRECISION`` in its tags).
 
     Raises
     ------
@@ -55,9 +138,14 @@ def export_labels(session: LabelSession, path: str | os.PathLike[str], *, includ
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix in (".tif", ".tiff"):
-        names = {lab.id: lab.name for lab in session.labels}
-        return write_label_raster(target, session.segmentation, session.segment_labels(), names=names)
-    polygons = label_polygons(session, include_hidden=include_hidden, include_unlabelled=include_unlabelled)
+        names = {str(lab.id): lab.name for lab in session.labels}
+        tags = {"S2LABEL_NOISE": NOISE, "S2LABEL_NODATA": NODATA, "S2LABEL_NAMES": json.dumps(names),
+                "S2LABEL_PRECISION": precision}
+        return write_raster(target, label_raster(session, precision=precision, **options),
+                            transform=session.segmentation.transform, crs=session.segmentation.crs, nodata=NODATA,
+                            tags=tags)
+    polygons = label_polygons(session, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
+                              precision=precision, **options)
     if suffix in (".geojson", ".json"):
         return write_geojson(target, polygons)
     if suffix == ".gpkg":

@@ -92,6 +92,8 @@ class SessionState:
     next_id: int
     #: after a propagation: (N,) label id (or _AUTO), probability and margin (best minus second share) per row
     predicted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: pixel-exact polygons: (flat pixel indices into the grid, label id), later entries win
+    pixel_overrides: tuple[tuple[np.ndarray, int], ...] = ()
 
 
 def clean_name(name: object) -> str:
@@ -125,11 +127,13 @@ class EditRules:
     """
 
     def __init__(self, hierarchy: ClusterHierarchy, *,
-                 evidence: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> None:
+                 evidence: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+                 pixels: Callable[[Mapping[str, Any]], np.ndarray] | None = None) -> None:
         self.hierarchy = hierarchy
         self.n = int(hierarchy.point_node.size)
         self.node_cluster = {node: k for k, node in enumerate(hierarchy.selected)}
         self.evidence = evidence  # () -> (edge_index, edge_weight, space) for propagation
+        self.pixels = pixels  # GeoJSON geometry (scene CRS) -> flat indices of the pixels inside, or SessionError
         self._assign_cache: dict[tuple[int, ...], np.ndarray] = {}
 
     # --- deriving per-segment labels ------------------------------------------------------------------
@@ -175,6 +179,14 @@ class EditRules:
         if state.predicted is None:
             return np.full(self.n, _AUTO, np.int64)
         return self._resolve(state, state.predicted[0])
+
+    def pixel_labels(self, state: SessionState) -> list[tuple[np.ndarray, int]]:
+        """The pixel-exact polygons in order, as (flat pixel indices, label id resolved through merges; ``-1``
+        after its label was deleted)."""
+        if not state.pixel_overrides:
+            return []
+        ids = self._resolve(state, np.array([lid for _, lid in state.pixel_overrides], np.int64))
+        return [(px, int(lid)) for (px, _), lid in zip(state.pixel_overrides, ids, strict=True) if lid != _AUTO]
 
     def derive(self, state: SessionState) -> np.ndarray:
         """(N,) label id per segment: by hand, else predicted by a propagation, else the hierarchy cut."""
@@ -409,6 +421,21 @@ class EditRules:
             array.setflags(write=False)
         return replace(state, predicted=(predicted, result.probabilities, result.margins))
 
+    def _op_assign_pixels(self, state: SessionState, edit: Mapping[str, Any]) -> SessionState:
+        """A pixel-exact polygon: the pixels whose centres lie inside go to the label, whatever their segment."""
+        if self.pixels is None:
+            raise SessionError("this session has no pixel grid for pixel-exact polygons")
+        target = as_int(edit.get("label"), "a label id")
+        geometry = edit.get("geometry")
+        if not isinstance(geometry, Mapping):
+            raise SessionError("assign_pixels needs a GeoJSON 'geometry' (Polygon or MultiPolygon, scene CRS)")
+        pixels = self.pixels(geometry)  # raises SessionError for a polygon outside the scene, invalid or empty
+        pixels.setflags(write=False)
+        if target != UNLABELLED:
+            i = self._find(state, target)
+            state = _replace_label(state, i, replace(state.labels[i], edited=True))
+        return replace(state, pixel_overrides=(*state.pixel_overrides, (pixels, target)))
+
     def _op_delete(self, state: SessionState, edit: Mapping[str, Any]) -> SessionState:
         i = self._find(state, edit.get("label"))
         lab = state.labels[i]
@@ -428,7 +455,7 @@ _HANDLERS: dict[str, Callable[[EditRules, SessionState, Mapping[str, Any]], Sess
     "rename": EditRules._op_rename, "colour": EditRules._op_colour, "hide": EditRules._op_hide,
     "merge": EditRules._op_merge, "split": EditRules._op_split, "recut": EditRules._op_recut,
     "assign": EditRules._op_assign, "create": EditRules._op_create, "delete": EditRules._op_delete,
-    "propagate": EditRules._op_propagate,
+    "propagate": EditRules._op_propagate, "assign_pixels": EditRules._op_assign_pixels,
 }
 
 

@@ -16,9 +16,9 @@ def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_five_line_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, real_crop):
+def test_api_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, real_crop):
     example = _python_blocks()[0]
-    assert len(example.strip().splitlines()) == 5
+    assert len(example.strip().splitlines()) == 7
     # as written, on a 256 x 256 px part of the default scene instead of the whole (2 minutes), with a short
     # U-Net training and small clusters so that the part has the labels 1 and 2 the example merges
     monkeypatch.setattr(s2label, "sample_scene", lambda: real_crop)
@@ -30,6 +30,9 @@ def test_five_line_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, rea
     features = json.loads((tmp_path / "runs/sample/labels.geojson").read_text())["features"]
     water = [f["properties"] for f in features if f["properties"]["name"] == "water"]
     assert len(water) == 1 and water[0]["clusters"] == "1,2"
+    edits = json.loads((tmp_path / "runs/sample/session.json").read_text())["edits"]
+    assert [e["op"] for e in edits] == ["merge", "rename", "propagate"]
+    assert any("predicted" in f["properties"]["provenance"] for f in features)
     assert (tmp_path / "runs/sample/session.json").is_file() and (tmp_path / "runs/sample/clusters.geojson").is_file()
 
 

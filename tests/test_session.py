@@ -1,5 +1,6 @@
 import json
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -674,3 +675,76 @@ for i in range(100000):
     resumed = LabelSession.load(path, *blob_parts)  # never a half-written file
     assert len(resumed.edits) >= done
     assert [e["segments"] for e in resumed.edits[:done]] == [[i % 240 + 1] for i in range(done)]
+
+
+def test_a_prepared_propagation_commits_the_edit_propagate_writes_or_nothing(blob_parts, tmp_path):
+    """prepare_propagation computes off the log (nothing changes); commit_prepared appends exactly the edit and
+    labels of propagate() (autosaved, heard, undone like any edit), and refuses once the session moved on."""
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    heard = []
+    s.observe(heard.append)
+    near, far = s.create_label("near", [30]), s.create_label("far", [210])
+    before = s.segment_labels().copy()
+    prepared = s.prepare_propagation(alpha=0.8, k=5)
+    assert (prepared.position, prepared.n_edits) == (2, 2) and len(s.edits) == 2
+    np.testing.assert_array_equal(s.segment_labels(), before)
+    assert s.commit_prepared(prepared)
+    reference = LabelSession(*blob_parts)
+    reference.create_label("near", [30])
+    reference.create_label("far", [210])
+    reference.propagate(alpha=0.8, k=5)
+    assert s.edits == reference.edits and s.edits[-1] == {"op": "propagate", "alpha": 0.8, "k": 5, "spatial": 0.5}
+    np.testing.assert_array_equal(s.segment_labels(), reference.segment_labels())
+    np.testing.assert_array_equal(s.probabilities(), reference.probabilities())
+    assert heard[-1]["op"] == "propagate" and heard[-1]["description"] == reference.describe(2)
+    np.testing.assert_array_equal(LabelSession.load(path, *blob_parts).segment_labels(), s.segment_labels())
+    assert not s.commit_prepared(prepared)  # once only: the session is past it
+    s.undo()
+    np.testing.assert_array_equal(s.segment_labels(), before)
+    # outdated by an edit, or by an undo: nothing changes, nothing is heard or written
+    for move in (lambda: s.assign([1], far), s.undo):
+        stale = s.prepare_propagation()
+        move()
+        edits, labels, n_heard, saved = s.edits, s.segment_labels().copy(), len(heard), path.read_text()
+        assert not s.commit_prepared(stale)
+        assert s.edits == edits and len(heard) == n_heard and path.read_text() == saved
+        np.testing.assert_array_equal(s.segment_labels(), labels)
+    # computed in another thread while this one reads: the same result
+    done = []
+    worker = threading.Thread(target=lambda: done.append(s.prepare_propagation()))
+    worker.start()
+    s.review_queue(5)
+    worker.join(60)
+    assert s.commit_prepared(done[0]) and s.label_of(30) == near and s.edits[-1]["op"] == "propagate"
+    one = LabelSession(*blob_parts)
+    one.create_label("only", [5])
+    with pytest.raises(SessionError, match="at least two labels"):
+        one.prepare_propagation()  # raised as propagate() raises it
+    assert [e["op"] for e in one.edits] == ["create"]
+
+
+def test_prepared_commits_from_a_thread_and_edits_from_this_one_never_interleave(blob_parts, tmp_path):
+    """A worker preparing and committing propagations while this thread edits: every edit is kept, and the
+    labels in memory are those the log replays to after a restart."""
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    near, far = s.create_label("near", [30]), s.create_label("far", [210])
+    committed = []
+
+    def worker():
+        for _ in range(8):
+            committed.append(s.commit_prepared(s.prepare_propagation()))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    for i in range(24):
+        s.assign([40 + i], (near, far)[i % 2])
+    thread.join(120)
+    assert not thread.is_alive() and len(committed) == 8
+    ops = [e["op"] for e in s.edits]
+    assert ops.count("assign") == 24 and ops.count("propagate") == committed.count(True)
+    resumed = LabelSession.load(path, *blob_parts)
+    assert resumed.edits == s.edits
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())

@@ -4,23 +4,151 @@ segments like examples (:meth:`LabelSession.similar`, the threshold, a new label
 
 Both are mixins of :class:`~s2label.widget.ClusterExplorer`, which provides the widgets they use (built in its
 panel) and ``say``, ``_run``, ``_name``, ``show_info``, ``select_segments``, ``_paint_selection``.
+
+The propagation after each answer runs in a worker thread (:class:`BackgroundPropagation`), so the map and the
+panel stay usable while it runs; its result is committed only if the session did not move on meanwhile, and
+answers given meanwhile are folded into one more propagation.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent import futures
 from typing import Any
 
+import ipywidgets as w
 import numpy as np
 
-from ..session import UNLABELLED
+from ..errors import S2LabelError
+from ..session import UNLABELLED, LabelSession, PreparedEdit
 from .figures import histogram_svg
 
-__all__ = ["ReviewActions", "FindSimilarActions", "NO_ANSWER"]
+__all__ = ["ReviewActions", "FindSimilarActions", "BackgroundPropagation", "NO_ANSWER", "BUSY_HTML"]
 
 #: The review answer list's prompt (no label chosen yet).
 NO_ANSWER = "none"
 
 _MATCH_RGBA = (255, 196, 0, 255)  # amber outline of the segments like the examples
+#: The busy indicator beside *after each answer* while a propagation runs in the background.
+BUSY_HTML = '<span class="s2label-busy" title="the map stays usable meanwhile">⏳ propagating…</span>'
+
+#: How a background propagation ended: committed (True), outdated (False), or the error it raised.
+Outcome = bool | Exception
+
+
+class BackgroundPropagation:
+    """Propagations of a session, one at a time in a worker thread, with the requests made meanwhile coalesced.
+
+    :meth:`request` starts a propagation (:meth:`LabelSession.prepare_propagation`, then
+    :meth:`LabelSession.commit_prepared`, so the log gets exactly the edit :meth:`LabelSession.propagate`
+    writes). A request made while one runs is remembered (once, however many come): when the running one ends
+    (its result dropped if the session moved on), one more runs on the latest labels. A result is dropped, too,
+    when the session moved on for another reason (an undo, a click): nothing asked for a propagation of that.
+
+    Parameters
+    ----------
+    session : LabelSession
+    on_busy : callable
+        ``on_busy(True)`` when a propagation starts, ``on_busy(False)`` when none runs or waits any more.
+    on_done : callable
+        ``on_done(outcome)`` after the last one: ``True`` committed, ``False`` dropped because the session
+        moved on (and no request came meanwhile), or the exception it raised. Never called after :meth:`close`.
+    options : mapping, optional
+        ``alpha``, ``k``, ``spatial`` of the propagation.
+
+    Attributes
+    ----------
+    future : concurrent.futures.Future or None
+        The worker's current job (``None`` before the first request).
+    """
+
+    def __init__(self, session: LabelSession, *, on_busy: Callable[[bool], None],
+                 on_done: Callable[[Outcome], None], options: Mapping[str, Any] | None = None) -> None:
+        self.session = session
+        self.options = dict(options or {})
+        self.future: futures.Future[None] | None = None
+        self._on_busy, self._on_done = on_busy, on_done
+        self._executor: futures.ThreadPoolExecutor | None = None  # its thread starts with the first request
+        self._flags = threading.Lock()  # guards the three below; never held while the session works
+        self._running = self._closed = False
+        self._requests = 0  # how many requests came (a round covers those counted before it reads the labels)
+        self._committing = threading.RLock()  # held while a result is committed: close() waits for it
+        self._last: PreparedEdit | None = None  # the last propagation this worker committed (its thread only)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a propagation runs or waits."""
+        return self._running
+
+    def request(self) -> None:
+        """Propagate in the worker now, or once the running propagation ends (at most one waits)."""
+        with self._flags:
+            if self._closed:
+                return
+            self._requests += 1
+            if self._running:
+                return
+            self._running = True
+            self._on_busy(True)
+            if self._executor is None:
+                self._executor = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2label-propagate")
+            self.future = self._executor.submit(self._work)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no propagation runs or waits (``True``), or ``timeout`` seconds passed (``False``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._flags:
+                future, running = self.future, self._running
+            if not running or future is None:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            futures.wait([future], timeout=left)
+
+    def close(self) -> None:
+        """Start nothing more and commit nothing more; returns once a commit under way has ended."""
+        with self._flags:
+            self._closed = True
+            if self.future is not None and self.future.cancel():  # still queued: it never runs
+                self._running = False
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        if self._committing.acquire(timeout=30):
+            self._committing.release()
+
+    def _work(self) -> None:
+        outcome: Outcome | None = None
+        again = True
+        while again:
+            with self._flags:
+                seen = self._requests
+            outcome = self._propagate_once()
+            with self._flags:
+                again = self._requests != seen and not self._closed
+                if not again:
+                    self._running = False
+                    self._on_busy(False)
+        if outcome is not None and not self._closed:
+            self._on_done(outcome)
+
+    def _propagate_once(self) -> Outcome | None:
+        try:
+            prepared = self.session.prepare_propagation(**self.options)  # the slow part, holding no lock
+            if self._last is not None and prepared.base is self._last.state:
+                return True  # nothing changed since this worker's last propagation: the same result, once is enough
+            with self._committing:
+                if self._closed:
+                    return None
+                committed = self.session.commit_prepared(prepared)
+        except Exception as exc:  # reported through on_done, never raised in the worker
+            return exc
+        if committed:
+            self._last = prepared
+        return committed
 
 
 class ReviewActions:
@@ -29,8 +157,48 @@ class ReviewActions:
     session: Any
     map: Any
     locator: Any
+    retired: bool
     reviewing: int | None
     _reviewed: set[int]
+    propagation: BackgroundPropagation
+    propagate_busy: w.HTML
+
+    def _build_background_propagation(self) -> None:
+        """The worker that propagates after each answer, and its busy indicator (put beside the checkbox)."""
+        self.propagate_busy = w.HTML("", layout=w.Layout(width="auto"))
+        self.propagate_busy.add_class("s2label-propagate-busy")
+        self.propagation = BackgroundPropagation(self.session, on_busy=self._show_propagating,
+                                                 on_done=self._propagated)
+        self._review_prompt = ""
+        self._redraw_lock = threading.RLock()  # the worker's commit redraws too: one redraw at a time
+
+    def wait_for_propagation(self, timeout: float | None = None) -> bool:
+        """Block until no background propagation runs or waits (``False`` if ``timeout`` seconds passed first)."""
+        return self.propagation.wait(timeout)
+
+    def close(self) -> None:
+        """Close the widget; a background propagation still running commits nothing."""
+        if hasattr(self, "propagation"):
+            self.propagation.close()
+        super().close()  # type: ignore[misc]
+
+    def _show_propagating(self, busy: bool) -> None:
+        self.propagate_busy.value = BUSY_HTML if busy else ""
+        self.propagate_button.disabled = busy
+
+    def _propagated(self, outcome: Outcome) -> None:
+        """Say how the last background propagation ended (the redraw came through the session's observers)."""
+        if self.retired:
+            return
+        if isinstance(outcome, (S2LabelError, ValueError)):
+            self.say(str(outcome), error=True)
+        elif isinstance(outcome, Exception):
+            self.say(f"the propagation failed ({type(outcome).__name__}: {outcome})", error=True)
+        elif not outcome:
+            self.say("the labels changed while propagating: its result was dropped (Propagate runs it again)",
+                     error=True)
+        elif self.reviewing is not None:
+            self.say(f"labels propagated · {self._review_prompt}")
 
     def _review_next(self) -> None:
         """Go to the next segment of :meth:`LabelSession.review_queue` not shown yet: pan to it, outline it, and
@@ -52,10 +220,16 @@ class ReviewActions:
         self.accept_button.description = f"Accept '{name}'"[:40]
         self.accept_button.disabled = self.session.label_of(segment_id) == UNLABELLED
         self.answer.disabled = False
-        self.say(f"review segment {segment_id}: accept '{name}' or pick its label ({len(self._reviewed)} reviewed)")
+        self._review_prompt = (f"review segment {segment_id}: accept '{name}' or pick its label "
+                               f"({len(self._reviewed)} reviewed)")
+        self.say(self._review_prompt)
 
     def _answer(self, label_id: int | None) -> None:
-        """Answer the segment under review: ``None`` accepts the label shown, else that label (a hand label)."""
+        """Answer the segment under review: ``None`` accepts the label shown, else that label (a hand label).
+
+        With *after each answer* ticked, a propagation follows in the background (:class:`BackgroundPropagation`):
+        the next segment to review is shown at once, and may be answered before the propagation ends.
+        """
         segment_id = self.reviewing
         if segment_id is None:
             return
@@ -65,12 +239,11 @@ class ReviewActions:
             return
         if self._run(self.session.assign, [segment_id], target, how="review") is None:
             return
-        if self.auto_propagate.value:
-            self._run(self.session.propagate)
         with self.answer.hold_trait_notifications():
             self.answer.value = NO_ANSWER
         self._review_next()
-
+        if self.auto_propagate.value and not self.retired:
+            self.propagation.request()
 
 
 class FindSimilarActions:

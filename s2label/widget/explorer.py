@@ -79,6 +79,7 @@ from .overlays import (
     webp_data_url,
 )
 from .panel import LabelList
+from .pixel_layer import PixelActions
 from .segment_info import info_table_html, summary_html
 from .shortcuts import KeyboardShortcuts, help_html
 
@@ -104,7 +105,7 @@ SELECT_ONLY = "select only"
 _LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
 
 
-class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
+class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -233,6 +234,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="similarity",
                                                visible=False)
         self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="selection")
+        self._build_pixel_tools(UNLABELLED_COLOUR)
         boxes = segment_boxes(g)  # where each segment lies on the overview: outlines are drawn in their box only
         for layer, outline in ((self.label_layer, 0), (self.similarity_layer, 1), (self.selection_layer, 2)):
             self.details[layer.name] = self._painted[layer.name] = detail = LutOverlay(layer, g, outline=outline,
@@ -321,6 +323,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         self.opacity = w.FloatSlider(value=0.6, min=0.0, max=1.0, step=0.05, description="opacity")
         w.jslink((self.opacity, "value"), (self.label_layer, "opacity"))
         w.jslink((self.opacity, "value"), (self.details["labels"].layer, "opacity"))
+        self._link_pixel_opacity(self.opacity)
         self.probability_alpha = w.Checkbox(value=False, description="probability as transparency", indent=False)
         self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled", indent=False)
         for box in (self.probability_alpha, self.show_unlabelled):
@@ -340,6 +343,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         self.propagate_button.on_click(lambda _: self._run(self.session.propagate))
         self.auto_propagate = w.Checkbox(value=False, description="after each answer", indent=False,
                                          layout=w.Layout(width="auto"))
+        self._build_background_propagation()  # in a worker thread, with a busy indicator
         self.review_info = w.HTML("")
         self.reviewing: int | None = None  # the segment shown by "Next to review"
         self._reviewed: set[int] = set()
@@ -357,7 +361,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
             wrap_row(self.granularity, self.reset_cut), self.opacity,
             wrap_row(self.probability_alpha, self.show_unlabelled),
             wrap_row(self.review_button, self.accept_button, self.answer),
-            wrap_row(self.propagate_button, self.auto_propagate, self.review_info),
+            wrap_row(self.propagate_button, self.auto_propagate, self.propagate_busy, self.review_info),
             wrap_row(self.new_label_name, self.new_label_button)])
         # inspect tab
         self.info = w.HTML("<i>click a segment on the map</i>")
@@ -390,8 +394,9 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
             button.on_click(lambda _, fmt=fmt: self.export(fmt))
         self.export_info = w.HTML("")
         self.export_info.add_class("s2label-export-info")
-        self.export_tab = w.VBox([self.export_name, self.export_hidden, w.HBox(list(self.export_buttons.values())),
-                                  self.export_info])
+        self.export_tab = w.VBox([self.export_name, self.export_hidden,
+                                  wrap_row(self.export_precision, self.pixel_preview),
+                                  w.HBox(list(self.export_buttons.values())), self.export_info])
         self.embedding_tab = w.VBox([w.HTML("<i>the embedding view opens with this tab</i>")])
 
     def _build_layout(self) -> None:
@@ -401,9 +406,9 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
             tabs.set_title(i, title)
         tabs.observe(self._on_tab, "selected_index")
         self.tabs = tabs
-        toolbar = w.HBox([self.mode, self.target, self.undo_button, self.redo_button, self.clear_button,
-                          self.help_button, self.panel_button], layout=w.Layout(flex_flow="row wrap",
-                                                                                align_items="center"))
+        toolbar = w.HBox([self.mode, self.target, self.pixel_exact, self.undo_button, self.redo_button,
+                          self.clear_button, self.help_button, self.panel_button],
+                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
         toolbar.add_class("s2label-toolbar")
         self.side = w.VBox([tabs], layout=w.Layout(width="40%", min_width="300px", max_width="480px",
                                                     flex="0 0 auto"))
@@ -433,6 +438,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
     def retire(self, why: str) -> None:
         """Make this explorer inert (a newer one took over): it shows only a note saying so."""
         self.retired = True
+        self.propagation.close()  # a propagation still running commits nothing
         self.session.unobserve(self._on_session_change)
         self.shortcuts.close()
         note = w.HTML(f"<b>This explorer no longer edits anything</b>: {why}.")
@@ -442,15 +448,16 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
     # --- redrawing from the session ---------------------------------------------------------------------
 
     def _on_session_change(self, event: Mapping[str, Any]) -> None:
-        self.refresh()
-        op = event.get("op")
-        if op == "reload":
-            self.say(f"this session was changed in another window: reloaded ({event.get('n_edits')} edits)",
-                     error=True)
-        elif op in ("undo", "redo"):
-            self.say(f"{'undone' if op == 'undo' else 'redone'}: {event.get('description', event.get('edit'))}")
-        elif "description" in event:
-            self.say(str(event["description"]))
+        with self._redraw_lock:  # a background propagation's commit is heard in its worker thread
+            self.refresh()
+            op = event.get("op")
+            if op == "reload":
+                self.say(f"this session was changed in another window: reloaded ({event.get('n_edits')} edits)",
+                         error=True)
+            elif op in ("undo", "redo"):
+                self.say(f"{'undone' if op == 'undo' else 'redone'}: {event.get('description', event.get('edit'))}")
+            elif "description" in event:
+                self.say(str(event["description"]))
 
     def refresh(self) -> None:
         """Redraw everything that depends on the session (overlay, panel, legend, buttons)."""
@@ -480,6 +487,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         self.review_info.value = f"<small>{n_unlabelled} unlabelled</small>"
         self.embedding_view.set_colours(s.segment_labels(), {lab.id: lab.colour for lab in s.labels})
         self.refresh_overlay()
+        self._run(self.pixel_labels.update)
         self._offer_merge_name()
         if s.autosave_error:
             self.say(f"autosave failed: {s.autosave_error}", error=True)
@@ -601,6 +609,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
             self.map.add(self.draw)
         elif change["new"] != "polygon" and self.draw in self.map.controls:
             self.map.remove(self.draw)
+        self.pixel_exact.layout.display = None if change["new"] == "polygon" else "none"
         hints = {"assign": "click segments to put them in the target label",
                  "polygon": "draw a polygon with the tool at the top left: its segments go to the target label",
                  "similar": "click example segments (positive / negative in the Similar tab)",
@@ -687,6 +696,9 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
     def handle_polygon(self, geometry: Mapping[str, Any]) -> np.ndarray:
         """The segments inside a drawn polygon: in polygon mode put in the target label (one edit), else selected."""
         if self.retired:
+            return np.zeros(0, np.int64)
+        if self.mode.value == "polygon" and self.pixel_exact.value:
+            self.assign_pixel_polygon(geometry)
             return np.zeros(0, np.int64)
         try:
             ids = segments_in_polygon(self.session.segmentation, geometry, areas=self._areas)
@@ -782,7 +794,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, w.VBox):
         suffix = {"GeoJSON": ".geojson", "GeoPackage": ".gpkg", "GeoTIFF": ".tif"}[fmt]
         stem = Path(self.export_name.value.strip() or "labels").name
         path = self._run(self.session.export, self.export_dir / f"{stem}{suffix}",
-                         include_hidden=self.export_hidden.value)
+                         include_hidden=self.export_hidden.value, precision=self.export_precision.value)
         if path is None or path is True:
             return None
         self.export_info.value = (f"wrote <code>{html.escape(str(path))}</code><br>"

@@ -21,7 +21,7 @@ from ..errors import SegmentationError
 from ..segment import Segmentation
 from ._crs import WEB_MERCATOR, WGS84, crs_transformer
 
-__all__ = ["SegmentLocator", "segments_in_polygon", "PolygonLike"]
+__all__ = ["SegmentLocator", "segments_in_polygon", "polygon_to_scene_crs", "PolygonLike"]
 
 #: What a drawn polygon may be given as (see :func:`segments_in_polygon`).
 PolygonLike: TypeAlias = Sequence[Sequence[float]] | Mapping[str, Any] | shapely.Geometry
@@ -155,6 +155,18 @@ def _to_scene_crs(polygons: list[list[Any]], crs: CRS) -> MultiPolygon:
     return MultiPolygon(parts)
 
 
+def polygon_to_scene_crs(polygon_lonlat: PolygonLike, crs: CRS) -> MultiPolygon:
+    """A polygon drawn on the map (lon/lat, any form :func:`segments_in_polygon` takes) in the scene CRS, its
+    edges densified in Web Mercator, where Leaflet draws them straight.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 distinct points, non-finite or out-of-range coordinates.
+    """
+    return _to_scene_crs(_rings_of(polygon_lonlat), crs)
+
+
 def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike, *, min_fraction: float = 0.5,
                         areas: np.ndarray | None = None) -> np.ndarray:
     """Segments that lie mostly inside a polygon drawn on the map.
@@ -197,7 +209,7 @@ def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike,
     """
     if not 0 <= min_fraction <= 1:
         raise ValueError(f"min_fraction must be within 0..1, got {min_fraction}")
-    geom = _to_scene_crs(_rings_of(polygon_lonlat), segmentation.crs)
+    geom = polygon_to_scene_crs(polygon_lonlat, segmentation.crs)
     height, width = segmentation.shape
     inv = ~segmentation.transform
     minx, miny, maxx, maxy = geom.bounds

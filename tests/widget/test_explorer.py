@@ -3,10 +3,13 @@
 import html
 import json
 import re
+import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import s2label.propagate
 from s2label.colours import UNLABELLED_COLOUR, to_rgb
 from s2label.session import UNLABELLED, LabelSession
 from s2label.widget import ClusterExplorer
@@ -612,9 +615,176 @@ def test_review_answers_and_propagation_from_the_panel(explorer):
     assert second not in (None, first)
     other = next(lab.id for lab in s.labels if lab.id not in (s.label_of(second), s.label_of(first)))
     explorer.auto_propagate.value = True
-    explorer.answer.value = other  # another label: a hand label, then a propagation
+    explorer.answer.value = other  # another label: a hand label, then a propagation (in the background)
+    assert explorer.wait_for_propagation(120)
     assert s.label_of(second) == other and [e["op"] for e in s.edits][-2:] == ["assign", "propagate"]
     assert explorer.answer.value == NO_ANSWER and explorer.reviewing not in (first, second)
     assert (s.provenance() == "predicted").any()
     explorer.undo_button.click()
     assert s.edits[-1]["op"] == "assign"
+
+
+# --- propagation in the background after each answer -------------------------------------------------
+
+@pytest.fixture
+def held_propagation(monkeypatch):
+    """Every propagation waits in :func:`propagate_labels` until ``release`` is set; ``entered`` counts arrivals."""
+    real = s2label.propagate.propagate_labels
+    gate = SimpleNamespace(release=threading.Event(), entered=threading.Semaphore(0), calls=0)
+
+    def held(*args, **kwargs):
+        gate.calls += 1
+        gate.entered.release()
+        if not gate.release.wait(120):
+            raise RuntimeError("the test never released the propagation")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(s2label.propagate, "propagate_labels", held)
+    yield gate
+    gate.release.set()
+
+
+def ops(session):
+    return [e["op"] for e in session.edits]
+
+
+def start_reviewing(explorer):
+    """One answer without propagation (a hand label of the first label), then 'after each answer' ticked:
+    the next answer, of another label, gives the propagation the two labels it needs."""
+    s = explorer.session
+    explorer.review_button.click()
+    explorer.answer.value = s.labels[0].id
+    explorer.auto_propagate.value = True
+    return s.labels[0].id, s.labels[1].id
+
+
+def test_auto_propagation_runs_in_the_background_and_the_map_stays_usable(explorer, held_propagation, tmp_path):
+    s = explorer.session
+    first, second = start_reviewing(explorer)
+    answered = explorer.reviewing
+    explorer.answer.value = second  # returns at once: the propagation waits in the worker meanwhile
+    assert held_propagation.entered.acquire(timeout=60)
+    before = s.segment_labels().copy()
+    assert ops(s) == ["assign", "assign"] and s.label_of(answered) == second
+    assert "propagating" in explorer.propagate_busy.value and explorer.propagate_button.disabled
+    assert explorer.propagation.busy and not explorer.wait_for_propagation(0.05)
+    assert explorer.reviewing not in (None, answered) and status(explorer).startswith("review segment ")
+    # the map and the rest of the panel work while it runs
+    target = big_segment_of(explorer, s.label_of(1))
+    assert click_segment(explorer, target)["segment"] == target and list(explorer.selected_segments) == [target]
+    explorer.zoom_to_scene()
+    explorer.clear_button.click()
+    assert explorer.selected_segments.size == 0 and ops(s) == ["assign", "assign"]
+    held_propagation.release.set()
+    assert explorer.wait_for_propagation(120)
+    assert ops(s) == ["assign", "assign", "propagate"] and held_propagation.calls == 1
+    assert s.edits[-1] == {"op": "propagate", "alpha": 0.9, "k": 10, "spatial": 0.5}  # what propagate() writes
+    assert explorer.propagate_busy.value == "" and not explorer.propagate_button.disabled
+    assert not explorer.propagation.busy
+    assert status(explorer).startswith("labels propagated · review segment ")
+    # redrawn through the session's observers: the overlay shows the propagated labels
+    changed = np.flatnonzero(s.segment_labels() != before)
+    assert changed.size and (s.provenance()[changed] == "predicted").all()
+    np.testing.assert_array_equal(explorer._painted["labels"].lut, explorer.segment_lut())
+    assert json.loads((tmp_path / "session.json").read_text())["edits"][-1]["op"] == "propagate"  # autosaved
+    explorer.undo_button.click()  # one edit, undone like any other
+    np.testing.assert_array_equal(s.segment_labels(), before)
+
+
+def test_answers_during_a_propagation_are_folded_into_one_more(explorer, held_propagation, crop_result, tmp_path,
+                                                              monkeypatch):
+    s = explorer.session
+    committed = []
+    commit = s.commit_prepared
+    monkeypatch.setattr(s, "commit_prepared", lambda prepared: committed.append(commit(prepared)) or committed[-1])
+    first, second = start_reviewing(explorer)
+    explorer.answer.value = second  # a propagation starts and is held
+    assert held_propagation.entered.acquire(timeout=60)
+    explorer.answer.value = first  # two more answers while it runs
+    explorer.answer.value = second
+    assert ops(s) == ["assign"] * 4 and "propagating" in explorer.propagate_busy.value
+    held_propagation.release.set()
+    assert explorer.wait_for_propagation(120)
+    # the first result was computed before the last two answers: dropped; one more ran on all of them
+    assert committed == [False, True] and held_propagation.calls == 2
+    assert ops(s) == ["assign"] * 4 + ["propagate"] and explorer.propagate_busy.value == ""
+    # the same labels as a propagation run at once on the same answers, and the same log after a restart
+    parts = crop_result.segmentation, crop_result.embeddings, crop_result.clustering
+    again = LabelSession.load(tmp_path / "session.json", *parts, autosave=False)
+    np.testing.assert_array_equal(again.segment_labels(), s.segment_labels())
+    again.undo()
+    again.propagate()
+    assert again.edits == s.edits
+    np.testing.assert_array_equal(again.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(again.probabilities(), s.probabilities())
+
+
+def test_a_propagation_outdated_by_an_undo_is_dropped(explorer, held_propagation):
+    s = explorer.session
+    first, second = start_reviewing(explorer)
+    explorer.answer.value = second
+    assert held_propagation.entered.acquire(timeout=60)
+    explorer.undo_button.click()  # the answer the propagation was for is undone while it runs
+    held_propagation.release.set()
+    assert explorer.wait_for_propagation(120)
+    assert ops(s) == ["assign"] and held_propagation.calls == 1  # nothing committed, nothing run again
+    assert s.can_redo and "changed while propagating" in status(explorer) and explorer.propagate_busy.value == ""
+    assert not explorer.propagate_button.disabled
+
+
+def test_an_error_in_the_background_propagation_is_shown(explorer, monkeypatch):
+    s = explorer.session
+    explorer.auto_propagate.value = True
+    explorer.review_button.click()
+    explorer.answer.value = s.labels[0].id  # one label only: nothing to tell apart
+    assert explorer.wait_for_propagation(120)
+    assert "at least two labels" in status(explorer) and "#b00020" in explorer.status.value
+    assert ops(s) == ["assign"] and explorer.propagate_busy.value == "" and not explorer.propagate_button.disabled
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory, say")
+
+    monkeypatch.setattr(s2label.propagate, "propagate_labels", broken)
+    explorer.answer.value = s.labels[1].id
+    assert explorer.wait_for_propagation(120)
+    assert status(explorer) == "the propagation failed (RuntimeError: out of memory, say)"
+    assert ops(s) == ["assign", "assign"] and not explorer.propagation.busy
+
+
+def test_a_retired_explorer_commits_no_propagation(explorer, held_propagation, crop_result, tmp_path):
+    s = explorer.session
+    first, second = start_reviewing(explorer)
+    explorer.answer.value = second
+    assert held_propagation.entered.acquire(timeout=60)
+    newer = ClusterExplorer(LabelSession.from_result(crop_result, autosave=tmp_path / "session.json", resume=True),
+                            crop_result.scene)
+    assert explorer.retired and not newer.retired
+    held_propagation.release.set()
+    assert explorer.wait_for_propagation(120)
+    assert ops(s) == ops(newer.session) == ["assign", "assign"]
+    assert [e["op"] for e in json.loads((tmp_path / "session.json").read_text())["edits"]] == ["assign", "assign"]
+    explorer.propagation.request()  # a retired explorer starts nothing
+    assert not explorer.propagation.busy
+
+
+def test_background_propagation_runs_once_more_only_for_new_labels(blob_parts, held_propagation):
+    """A request while one runs, with no edit meanwhile: one more round, which finds nothing new to commit."""
+    from s2label.widget.actions import BackgroundPropagation
+
+    s = LabelSession(*blob_parts)
+    s.create_label("near", [30])
+    s.create_label("far", [210])
+    busy, done = [], []
+    worker = BackgroundPropagation(s, on_busy=busy.append, on_done=done.append)
+    worker.request()
+    assert held_propagation.entered.acquire(timeout=60)
+    worker.request()
+    worker.request()
+    assert busy == [True] and worker.busy
+    held_propagation.release.set()
+    assert worker.wait(120) and not worker.busy
+    assert held_propagation.calls == 2 and [e["op"] for e in s.edits] == ["create", "create", "propagate"]
+    assert busy == [True, False] and done == [True]
+    worker.close()
+    worker.request()
+    assert not worker.busy and busy == [True, False]
