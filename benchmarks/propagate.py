@@ -12,6 +12,9 @@ whole-tile run's 606,405; copies are joined along one edge each, and the space i
 segments coincide), with the same examples in every copy::
 
     .venv/bin/python benchmarks/propagate.py --copies 33
+
+``--pixel`` also times one pixel-precise label map (``LabelSession.label_raster(precision="pixel")``: the random
+forest trained and applied to every labelled pixel of the scene) after the propagation.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--copies", type=int, default=0, help="also time the graph repeated this many times")
+    parser.add_argument("--pixel", action="store_true", help="also time a pixel-precise label map")
     args = parser.parse_args()
     scene = s2label.sample_scene()
     seg = s2label.segment(scene)
     emb = s2label.embed(scene, seg, s2label.build_graph(seg), encoder="spectral")
     clu = s2label.cluster(emb, reduce="pca")
-    session = LabelSession(seg, emb, clu)
+    session = LabelSession(seg, emb, clu, scene=scene)
     labels = np.asarray(clu.labels)
     for k in range(max(2, min(4, clu.n_clusters))):
         session.create_label(f"class {k}", (np.flatnonzero(labels == k)[:3] + 1).tolist())
@@ -52,6 +56,12 @@ def main() -> None:
         session.undo()
     print(f"{seg.n_segments} segments: segment graph {graph_s:.2f} s (once), propagation median "
           f"{statistics.median(times):.2f} s, max {max(times):.2f} s over {args.repeats}")
+    if args.pixel:
+        session.propagate()
+        t = time.perf_counter()
+        raster = session.label_raster(precision="pixel", progress=False)
+        print(f"pixel-precise map of {raster.size / 1e6:.2f} Mpx ({int((raster >= 0).sum()) / 1e6:.2f} Mpx labelled): "
+              f"{time.perf_counter() - t:.1f} s")
     if args.copies > 1:
         edge_index, edge_weight, space = session._evidence()
         n, c = seg.n_segments, args.copies

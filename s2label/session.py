@@ -59,14 +59,14 @@ from ._version import __version__
 from .cluster import Clustering
 from .embeddings import Embeddings
 from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
-from .export import LabelPolygons, pixel_area_m2
+from .export import LabelPolygons
 from .features import index_bands
 from .hierarchy import ClusterHierarchy
 from .pixel_labels import pixels_in_polygon
 from .scene import Scene
 from .segment import Segmentation
 from .session_describe import describe_edit
-from .session_export import export_labels, label_polygons, scene_geometry
+from .session_export import export_labels, label_polygons, label_table, scene_geometry
 from .session_export import label_raster as session_label_raster
 from .session_file import (
     FILE_FORMAT,
@@ -81,6 +81,7 @@ from .session_file import (
 from .session_prepared import Outdated, PreparedEdit, propagation_edit
 from .session_rules import _AUTO, UNLABELLED, EditRules, Label, SessionState, as_int, clean_name
 from .similar import Similarity, SimilarityIndex
+from .spread import spread_queue
 
 __all__ = ["LabelSession", "Label", "PreparedEdit", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
 
@@ -312,26 +313,8 @@ class LabelSession:
             score = np.where(reached, np.asarray(state.predicted[2], np.float64), 2.0)  # unreached last
         else:
             score = -np.asarray(self.clustering.outlier_scores, np.float64)
-        order = np.flatnonzero(eligible)[np.argsort(score[eligible], kind="stable")]
         edge_index, _, space = self._evidence()
-        neighbours = np.split(edge_index[1], np.searchsorted(edge_index[0], np.arange(1, self._n)))
-        knn = None
-        if spread > 0 and self._n > 1:
-            from sklearn.neighbors import NearestNeighbors
-
-            knn = NearestNeighbors(n_neighbors=min(spread, self._n - 1) + 1).fit(space)
-        blocked = np.zeros(self._n, bool)
-        queue: list[int] = []
-        for row in order:
-            if blocked[row]:
-                continue
-            queue.append(int(row))
-            if len(queue) == n:
-                break
-            blocked[neighbours[row]] = True
-            if knn is not None:
-                blocked[knn.kneighbors(space[row:row + 1], return_distance=False)[0]] = True
-        return np.asarray(queue, np.int64) + 1
+        return spread_queue(score, eligible, edge_index, space, n=n, spread=spread)
 
     def segment_info(self, segment_id: int) -> dict[str, Any]:
         """What the explorer shows for one segment: label, cluster, probability, outlier score, area, spectrum.
@@ -806,32 +789,8 @@ class LabelSession:
     # --- export ---------------------------------------------------------------------------------------
 
     def label_table(self) -> list[dict[str, Any]]:
-        """One row per label: id, name, colour, hidden, counts, area, provenance (for panels and exports)."""
-        counts, areas = self.counts(), self.areas_px()
-        manual_counts = np.bincount(self._segment_labels[self.manual_rows()] + 1,
-                                    minlength=self._states[self._position].next_id + 1)
-        source = self.provenance()
-        predicted_counts = np.bincount(self._segment_labels[source == "predicted"] + 1,
-                                       minlength=self._states[self._position].next_id + 1)
-        confidence = self.probabilities()
-        pixel_m2 = pixel_area_m2(self.segmentation.transform, self.segmentation.crs)
-        rows = []
-        for lab in self.labels:
-            n_manual, n_predicted = int(manual_counts[lab.id + 1]), int(predicted_counts[lab.id + 1])
-            clusters = [self._node_cluster[n] for n in lab.nodes if n in self._node_cluster]
-            other = [n for n in lab.nodes if n not in self._node_cluster]
-            parts = [name for name, count in (("automatic", counts[lab.id] - n_manual - n_predicted),
-                                              ("predicted", n_predicted), ("manual", n_manual)) if count > 0]
-            provenance = "+".join(parts) or "automatic" if lab.source == "cluster" or n_predicted else lab.source
-            mine = self._segment_labels == lab.id
-            rows.append({"label": lab.id, "name": lab.name, "colour": lab.colour, "hidden": lab.hidden,
-                         "n_segments": counts[lab.id], "n_manual": n_manual, "n_predicted": n_predicted,
-                         "probability": round(float(confidence[mine].mean()), 4) if mine.any() else None,
-                         "area_px": areas[lab.id],
-                         "area_m2": None if pixel_m2 is None else round(areas[lab.id] * pixel_m2, 2),
-                         "source": lab.source, "provenance": provenance, "clusters": clusters,
-                         "hierarchy_nodes": other, "details": dict(lab.details)})
-        return rows
+        """One row per label: id, name, colour, hidden, counts, area, provenance (:func:`.label_table`)."""
+        return label_table(self)
 
     def polygons(self, *, include_hidden: bool = True, include_unlabelled: bool = False,
                  precision: str = "segment", **options: Any) -> LabelPolygons:

@@ -20,13 +20,13 @@ from rasterio.crs import CRS
 from rasterio.warp import transform_geom
 
 from .errors import SessionError
-from .export import NODATA, NOISE, LabelPolygons, vectorize_raster, write_geojson, write_geopackage
+from .export import NODATA, NOISE, LabelPolygons, pixel_area_m2, vectorize_raster, write_geojson, write_geopackage
 from .io.write import write_raster
 
 if TYPE_CHECKING:
     from .session import LabelSession
 
-__all__ = ["PRECISIONS", "label_raster", "label_polygons", "export_labels", "scene_geometry"]
+__all__ = ["PRECISIONS", "label_table", "label_raster", "label_polygons", "export_labels", "scene_geometry"]
 
 #: Segments in no label (the session's ``UNLABELLED``; noise in the exported files).
 UNLABELLED = NOISE
@@ -100,11 +100,57 @@ def _pixel_precise(session: LabelSession, options: Mapping[str, Any]) -> Any:
     return result
 
 
+def _pixel_exact_counts(session: LabelSession) -> dict[int, int]:
+    """Pixels each label holds through pixel-exact polygons (a pixel in several: the last one's)."""
+    overrides = session.pixel_overrides()
+    if not overrides:
+        return {}
+    pixels = np.concatenate([px for px, _ in overrides])
+    labels = np.concatenate([np.full(px.size, lid) for px, lid in overrides])
+    _, last = np.unique(pixels[::-1], return_index=True)
+    values, counts = np.unique(labels[::-1][last], return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def label_table(session: LabelSession) -> list[dict[str, Any]]:
+    """One row per label of a session, in panel order: id, name, colour, hidden, counts (segments, by hand,
+    predicted), mean probability, area, source, provenance (``automatic``/``predicted``/``manual`` parts),
+    clusters and hierarchy nodes (for the panel and the exports' properties)."""
+    segment_labels = session.segment_labels()
+    top = max([lab.id for lab in session.labels], default=-1) + 2
+    node_cluster = {node: k for k, node in enumerate(session.hierarchy.selected)}
+    counts, areas = session.counts(), session.areas_px()
+    manual_counts = np.bincount(segment_labels[session.manual_rows()] + 1, minlength=top)
+    source = session.provenance()
+    predicted_counts = np.bincount(segment_labels[source == "predicted"] + 1, minlength=top)
+    exact = _pixel_exact_counts(session)
+    confidence = session.probabilities()
+    pixel_m2 = pixel_area_m2(session.segmentation.transform, session.segmentation.crs)
+    rows = []
+    for lab in session.labels:
+        n_manual, n_predicted = int(manual_counts[lab.id + 1]), int(predicted_counts[lab.id + 1])
+        clusters = [node_cluster[n] for n in lab.nodes if n in node_cluster]
+        other = [n for n in lab.nodes if n not in node_cluster]
+        parts = [name for name, count in (("automatic", counts[lab.id] - n_manual - n_predicted),
+                                          ("predicted", n_predicted), ("manual", n_manual)) if count > 0]
+        provenance = "+".join(parts) or "automatic" if lab.source == "cluster" or n_predicted else lab.source
+        mine = segment_labels == lab.id
+        rows.append({"label": lab.id, "name": lab.name, "colour": lab.colour, "hidden": lab.hidden,
+                     "n_segments": counts[lab.id], "n_manual": n_manual, "n_predicted": n_predicted,
+                     "n_pixels_exact": exact.get(lab.id, 0),
+                     "probability": round(float(confidence[mine].mean()), 4) if mine.any() else None,
+                     "area_px": areas[lab.id],
+                     "area_m2": None if pixel_m2 is None else round(areas[lab.id] * pixel_m2, 2),
+                     "source": lab.source, "provenance": provenance, "clusters": clusters,
+                     "hierarchy_nodes": other, "details": dict(lab.details)})
+    return rows
+
+
 def label_polygons(session: LabelSession, *, include_hidden: bool = True, include_unlabelled: bool = False,
                    precision: str = "segment", **options: Any) -> LabelPolygons:
     """The labels dissolved into (Multi)Polygons with names and provenance properties (``n_segments``: the
     segments mostly in the label)."""
-    table = {row["label"]: row for row in session.label_table()}
+    table = {row["label"]: row for row in label_table(session)}
     raster = label_raster(session, precision=precision, **options)
     if not include_hidden:
         raster[np.isin(raster, [lab.id for lab in session.labels if lab.hidden])] = UNLABELLED
@@ -112,7 +158,8 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True, includ
     extra = {lid: {"label": lid, "colour": row["colour"], "hidden": row["hidden"],
                    "provenance": row["provenance"], "source": row["source"],
                    "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"],
-                   "n_predicted": row["n_predicted"], "probability": row["probability"]}
+                   "n_predicted": row["n_predicted"], "n_pixels_exact": row["n_pixels_exact"],
+                   "probability": row["probability"]}
              for lid, row in table.items()}
     extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
     segment_counts = dict(zip(*np.unique(session.segment_labels(), return_counts=True), strict=True))

@@ -75,7 +75,7 @@ def test_refine_refuses_bad_input(straddling):
     with pytest.raises(SessionError, match="at least two labels"):
         refine_pixels(scene, seg, np.zeros(majority.size, int), ones, progress=False)
     with pytest.raises(SessionError, match="at least two labels"):
-        refine_pixels(scene, seg, majority, np.full(majority.size, 0.5), progress=False)
+        refine_pixels(scene, seg, majority, np.full(majority.size, 0.4), progress=False)
     with pytest.raises(SessionError, match="where must be"):
         refine_pixels(scene, seg, majority, ones, where="edges", progress=False)
     with pytest.raises(SessionError, match="one value per segment"):

@@ -2,6 +2,7 @@
 (s2label/session_export.py)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,21 @@ def test_pixel_precision_refuses_what_it_cannot_do(crop_result, crop_session):
         crop_session.label_raster(where="boundary")
     np.testing.assert_array_equal(bare.label_raster(), crop_result.segmentation.to_raster(
         bare.segment_labels().astype(np.int32), fill=NODATA))
+
+
+def test_a_session_file_written_before_pixel_labels_still_loads(crop_result, tmp_path):
+    """``tests/data/session-before-pixel-labels.json``: written by s2label 59d8fa6 (before this change) on the same
+    crop: rename, rename, merge, assign, propagate, rename, undo."""
+    path = tmp_path / "old.json"
+    path.write_bytes((Path(__file__).parent / "data" / "session-before-pixel-labels.json").read_bytes())
+    session = LabelSession.load(path, crop_result.segmentation, crop_result.embeddings, crop_result.clustering,
+                                scene=crop_result.scene)
+    assert [e["op"] for e in session.edits] == ["rename", "rename", "merge", "assign", "propagate"]
+    assert session.can_redo and {"water", "field"} <= {lab.name for lab in session.labels}
+    assert (session.provenance() == "predicted").any() and session.pixel_overrides() == []
+    water = session.label_by_name("water").id
+    session.assign_pixels(_polygon(crop_result.scene, [(0.1, 0.1), (0.1, 0.3), (0.3, 0.3)]), water)
+    again = LabelSession.load(path, crop_result.segmentation, crop_result.embeddings, crop_result.clustering,
+                              scene=crop_result.scene)
+    np.testing.assert_array_equal(again.label_raster(), session.label_raster())
+    assert [e["op"] for e in again.edits][-1] == "assign_pixels"

@@ -6,18 +6,16 @@ reports them. Nothing here imports ipywidgets or ipyleaflet.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
 import shapely
-from affine import Affine
 from rasterio.crs import CRS
-from rasterio.features import rasterize
 from shapely.geometry import MultiPolygon, Polygon
 
 from ..errors import SegmentationError
+from ..pixel_labels import polygon_window
 from ..segment import Segmentation
 from ._crs import WEB_MERCATOR, WGS84, crs_transformer
 
@@ -209,18 +207,10 @@ def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike,
     """
     if not 0 <= min_fraction <= 1:
         raise ValueError(f"min_fraction must be within 0..1, got {min_fraction}")
-    geom = polygon_to_scene_crs(polygon_lonlat, segmentation.crs)
-    height, width = segmentation.shape
-    inv = ~segmentation.transform
-    minx, miny, maxx, maxy = geom.bounds
-    cols, rows = zip(*(inv * (x, y) for x in (minx, maxx) for y in (miny, maxy)), strict=True)
-    c0, c1 = max(math.floor(min(cols)), 0), min(math.ceil(max(cols)), width)
-    r0, r1 = max(math.floor(min(rows)), 0), min(math.ceil(max(rows)), height)
-    if c1 <= c0 or r1 <= r0:
+    window = polygon_window(segmentation, polygon_to_scene_crs(polygon_lonlat, segmentation.crs))
+    if window is None:
         return np.zeros(0, np.int32)
-    window_transform = segmentation.transform * Affine.translation(c0, r0)
-    inside = rasterize([(geom, 1)], out_shape=(r1 - r0, c1 - c0), transform=window_transform, fill=0,
-                       dtype="uint8").astype(bool)
+    (r0, r1, c0, c1), inside = window
     n = segmentation.n_segments
     counts = np.bincount(segmentation.labels[r0:r1, c0:c1][inside], minlength=n + 1)[1:]
     candidates = np.flatnonzero(counts)

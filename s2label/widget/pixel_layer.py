@@ -150,6 +150,7 @@ class PixelActions:
         self.pixel_exact = w.Checkbox(value=False, description="pixel-exact", indent=False,
                                       tooltip="a drawn polygon sets exactly the pixels inside it, not whole segments",
                                       layout=w.Layout(width="auto", display="none"))
+        self.pixel_exact.add_class("s2label-pixel-exact")
         self.export_precision = w.ToggleButtons(options=[("per segment", "segment"), ("pixel-precise", "pixel")],
                                                 value="segment", style={"button_width": "96px"},
                                                 tooltips=["each pixel takes its segment's label",
@@ -158,6 +159,7 @@ class PixelActions:
         self.pixel_preview = w.ToggleButton(value=False, description="Preview on the map", icon="eye",
                                             tooltip="show the pixel-precise labels over the segment labels",
                                             layout=w.Layout(width="auto"))
+        self.pixel_preview.add_class("s2label-pixel-preview")
         self.pixel_preview.observe(lambda change: self.show_pixel_preview(change["new"]), "value")
 
     def _link_pixel_opacity(self, opacity: Any) -> None:

@@ -2,9 +2,11 @@
 the default scene cut at its finest granularity (many labels): the layout at 1280 x 800 and 1920 x 1080 with the
 file browser open (map wider than the panel, legend clear of the map's controls and scrolling, label rows that
 never overlap), one zoom level per wheel notch up to the zoom limit, zoom to scene, keyboard shortcuts, a polygon
-drawn with the draw tool as exactly one edit, a browser download of the export, a newer explorer retiring the
-older, and no error in the browser console throughout. Writes the README's screenshots
-``docs/images/explorer-1280.png`` and ``docs/images/explorer-1920.png``."""
+drawn with the draw tool as exactly one edit, a pixel-exact polygon, review answers with a background
+propagation after each, the pixel-precise preview, a browser download of the export, a newer explorer retiring
+the older, and no error in the browser console throughout. Writes the README's screenshots
+``docs/images/explorer-1280.png``, ``explorer-1920.png``, ``explorer-pixel-exact.png`` and
+``explorer-pixel-preview.png``."""
 
 from __future__ import annotations
 
@@ -177,8 +179,39 @@ def test_the_explorer_as_a_researcher_uses_it(jupyter_server, browser_page):
     _probe(page, r"edits 1 ")
     wait_for_text(page, f"{EXPLORER} .s2label-status", r"^undone: \d+ segments? to ", timeout=20)
 
-    # 5. export, offered as a download in the browser
+    # 4b. a pixel-exact polygon: its pixels, drawn on the map over the segment labels
+    page.locator(f"{EXPLORER} button.widget-button", has_text="Clear").first.click()  # the polygon's selection
+    page.locator(f"{EXPLORER} .s2label-pixel-exact input[type=checkbox]").check()
+    wait_for(page, f"{MAP} .leaflet-draw-draw-polygon", timeout=20).click()
+    triangle = [(cx - 80, cy - 60), (cx + 70, cy - 20), (cx - 20, cy + 70)]
+    for x, y in triangle:
+        page.mouse.click(x, y)
+        page.wait_for_timeout(150)
+    page.mouse.click(*triangle[0])
+    wait_for_text(page, f"{EXPLORER} .s2label-status", r"^pixel-exact polygon to '.+'", timeout=20)
+    _probe(page, r"edits 2 ")
+    wait_for(page, f"{MAP} img.leaflet-image-layer[src^='data:image/png']", timeout=20)
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)
+    _screenshot(page, IMAGES / "explorer-pixel-exact.png")
+
+    # 4c. the review queue, answered from the panel, with a propagation after each answer in the background
+    page.locator(f"{EXPLORER} .s2label-side .lm-TabBar-tab", has_text="Labels").first.click()
+    page.locator(f"{EXPLORER} .widget-checkbox", has_text="after each answer").locator("input").check()
+    page.locator(f"{EXPLORER} button.widget-button", has_text="Next to review").first.click()
+    answer = page.locator(f"{EXPLORER} select").filter(has=page.locator("option", has_text="another label"))
+    answer.first.select_option(index=1)  # one hand label: nothing to tell apart yet, it says so
+    wait_for_text(page, f"{EXPLORER} .s2label-status", r"at least two labels", timeout=60)
+    answer.first.select_option(index=2)  # the next segment, another label: it propagates, in the background
+    wait_for_text(page, f"{EXPLORER} .s2label-status", r"^labels propagated", timeout=60)
+    _probe(page, r"edits 5 ")  # the re-cut, the pixel-exact polygon, two answers, the propagation
+    assert "propagating" not in page.locator(f"{EXPLORER} .s2label-propagate-busy").inner_text()
+
+    # 5. export, offered as a download in the browser; the pixel-precise preview
     page.locator(f"{EXPLORER} .s2label-side .lm-TabBar-tab", has_text="Export").first.click()
+    page.locator(f"{EXPLORER} .s2label-pixel-preview").click()
+    wait_for_text(page, f"{EXPLORER} .s2label-status", r"^pixel-precise preview", timeout=60)
+    _screenshot(page, IMAGES / "explorer-pixel-preview.png")
+    page.locator(f"{EXPLORER} .s2label-pixel-preview").click()
     page.locator(f"{EXPLORER} button.widget-button", has_text="GeoJSON").first.click()
     link = wait_for(page, f"{EXPLORER} a.s2label-download", timeout=30)
     with page.expect_download() as download:
