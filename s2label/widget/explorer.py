@@ -396,7 +396,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
         self.export_info.add_class("s2label-export-info")
         self.export_tab = w.VBox([self.export_name, self.export_hidden,
                                   wrap_row(self.export_precision, self.pixel_preview),
-                                  w.HBox(list(self.export_buttons.values())), self.export_info])
+                                  wrap_row(*self.export_buttons.values()), self.export_info])
         self.embedding_tab = w.VBox([w.HTML("<i>the embedding view opens with this tab</i>")])
 
     def _build_layout(self) -> None:

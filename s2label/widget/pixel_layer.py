@@ -34,7 +34,7 @@ from ..session import LabelSession
 from ..session_rules import Label
 from .images import png_data_url
 from .layers import DetailOverlay
-from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, reproject_segments
+from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, reproject_segments
 
 __all__ = ["ID_OFFSET", "PixelActions", "PixelLabelsLayer", "raster_as_ids", "label_colour_lut"]
 
@@ -121,7 +121,13 @@ class PixelLabelsLayer:
             return None
         size = max([lab.id for lab in self.session.labels] + [0]) + ID_OFFSET + 1
         shown = reproject_segments(self.ids, grid.spec, n_segments=size - 1)
-        return colour_segments(shown, label_colour_lut(self.session.labels, size, unlabelled=self.unlabelled))
+        image = colour_segments(shown, label_colour_lut(self.session.labels, size, unlabelled=self.unlabelled))
+        if not self.preview:  # the pixel-exact areas get a white edge: they stand out from the segment labels
+            edge = np.zeros((size, 4), np.uint8)
+            edge[1:] = 255
+            border = outline_segments(shown.segment_ids, edge, width=1)[..., 3] > 0
+            image[border] = 255
+        return image
 
 
 class PixelActions:
@@ -151,8 +157,9 @@ class PixelActions:
                                       tooltip="a drawn polygon sets exactly the pixels inside it, not whole segments",
                                       layout=w.Layout(width="auto", display="none"))
         self.pixel_exact.add_class("s2label-pixel-exact")
-        self.export_precision = w.ToggleButtons(options=[("per segment", "segment"), ("pixel-precise", "pixel")],
-                                                value="segment", style={"button_width": "96px"},
+        self.export_precision = w.ToggleButtons(options=[("segments", "segment"), ("pixels", "pixel")],
+                                                value="segment", description="precision",
+                                                style={"button_width": "90px", "description_width": "60px"},
                                                 tooltips=["each pixel takes its segment's label",
                                                           "a pixel classifier trained on the confident segments "
                                                           "re-decides every pixel"])

