@@ -234,7 +234,6 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
         self.similarity_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="similarity",
                                                visible=False)
         self.selection_layer = L.ImageOverlay(url="", bounds=g.bounds, opacity=1.0, name="selection")
-        self._build_pixel_tools(UNLABELLED_COLOUR)
         boxes = segment_boxes(g)  # where each segment lies on the overview: outlines are drawn in their box only
         for layer, outline in ((self.label_layer, 0), (self.similarity_layer, 1), (self.selection_layer, 2)):
             self.details[layer.name] = self._painted[layer.name] = detail = LutOverlay(layer, g, outline=outline,
@@ -242,6 +241,8 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
             detail.paint(None)
             self.map.add(layer)
             self.map.add(detail.layer)
+            if layer is self.label_layer:  # the pixel-level labels right above the segment labels
+                self._build_pixel_tools(UNLABELLED_COLOUR)
         self.legend = Legend(max_height=f"{int(_MAP_HEIGHT * 0.38)}px")
         self.map.add(L.WidgetControl(widget=self.legend, position="bottomright"))
         self.layer_switches = LayerSwitches(backgrounds, {"labels": self.label_layer,
@@ -340,7 +341,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
         self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] != NO_ANSWER else None, "value")
         self.propagate_button = w.Button(description="Propagate", icon="share-alt", layout=w.Layout(width="auto"),
                                          tooltip="spread the labels you gave to every segment not set by hand")
-        self.propagate_button.on_click(lambda _: self._run(self.session.propagate))
+        self.propagate_button.on_click(lambda _: self.propagation.request())  # in the worker thread too
         self.auto_propagate = w.Checkbox(value=False, description="after each answer", indent=False,
                                          layout=w.Layout(width="auto"))
         self._build_background_propagation()  # in a worker thread, with a busy indicator

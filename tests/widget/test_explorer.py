@@ -57,7 +57,7 @@ def click_segment(explorer, segment_id):
 def test_builds_without_network(explorer, crop_result):
     m = explorer.map
     names = [layer.name for layer in m.layers]
-    overviews = ["true colour", "false colour (NIR-R-G)", "labels", "similarity", "selection"]
+    overviews = ["true colour", "false colour (NIR-R-G)", "labels", "pixel labels", "similarity", "selection"]
     assert names == [n for o in overviews for n in (o, f"{o} detail")]  # each detail right above its overview
     assert all(not d.layer.visible and d.layer.url == EMPTY_IMAGE for d in explorer.details.values())
     assert all(layer.url.startswith("data:image/") for layer in m.layers)  # never an empty (broken) image
@@ -788,3 +788,15 @@ def test_background_propagation_runs_once_more_only_for_new_labels(blob_parts, h
     worker.close()
     worker.request()
     assert not worker.busy and busy == [True, False]
+
+
+def test_the_propagate_button_runs_in_the_background(explorer, held_propagation):
+    s = explorer.session
+    s.rename(s.labels[0].id, "water")
+    s.rename(s.labels[1].id, "field")
+    explorer.propagate_button.click()
+    assert held_propagation.entered.acquire(timeout=30)  # running in the worker, the button returned
+    assert "propagating" in explorer.propagate_busy.value and ops(s) == ["rename", "rename"]
+    held_propagation.release.set()
+    assert explorer.wait_for_propagation(60)
+    assert ops(s) == ["rename", "rename", "propagate"] and (s.provenance() == "predicted").any()
