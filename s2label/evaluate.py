@@ -3,7 +3,8 @@
 Plain functions over arrays: :func:`named_cluster_accuracy` (with ARI and NMI), :func:`context_consistency`
 (the paper's context-aware SSIM and spectral angle), :func:`fragmentation`, :func:`rotation_stability` with
 :func:`rotate_scene`; baselines :func:`pixel_kmeans` and :func:`segment_kmeans`; :func:`load_reference` reads a
-class raster onto a scene's grid. Pixel label maps are (H, W) int with -1 = noise and -2 = no data
+class raster onto a scene's grid; :func:`agreement` compares two annotators' label maps (from
+:mod:`s2label.agreement`). Pixel label maps are (H, W) int with -1 = noise and -2 = no data
 (:data:`~s2label.export.NOISE`, :data:`~s2label.export.NODATA`); segment labels are (N,) for ids 1..N.
 """
 
@@ -27,6 +28,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from .agreement import LabelAgreement, agreement
 from .errors import ClusteringError, SceneError, SegmentationError
 from .export import NODATA, NOISE, label_raster
 from .graph import SegmentGraph
@@ -36,7 +38,7 @@ from .segment import Segmentation
 __all__ = [
     "ClusterAccuracy", "ContextConsistency", "named_cluster_accuracy", "segment_to_pixels",
     "context_consistency", "fragmentation", "rotate_scene", "rotation_stability", "pixel_kmeans",
-    "segment_kmeans", "load_reference", "SampleAgreement", "sample_agreement",
+    "segment_kmeans", "load_reference", "SampleAgreement", "sample_agreement", "LabelAgreement", "agreement",
 ]
 
 #: Pixels predicted per k-means chunk in :func:`pixel_kmeans` (bounds memory on whole tiles).

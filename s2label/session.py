@@ -65,6 +65,7 @@ from .hierarchy import ClusterHierarchy
 from .pixel_labels import pixels_in_polygon
 from .scene import Scene
 from .segment import Segmentation
+from .session_annotators import annotation, default_annotator, label_annotators, read_annotations
 from .session_describe import describe_edit
 from .session_export import export_labels, label_polygons, label_table, scene_geometry
 from .session_export import label_raster as session_label_raster
@@ -105,6 +106,9 @@ class LabelSession:
     scene : Scene, optional
         The reflectance the segments were cut from: pixel-precise labels (``precision="pixel"`` of
         :meth:`label_raster` and :meth:`export`) learn from its pixels; pixel-exact polygons skip its no-data.
+    annotator : str, optional
+        Who makes this session's edits (default: the operating-system user): recorded with each edit and its
+        time (:attr:`annotations`), per label in the exports, and the key of :meth:`view_of`.
 
     Raises
     ------
@@ -116,7 +120,7 @@ class LabelSession:
 
     def __init__(self, segmentation: Segmentation, embeddings: Embeddings, clustering: Clustering, *,
                  autosave: str | os.PathLike[str] | None = None, spectra: np.ndarray | None = None,
-                 bands: Sequence[str] = (), scene: Scene | None = None) -> None:
+                 bands: Sequence[str] = (), scene: Scene | None = None, annotator: str | None = None) -> None:
         n = clustering.labels.size
         ids = np.asarray(clustering.segment_ids)
         if embeddings.n != n or not np.array_equal(np.asarray(embeddings.segment_ids), ids):
@@ -137,6 +141,9 @@ class LabelSession:
         self.spectra = None if spectra is None else np.asarray(spectra, dtype=np.float32)
         self.bands = tuple(bands)
         self.scene = scene
+        self.annotator = default_annotator() if annotator is None else clean_name(annotator)
+        self._annotations: list[dict[str, Any]] = []  # who made each edit of the log, and when
+        self.skipped = 0  # edits of other annotators' labels left out of a view (:meth:`view_of`)
         self.fingerprint = fingerprint(segmentation, clustering)
         # the edit log, the position and the caches change under it: a commit from a worker thread
         # (:meth:`commit_prepared`) and an edit from the main thread never interleave
@@ -168,7 +175,7 @@ class LabelSession:
 
     @classmethod
     def from_result(cls, result: Any, *, autosave: str | os.PathLike[str] | None = None,
-                    resume: bool = False) -> LabelSession:
+                    resume: bool = False, annotator: str | None = None) -> LabelSession:
         """A session over a :class:`~s2label.pipeline.PipelineResult`, with mean spectra for inspection.
 
         With ``resume``, an existing ``autosave`` file is loaded (:meth:`open`) instead of refused.
@@ -178,13 +185,13 @@ class LabelSession:
         parts = (result.segmentation, result.embeddings, result.clustering)
         scene = getattr(result, "scene", None)
         if resume and autosave is not None:
-            return cls.open(autosave, *parts, spectra=mean, bands=bands, scene=scene)
-        return cls(*parts, autosave=autosave, spectra=mean, bands=bands, scene=scene)
+            return cls.open(autosave, *parts, spectra=mean, bands=bands, scene=scene, annotator=annotator)
+        return cls(*parts, autosave=autosave, spectra=mean, bands=bands, scene=scene, annotator=annotator)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
              clustering: Clustering, *, autosave: bool = True, spectra: np.ndarray | None = None,
-             bands: Sequence[str] = (), scene: Scene | None = None) -> LabelSession:
+             bands: Sequence[str] = (), scene: Scene | None = None, annotator: str | None = None) -> LabelSession:
         """Resume the session saved in ``path`` over the same segmentation and clustering.
 
         The edit log is replayed (validated edit by edit), the undo/redo position restored, and, with
@@ -199,7 +206,8 @@ class LabelSession:
         target = Path(path)
         token = file_token(target)
         doc = read_session_file(target)
-        session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands, scene=scene)
+        session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands, scene=scene,
+                      annotator=annotator)
         session._replay(doc, target)
         if autosave:
             session.autosave_path, session._file_token = target, token
@@ -211,6 +219,7 @@ class LabelSession:
             raise SessionError(with_backup("was saved for another scene or clustering (its fingerprint differs)",
                                             path), path=path)
         edits, position = doc["edits"], doc["position"]
+        records = read_annotations(doc, path)
         states = [self._states[0]]
         for i, edit in enumerate(edits):
             try:
@@ -219,6 +228,7 @@ class LabelSession:
                 raise SessionError(with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
                                                 path), path=path) from None
         self._edits, self._states, self._position = list(edits), states, position
+        self._annotations = records
         self._segment_labels = self._derive(states[position])
 
     @classmethod
@@ -595,6 +605,33 @@ class LabelSession:
         return tuple(copy.deepcopy(self._edits[: self._position]))
 
     @property
+    def annotations(self) -> tuple[dict[str, Any], ...]:
+        """Who made each edit of :attr:`edits`, and when: ``{"annotator", "time"}`` (``None`` for edits saved by
+        an s2label that did not record them)."""
+        return tuple(dict(r) for r in self._annotations[: self._position])
+
+    def label_annotators(self) -> dict[int, list[str]]:
+        """Label id -> the annotators whose edits in force made or changed it."""
+        return label_annotators(self._states[: self._position + 1], self._annotations[: self._position])
+
+    def view_of(self, annotator: str) -> LabelSession:
+        """One annotator's own labels: a new in-memory session replaying only their edits in force.
+
+        Edits that cannot stand without another annotator's (a rename of a label someone else made) are left
+        out; :attr:`skipped` of the view counts them. Compare two views with :func:`s2label.evaluate.agreement`.
+        """
+        view = LabelSession(self.segmentation, self.embeddings, self.clustering, spectra=self.spectra,
+                            bands=self.bands, scene=self.scene, annotator=annotator)
+        for edit, record in zip(self._edits[: self._position], self._annotations, strict=False):
+            if record.get("annotator") != view.annotator:
+                continue
+            try:
+                view._edit(copy.deepcopy(edit))
+            except SessionError:
+                view.skipped += 1
+        return view
+
+    @property
     def position(self) -> int:
         """How many edits of the log are applied (the rest can be redone)."""
         return self._position
@@ -651,8 +688,10 @@ class LabelSession:
     def _append(self, edit: dict[str, Any], state: SessionState) -> dict[str, Any]:
         """Make ``edit`` (which leads to ``state``) the next edit, dropping the undone ones; its event."""
         del self._edits[self._position:]
+        del self._annotations[self._position:]
         del self._states[self._position + 1:]
         self._edits.append(edit)
+        self._annotations.append(annotation(self.annotator))
         self._states.append(state)
         self._set_position(self._position + 1)
         return {**edit, "description": self.describe(self._position - 1)}
@@ -752,7 +791,8 @@ class LabelSession:
         """The session file's content: format, fingerprint, the whole edit log and the undo position."""
         return {"format": FILE_FORMAT, "version": FILE_VERSION, "s2label": __version__,
                 "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "fingerprint": self.fingerprint, "position": self._position, "edits": self._edits}
+                "fingerprint": self.fingerprint, "position": self._position, "edits": self._edits,
+                "annotations": self._annotations}
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the session atomically (default: the autosave file), keeping the previous file as ``.bak``.

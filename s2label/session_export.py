@@ -124,6 +124,7 @@ def label_table(session: LabelSession) -> list[dict[str, Any]]:
     source = session.provenance()
     predicted_counts = np.bincount(segment_labels[source == "predicted"] + 1, minlength=top)
     exact = _pixel_exact_counts(session)
+    annotators = session.label_annotators()
     confidence = session.probabilities()
     pixel_m2 = pixel_area_m2(session.segmentation.transform, session.segmentation.crs)
     rows = []
@@ -137,7 +138,7 @@ def label_table(session: LabelSession) -> list[dict[str, Any]]:
         mine = segment_labels == lab.id
         rows.append({"label": lab.id, "name": lab.name, "colour": lab.colour, "hidden": lab.hidden,
                      "n_segments": counts[lab.id], "n_manual": n_manual, "n_predicted": n_predicted,
-                     "n_pixels_exact": exact.get(lab.id, 0),
+                     "n_pixels_exact": exact.get(lab.id, 0), "annotators": annotators.get(lab.id, []),
                      "probability": round(float(confidence[mine].mean()), 4) if mine.any() else None,
                      "area_px": areas[lab.id],
                      "area_m2": None if pixel_m2 is None else round(areas[lab.id] * pixel_m2, 2),
@@ -159,6 +160,7 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True, includ
                    "provenance": row["provenance"], "source": row["source"],
                    "clusters": ",".join(str(c) for c in row["clusters"]), "n_manual": row["n_manual"],
                    "n_predicted": row["n_predicted"], "n_pixels_exact": row["n_pixels_exact"],
+                   "annotators": ",".join(row["annotators"]),
                    "probability": row["probability"]}
              for lid, row in table.items()}
     extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}

@@ -1,0 +1,81 @@
+"""Who made each edit of a labelling session, and when: the annotator of every edit, per-label annotators for the
+exports, and one annotator's own view of a shared session.
+
+Each edit of the log has a record ``{"annotator": name, "time": ISO 8601 UTC}`` beside it (the session file's
+``annotations`` list, one per edit; files written before it have none, read as ``annotator: None``). The
+edits themselves are unchanged, so replaying a log never depends on who made it.
+
+Examples
+--------
+>>> record = annotation("ana")
+>>> record["annotator"], record["time"].endswith("+00:00")
+('ana', True)
+>>> read_annotations({"edits": [{"op": "rename"}]}, None)
+[{'annotator': None, 'time': None}]
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import SessionError
+from .session_rules import SessionState, clean_name
+
+__all__ = ["default_annotator", "annotation", "read_annotations", "labels_touched", "label_annotators"]
+
+
+def default_annotator() -> str:
+    """The operating-system user (``"unknown"`` when it cannot be told)."""
+    try:
+        return clean_name(getpass.getuser())
+    except Exception:  # noqa: BLE001 - getpass raises several types where no user is set
+        return "unknown"
+
+
+def annotation(annotator: str) -> dict[str, Any]:
+    """The record kept beside a new edit."""
+    return {"annotator": annotator, "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def read_annotations(doc: Mapping[str, Any], path: Path | None) -> list[dict[str, Any]]:
+    """The ``annotations`` of a session file, one per edit (unknown for a file written before they existed).
+
+    Raises
+    ------
+    SessionError
+        A list of another length, or records that are not objects with a text or null annotator.
+    """
+    edits = doc["edits"]
+    records = doc.get("annotations")
+    if records is None:
+        return [{"annotator": None, "time": None} for _ in edits]
+    if (not isinstance(records, list) or len(records) != len(edits)
+            or not all(isinstance(r, Mapping) and isinstance(r.get("annotator"), (str, type(None)))
+                       for r in records)):
+        raise SessionError("its 'annotations' do not match its edits (one record per edit)", path=path)
+    return [{"annotator": r.get("annotator"), "time": r.get("time")} for r in records]
+
+
+def labels_touched(before: SessionState, after: SessionState) -> set[int]:
+    """Ids of the labels an edit made or changed (name, colour, members, hand assignments, ...)."""
+    old = {lab.id: lab for lab in before.labels}
+    return {lab.id for lab in after.labels if old.get(lab.id) is not lab}
+
+
+def label_annotators(states: Sequence[SessionState], records: Sequence[Mapping[str, Any]]) -> dict[int, list[str]]:
+    """For each label id, the annotators (sorted) of the edits in force that made or changed it.
+
+    ``states[i + 1]`` is the state after edit ``i``; ``records[i]`` its annotation.
+    """
+    out: dict[int, set[str]] = {}
+    for i, record in enumerate(records):
+        name = record.get("annotator")
+        if name is None:
+            continue
+        for lid in labels_touched(states[i], states[i + 1]):
+            out.setdefault(lid, set()).add(str(name))
+    return {lid: sorted(names) for lid, names in out.items()}
