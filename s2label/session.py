@@ -65,7 +65,7 @@ from .hierarchy import ClusterHierarchy
 from .pixel_labels import pixels_in_polygon
 from .scene import Scene
 from .segment import Segmentation
-from .session_annotators import annotation, default_annotator, label_annotators, read_annotations
+from .session_annotators import annotation, annotator_view, default_annotator, label_annotators, read_annotations
 from .session_describe import describe_edit
 from .session_export import export_labels, label_polygons, label_table, scene_geometry
 from .session_export import label_raster as session_label_raster
@@ -620,16 +620,7 @@ class LabelSession:
         Edits that cannot stand without another annotator's (a rename of a label someone else made) are left
         out; :attr:`skipped` of the view counts them. Compare two views with :func:`s2label.evaluate.agreement`.
         """
-        view = LabelSession(self.segmentation, self.embeddings, self.clustering, spectra=self.spectra,
-                            bands=self.bands, scene=self.scene, annotator=annotator)
-        for edit, record in zip(self._edits[: self._position], self._annotations, strict=False):
-            if record.get("annotator") != view.annotator:
-                continue
-            try:
-                view._edit(copy.deepcopy(edit))
-            except SessionError:
-                view.skipped += 1
-        return view
+        return annotator_view(self, annotator)
 
     @property
     def position(self) -> int:

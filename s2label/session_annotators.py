@@ -20,12 +20,16 @@ import getpass
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import SessionError
 from .session_rules import SessionState, clean_name
 
-__all__ = ["default_annotator", "annotation", "read_annotations", "labels_touched", "label_annotators"]
+if TYPE_CHECKING:
+    from .session import LabelSession
+
+__all__ = ["default_annotator", "annotation", "read_annotations", "labels_touched", "label_annotators",
+           "annotator_view"]
 
 
 def default_annotator() -> str:
@@ -79,3 +83,21 @@ def label_annotators(states: Sequence[SessionState], records: Sequence[Mapping[s
         for lid in labels_touched(states[i], states[i + 1]):
             out.setdefault(lid, set()).add(str(name))
     return {lid: sorted(names) for lid, names in out.items()}
+
+
+def annotator_view(session: LabelSession, annotator: str) -> LabelSession:
+    """A new in-memory session replaying only ``annotator``'s edits in force of ``session``
+    (:meth:`LabelSession.view_of`); edits that cannot stand without another annotator's are left out and counted
+    in the view's ``skipped``."""
+    from .session import LabelSession
+
+    view = LabelSession(session.segmentation, session.embeddings, session.clustering, spectra=session.spectra,
+                        bands=session.bands, scene=session.scene, annotator=annotator)
+    for edit, record in zip(session.edits, session.annotations, strict=True):
+        if record.get("annotator") != view.annotator:
+            continue
+        try:
+            view._edit(edit)
+        except SessionError:
+            view.skipped += 1
+    return view
