@@ -605,6 +605,11 @@ class LabelSession:
         return tuple(copy.deepcopy(self._edits[: self._position]))
 
     @property
+    def state(self) -> SessionState:
+        """The current state (immutable: every edit, undo and redo gives another object)."""
+        return self._states[self._position]
+
+    @property
     def annotations(self) -> tuple[dict[str, Any], ...]:
         """Who made each edit of :attr:`edits`, and when: ``{"annotator", "time"}`` (``None`` for edits saved by
         an s2label that did not record them)."""

@@ -90,13 +90,13 @@ def _pixel_precise(session: LabelSession, options: Mapping[str, Any]) -> Any:
     if session.scene is None:
         raise SessionError("pixel precision needs the scene's pixels: make the session with scene= (as "
                            "LabelSession.from_result and s2label.explore do)")
-    key = (session.position, tuple(map(id, session.edits[:session.position])), tuple(sorted(options.items())))
+    state, key = session.state, tuple(sorted(options.items()))  # a state is never reused: a new edit is a new one
     cached = getattr(session, "_pixel_cache", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    if cached is not None and cached[0] is state and cached[1] == key:
+        return cached[2]
     result = refine_pixels(session.scene, session.segmentation, session.segment_labels(), session.probabilities(),
                            **options)
-    session._pixel_cache = (key, result)
+    session._pixel_cache = (state, key, result)
     return result
 
 

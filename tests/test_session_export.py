@@ -154,3 +154,15 @@ def test_a_session_file_written_before_pixel_labels_still_loads(crop_result, tmp
                               scene=crop_result.scene)
     np.testing.assert_array_equal(again.label_raster(), session.label_raster())
     assert [e["op"] for e in again.edits][-1] == "assign_pixels"
+
+
+def test_the_pixel_precise_map_is_recomputed_after_undo_and_another_edit(crop_session):
+    session = crop_session
+    a, b = session.labels[0].id, session.labels[1].id
+    session.rename(a, "water")
+    first = session.label_raster(precision="pixel", progress=False)
+    assert (first == b).any()
+    session.undo()
+    session.delete(b)  # another edit at the same position of the log
+    again = session.label_raster(precision="pixel", progress=False)
+    assert not (again == b).any()  # not the map of the undone state

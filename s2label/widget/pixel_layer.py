@@ -62,6 +62,13 @@ def label_colour_lut(labels: Sequence[Label], size: int, *, unlabelled: str | No
     return lut
 
 
+def _same(a: object, b: object) -> bool:
+    """The same state object, or the same pixel-exact polygons (the same arrays, in order, same labels)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(a, b, strict=True))
+    return a is b
+
+
 class PixelLabelsLayer:
     """The overlay of pixel-level labels and its zoomed-in twin.
 
@@ -83,7 +90,7 @@ class PixelLabelsLayer:
         self.detail = DetailOverlay(self.layer, self._draw, png_data_url)
         self.preview = False
         self.ids: Segmentation | None = None
-        self._key: object = None
+        self._key: tuple[Any, Any] | None = None
 
     @property
     def n_pixels_exact(self) -> int:
@@ -97,9 +104,9 @@ class PixelLabelsLayer:
             self.preview = bool(preview)
         s = self.session
         overrides = s.pixel_overrides()
-        key = (self.preview, s.position if self.preview else tuple((id(px), lid) for px, lid in overrides),
-               tuple((lab.id, lab.colour, lab.hidden) for lab in s.labels))
-        if key == self._key:
+        key = (self.preview, tuple((lab.id, lab.colour, lab.hidden) for lab in s.labels))
+        state = s.state if self.preview else tuple((px, lid) for px, lid in overrides)  # arrays kept: ids not reused
+        if self._key is not None and key == self._key[0] and _same(state, self._key[1]):
             return
         if self.preview:
             raster = s.label_raster(precision="pixel", progress=False, **options)
@@ -111,7 +118,7 @@ class PixelLabelsLayer:
         else:
             raster = None
         self.ids = None if raster is None else raster_as_ids(raster, s.segmentation.transform, s.segmentation.crs)
-        self._key = key
+        self._key = (key, state)
         image = self._draw(self.grid)
         self.layer.url = EMPTY_IMAGE if image is None else png_data_url(image)
         self.detail.redraw()

@@ -105,6 +105,6 @@ def test_pixel_precise_preview_and_export(explorer, tmp_path):
         assert src.tags()["S2LABEL_PRECISION"] == "pixel"
         np.testing.assert_array_equal(src.read(1), by_pixel)
     s.rename(s.labels[1].id, "field")  # the preview follows the edits
-    assert explorer.pixel_labels._key[1] == s.position
+    assert explorer.pixel_labels._key[1] is s.state
     explorer.pixel_preview.value = False
     assert overview(explorer) is None
