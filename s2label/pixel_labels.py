@@ -56,6 +56,7 @@ from affine import Affine
 from rasterio.features import rasterize
 from scipy import ndimage
 from shapely.geometry import shape
+from skimage.segmentation import find_boundaries
 from sklearn.ensemble import RandomForestClassifier
 from tqdm.auto import tqdm
 
@@ -126,16 +127,9 @@ def pixel_features(scene: Scene, pixels: np.ndarray) -> np.ndarray:
 
 
 def _boundary(segmentation: Segmentation, width: int) -> np.ndarray:
-    """(H, W) bool: pixels within ``width`` pixels of another segment."""
-    labels = segmentation.labels
-    edge = np.zeros(labels.shape, bool)
-    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-    edge[1:, :] |= labels[1:, :] != labels[:-1, :]
-    edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
-    if width > 1:
-        edge = ndimage.binary_dilation(edge, iterations=width - 1)
-    return edge
+    """(H, W) bool: pixels within ``width`` pixels of another segment (both sides of every border)."""
+    edge = find_boundaries(segmentation.labels, mode="thick")
+    return ndimage.binary_dilation(edge, iterations=width - 1) if width > 1 else edge
 
 
 def refine_pixels(scene: Scene, segmentation: Segmentation, segment_labels: np.ndarray, confidence: np.ndarray, *,

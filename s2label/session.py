@@ -62,13 +62,11 @@ from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
 from .export import LabelPolygons
 from .features import index_bands
 from .hierarchy import ClusterHierarchy
-from .pixel_labels import pixels_in_polygon
 from .scene import Scene
 from .segment import Segmentation
-from .session_annotators import annotation, annotator_view, default_annotator, label_annotators, read_annotations
+from .session_annotators import Annotations, annotation, default_annotator, read_annotations
 from .session_describe import describe_edit
-from .session_export import export_labels, label_polygons, label_table, scene_geometry
-from .session_export import label_raster as session_label_raster
+from .session_export import export_labels, label_polygons, label_table
 from .session_file import (
     FILE_FORMAT,
     FILE_VERSION,
@@ -79,6 +77,7 @@ from .session_file import (
     read_session_file,
     with_backup,
 )
+from .session_pixels import PixelLabelling
 from .session_prepared import Outdated, PreparedEdit, propagation_edit
 from .session_rules import _AUTO, UNLABELLED, EditRules, Label, SessionState, as_int, clean_name
 from .similar import Similarity, SimilarityIndex
@@ -86,7 +85,7 @@ from .spread import spread_queue
 
 __all__ = ["LabelSession", "Label", "PreparedEdit", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
 
-class LabelSession:
+class LabelSession(PixelLabelling, Annotations):
     """The user's labels over one clustering: edits, undo/redo, autosave, export.
 
     Parameters
@@ -425,43 +424,6 @@ class LabelSession:
         ids = [int(s) for s in segment_ids]
         self._edit({"op": "assign", "segments": ids, "label": label_id, "how": how})
 
-    def assign_pixels(self, polygon: Any, label_id: int, *, crs: Any = None) -> None:
-        """Put the pixels inside a polygon in a label, exactly, whatever their segments (a pixel-exact polygon).
-
-        The polygon is stored in the edit log (undo, replay), its pixels rasterised on the scene's grid (pixel
-        centres inside, no-data left out, ``rasterio.features.rasterize``); they take the label in
-        :meth:`label_raster` and every export, over the segment labels and later propagations. Segment counts
-        and areas in the panel stay per segment. ``label_id=-1`` unlabels the pixels.
-
-        Parameters
-        ----------
-        polygon : GeoJSON mapping or object with ``__geo_interface__``
-            ``Polygon`` or ``MultiPolygon`` (or a ``Feature`` of one).
-        label_id : int
-        crs : optional
-            CRS of the coordinates (anything ``rasterio.crs.CRS.from_user_input`` reads); default the scene's.
-
-        Raises
-        ------
-        SessionError
-            Not a polygon, self-intersecting, outside the scene, or covering no pixel with data.
-        """
-        self._edit({"op": "assign_pixels", "label": label_id,
-                    "geometry": scene_geometry(polygon, crs, self.segmentation.crs)})
-
-    def _pixels_in(self, geometry: Mapping[str, Any]) -> np.ndarray:
-        return pixels_in_polygon(self.segmentation, None if self.scene is None else self.scene.valid, geometry)
-
-    def pixel_overrides(self) -> list[tuple[np.ndarray, int]]:
-        """The pixel-exact polygons now in force, in order: (flat pixel indices, label id)."""
-        return self._rules.pixel_labels(self._states[self._position])
-
-    def label_raster(self, *, precision: str = "segment", **options: Any) -> np.ndarray:
-        """(H, W) int32 label id of every pixel (:func:`.label_raster`): ``precision="pixel"`` re-decides
-        pixels with a classifier trained on confidently labelled segments (``options`` of
-        :func:`s2label.pixel_labels.refine_pixels`); pixel-exact polygons win in both."""
-        return session_label_raster(self, precision=precision, **options)
-
     def create_label(self, name: str, segment_ids: Iterable[int] = (), *, colour: str | None = None,
                      source: str = "manual", details: Mapping[str, Any] | None = None) -> int:
         """A new label made of the given segments (assigned by hand); returns its id."""
@@ -608,24 +570,6 @@ class LabelSession:
     def state(self) -> SessionState:
         """The current state (immutable: every edit, undo and redo gives another object)."""
         return self._states[self._position]
-
-    @property
-    def annotations(self) -> tuple[dict[str, Any], ...]:
-        """Who made each edit of :attr:`edits`, and when: ``{"annotator", "time"}`` (``None`` for edits saved by
-        an s2label that did not record them)."""
-        return tuple(dict(r) for r in self._annotations[: self._position])
-
-    def label_annotators(self) -> dict[int, list[str]]:
-        """Label id -> the annotators whose edits in force made or changed it."""
-        return label_annotators(self._states[: self._position + 1], self._annotations[: self._position])
-
-    def view_of(self, annotator: str) -> LabelSession:
-        """One annotator's own labels: a new in-memory session replaying only their edits in force.
-
-        Edits that cannot stand without another annotator's (a rename of a label someone else made) are left
-        out; :attr:`skipped` of the view counts them. Compare two views with :func:`s2label.evaluate.agreement`.
-        """
-        return annotator_view(self, annotator)
 
     @property
     def position(self) -> int:

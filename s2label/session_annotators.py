@@ -28,8 +28,8 @@ from .session_rules import SessionState, clean_name
 if TYPE_CHECKING:
     from .session import LabelSession
 
-__all__ = ["default_annotator", "annotation", "read_annotations", "labels_touched", "label_annotators",
-           "annotator_view"]
+__all__ = ["Annotations", "default_annotator", "annotation", "read_annotations", "labels_touched",
+           "label_annotators", "annotator_view"]
 
 
 def default_annotator() -> str:
@@ -101,3 +101,29 @@ def annotator_view(session: LabelSession, annotator: str) -> LabelSession:
         except SessionError:
             view.skipped += 1
     return view
+
+
+class Annotations:
+    """Who made the edits of a session (a mixin of :class:`~s2label.session.LabelSession`)."""
+
+    _annotations: list[dict[str, Any]]
+    _states: list[SessionState]
+    _position: int
+
+    @property
+    def annotations(self) -> tuple[dict[str, Any], ...]:
+        """Who made each edit of :attr:`edits`, and when: ``{"annotator", "time"}`` (``None`` for edits saved by
+        an s2label that did not record them)."""
+        return tuple(dict(r) for r in self._annotations[: self._position])
+
+    def label_annotators(self) -> dict[int, list[str]]:
+        """Label id -> the annotators whose edits in force made or changed it."""
+        return label_annotators(self._states[: self._position + 1], self._annotations[: self._position])
+
+    def view_of(self, annotator: str) -> LabelSession:
+        """One annotator's own labels: a new in-memory session replaying only their edits in force.
+
+        Edits that cannot stand without another annotator's (a rename of a label someone else made) are left
+        out; :attr:`skipped` of the view counts them. Compare two views with :func:`s2label.evaluate.agreement`.
+        """
+        return annotator_view(self, annotator)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,8 @@ from .io.write import write_raster
 if TYPE_CHECKING:
     from .session import LabelSession
 
-__all__ = ["PRECISIONS", "label_table", "label_raster", "label_polygons", "export_labels", "scene_geometry"]
+__all__ = ["PRECISIONS", "label_table", "label_raster", "paint_pixel_overrides", "label_polygons", "export_labels",
+           "scene_geometry"]
 
 #: Segments in no label (the session's ``UNLABELLED``; noise in the exported files).
 UNLABELLED = NOISE
@@ -77,8 +78,13 @@ def label_raster(session: LabelSession, *, precision: str = "segment", **options
         if options:
             raise SessionError(f"{sorted(options)} apply to precision='pixel' only")
         raster = session.segmentation.to_raster(session.segment_labels().astype(np.int32), fill=NODATA)
+    return paint_pixel_overrides(raster, session.pixel_overrides())
+
+
+def paint_pixel_overrides(raster: np.ndarray, overrides: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Set the pixels of each pixel-exact polygon (flat indices, label id), later ones last, in place."""
     flat = raster.reshape(-1)
-    for pixels, label in session.pixel_overrides():
+    for pixels, label in overrides:
         flat[pixels] = label
     return raster
 

@@ -23,8 +23,9 @@ import errno
 import html
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["MIME_TYPES", "mime_type", "human_size", "download_link"]
+__all__ = ["MIME_TYPES", "mime_type", "human_size", "download_link", "ExportActions"]
 
 #: Media type of a file by its suffix (lower case); any other suffix is ``application/octet-stream``.
 MIME_TYPES: dict[str, str] = {
@@ -125,3 +126,31 @@ def download_link(path: str | os.PathLike[str], *, text: str | None = None, max_
     label = f"download {name} ({human_size(len(content))})" if text is None else text
     return (f'<a class="s2label-download" download="{esc(name)}" href="data:{mime_type(file)};base64,{data}">'
             f'{esc(label)}</a>')
+
+
+class ExportActions:
+    """The explorer's export buttons (a mixin of :class:`~s2label.widget.ClusterExplorer`, which builds the
+    Export tab's widgets and provides ``session``, ``say`` and ``_run``)."""
+
+    session: Any
+    export_dir: Path
+    export_name: Any
+    export_hidden: Any
+    export_precision: Any
+    export_info: Any
+    say: Any
+    _run: Any
+
+    def export(self, fmt: str) -> Path | None:
+        """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`, and offer
+        the file as a download in the browser (for Binder and other remote servers)."""
+        suffix = {"GeoJSON": ".geojson", "GeoPackage": ".gpkg", "GeoTIFF": ".tif"}[fmt]
+        stem = Path(self.export_name.value.strip() or "labels").name
+        path = self._run(self.session.export, self.export_dir / f"{stem}{suffix}",
+                         include_hidden=self.export_hidden.value, precision=self.export_precision.value)
+        if path is None or path is True:
+            return None
+        self.export_info.value = (f"wrote <code>{html.escape(str(path))}</code><br>"
+                                  f"{download_link(path)}")
+        self.say(f"exported {path.name}")
+        return path

@@ -54,7 +54,7 @@ from ..scene import Scene
 from ..session import UNLABELLED, LabelSession
 from .actions import NO_ANSWER, FindSimilarActions, ReviewActions
 from .detail import Debouncer, DetailTracker, MapView
-from .download import download_link
+from .download import ExportActions
 from .embedding_view import EmbeddingView, project
 from .figures import spectrum_svg
 from .layers import (
@@ -105,7 +105,7 @@ SELECT_ONLY = "select only"
 _LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
 
 
-class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
+class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportActions, w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -786,19 +786,3 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, w.VBox):
             self.say("select segments first (click, draw a polygon, or brush the embedding view)", error=True)
             return
         self._run(self.session.create_label, self.new_label_name.value, self.selected_segments.tolist())
-
-    # --- export -----------------------------------------------------------------------------------------
-
-    def export(self, fmt: str) -> Path | None:
-        """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`, and offer
-        the file as a download in the browser (for Binder and other remote servers)."""
-        suffix = {"GeoJSON": ".geojson", "GeoPackage": ".gpkg", "GeoTIFF": ".tif"}[fmt]
-        stem = Path(self.export_name.value.strip() or "labels").name
-        path = self._run(self.session.export, self.export_dir / f"{stem}{suffix}",
-                         include_hidden=self.export_hidden.value, precision=self.export_precision.value)
-        if path is None or path is True:
-            return None
-        self.export_info.value = (f"wrote <code>{html.escape(str(path))}</code><br>"
-                                  f"{download_link(path)}")
-        self.say(f"exported {path.name}")
-        return path

@@ -29,8 +29,10 @@ import numpy as np
 from rasterio.crs import CRS
 
 from ..colours import to_rgb
+from ..export import NODATA
 from ..segment import Segmentation
 from ..session import LabelSession
+from ..session_export import paint_pixel_overrides
 from ..session_rules import Label
 from .images import png_data_url
 from .layers import DetailOverlay
@@ -111,10 +113,7 @@ class PixelLabelsLayer:
         if self.preview:
             raster = s.label_raster(precision="pixel", progress=False, **options)
         elif overrides:
-            raster = np.full(s.segmentation.shape, -2, np.int32)
-            flat = raster.reshape(-1)
-            for pixels, label in overrides:
-                flat[pixels] = label
+            raster = paint_pixel_overrides(np.full(s.segmentation.shape, NODATA, np.int32), overrides)
         else:
             raster = None
         self.ids = None if raster is None else raster_as_ids(raster, s.segmentation.transform, s.segmentation.crs)
