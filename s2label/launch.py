@@ -9,7 +9,7 @@ Examples
 >>> explorer = s2label.explore(scene, out=out, encoder="spectral", reduce="pca", progress=False)
 >>> again = s2label.explore(scene, out=out, encoder="spectral", progress=False)   # reuses the run
 >>> print(again.session.n_segments == explorer.session.n_segments, again.session.autosave_path.name)
-True session.json
+True session.sqlite
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ from .scene import Scene
 from .segment import Segmentation
 from .session import LabelSession
 
-__all__ = ["explore", "load_run", "SESSION_FILE"]
+__all__ = ["explore", "load_run", "SESSION_FILE", "OLD_SESSION_FILE"]
 
-#: The session file :func:`explore` keeps in the run folder.
-SESSION_FILE = "session.json"
+#: The session store :func:`explore` keeps in the run folder (:mod:`s2label.session_store`).
+SESSION_FILE = "session.sqlite"
+#: The session file of an s2label before the store: migrated into :data:`SESSION_FILE` when found alone.
+OLD_SESSION_FILE = "session.json"
 _RUN_FILES = ("report.json", "segments.tif", "embeddings.npz", "model")
 
 
@@ -74,7 +76,8 @@ def load_run(out: str | os.PathLike[str], scene: Scene) -> PipelineResult:
 
 def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
             rerun: bool = False, session_file: str | os.PathLike[str] | None = None, basemap: Any = None,
-            projection: str = "pca", progress: bool = True, **run_options: Any) -> Any:
+            projection: str = "pca", progress: bool = True, annotator: str | None = None,
+            **run_options: Any) -> Any:
     """Open the cluster explorer on a scene.
 
     Parameters
@@ -89,7 +92,11 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
         Run the pipeline again even if ``out`` holds a run (the labelling session there must then be moved
         away first: it belongs to the old segments).
     session_file : path, optional
-        The autosaved labelling session (default ``out/session.json``); resumed when it exists.
+        The labelling session's store (default ``out/session.sqlite``); resumed when it exists, in step with every
+        other explorer on it. A ``session.json`` of an earlier s2label found alone there is migrated once (and
+        kept as it was).
+    annotator : str, optional
+        Who labels in this explorer (default: the operating-system user), recorded with each edit.
     basemap, projection
         See :class:`~s2label.widget.ClusterExplorer`.
     **run_options
@@ -108,10 +115,11 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
         if not isinstance(scene, Scene):
             scene = read_scene(scene, progress=progress)
         folder = Path(out) if out is not None else Path.cwd() / "s2label-runs" / _slug(scene.source)
-        old_session = Path(session_file) if session_file is not None else folder / SESSION_FILE
-        if rerun and old_session.exists():
-            raise OutputError("holds a labelling session of the previous run; move it away before rerun=True",
-                              path=old_session)
+        for old_session in ([Path(session_file)] if session_file is not None
+                            else [folder / SESSION_FILE, folder / OLD_SESSION_FILE]):
+            if rerun and old_session.exists():
+                raise OutputError("holds a labelling session of the previous run; move it away before rerun=True",
+                                  path=old_session)
         if (folder / "report.json").exists() and not rerun:
             result = load_run(folder, scene)
         else:
@@ -119,7 +127,9 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
     if folder is not None:
         folder = ensure_writable_dir(folder)  # the session is saved there from the first edit on
     path = Path(session_file) if session_file is not None else (folder / SESSION_FILE if folder else None)
-    session = LabelSession.from_result(result, autosave=path, resume=True)
+    if session_file is None and path is not None and not path.exists() and (folder / OLD_SESSION_FILE).exists():
+        path = folder / OLD_SESSION_FILE  # migrated into SESSION_FILE beside it
+    session = LabelSession.from_result(result, autosave=path, resume=True, annotator=annotator)
     return ClusterExplorer(session, result.scene, basemap=basemap, projection=projection,
                            export_dir=folder if folder is not None else None)
 

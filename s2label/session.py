@@ -4,10 +4,11 @@ A :class:`LabelSession` holds the segmentation, embeddings and clustering of a s
 names, colours, merges, splits and re-cuts along the HDBSCAN hierarchy, hidden labels, segments assigned by
 hand (a click, a drawn polygon) and find-similar selections turned into labels. Every edit is one JSON entry
 of an edit log; the labels shown and exported are *derived* from the log (nothing is stored twice), undo and
-redo move along it, and after every edit the log is written atomically (temporary file, ``fsync``,
-:func:`os.replace`, the previous good file kept as ``.bak``) so :meth:`LabelSession.load` resumes exactly where
-the user was after a kernel restart. A session file records a fingerprint of the segmentation and clustering
-and is refused for another scene. User text is only ever stored and compared, never evaluated.
+redo move along it. Every edit is one transaction of the session store (SQLite, :mod:`s2label.session_store`),
+so :meth:`LabelSession.load` resumes exactly where the user was after a kernel restart or a crash, and every
+window on the same store sees the others' edits (:mod:`s2label.session_stored`). A store records a fingerprint
+of the segmentation and clustering and is refused for another scene; ``session.json`` is the portable export
+(:meth:`LabelSession.save`). User text is only ever stored and compared, never evaluated.
 
 Labels
 ------
@@ -43,9 +44,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,39 +52,31 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import write_json_atomic
 from ._json import to_jsonable
 from ._version import __version__
 from .cluster import Clustering
 from .embeddings import Embeddings
-from .errors import OutputError, S2LabelWarning, SessionError, StaleSessionError
+from .errors import SessionError
 from .export import LabelPolygons
 from .features import index_bands
 from .hierarchy import ClusterHierarchy
 from .scene import Scene
 from .segment import Segmentation
-from .session_annotators import Annotations, annotation, default_annotator, read_annotations
+from .session_annotators import Annotations, annotation, default_annotator
 from .session_describe import describe_edit
 from .session_export import export_labels, label_polygons, label_table
-from .session_file import (
-    FILE_FORMAT,
-    FILE_VERSION,
-    backup_path,
-    file_token,
-    fingerprint,
-    locked,
-    read_session_file,
-    with_backup,
-)
+from .session_file import FILE_FORMAT, FILE_VERSION, fingerprint
 from .session_pixels import PixelLabelling
 from .session_prepared import Outdated, PreparedEdit, propagation_edit
 from .session_rules import _AUTO, UNLABELLED, EditRules, Label, SessionState, as_int, clean_name
+from .session_store import SessionStore
+from .session_stored import StoredSession, load_into, store_path_for
 from .similar import Similarity, SimilarityIndex
 from .spread import spread_queue
 
 __all__ = ["LabelSession", "Label", "PreparedEdit", "UNLABELLED", "FILE_FORMAT", "FILE_VERSION"]
 
-class LabelSession(PixelLabelling, Annotations):
+class LabelSession(StoredSession, PixelLabelling, Annotations):
     """The user's labels over one clustering: edits, undo/redo, autosave, export.
 
     Parameters
@@ -96,8 +87,10 @@ class LabelSession(PixelLabelling, Annotations):
     clustering : Clustering
         HDBSCAN result for the same segments (its condensed tree gives splits and re-cuts).
     autosave : str or os.PathLike, optional
-        JSON file written after every edit. It must not exist yet (resume an existing one with :meth:`load`
-        or :meth:`open`). ``None`` keeps the session in memory only.
+        The session store (SQLite, e.g. ``run/session.sqlite``; :mod:`s2label.session_store`), every edit one
+        transaction. A ``.json`` name (s2label's session file before the store) stands for the ``.sqlite``
+        beside it. It must not exist yet (resume one with :meth:`load` or :meth:`open`). ``None`` keeps the
+        session in memory only. Many sessions (windows, processes) may share one store and keep in step.
     spectra : ndarray (N, C), optional
         Mean reflectance per segment and band, shown when a segment is inspected.
     bands : sequence of str, optional
@@ -112,9 +105,9 @@ class LabelSession(PixelLabelling, Annotations):
     Raises
     ------
     SessionError
-        Inputs that do not describe the same segments; an autosave file that already exists.
+        Inputs that do not describe the same segments; an autosave store that already exists.
     OutputError
-        An autosave file that cannot be written (e.g. a read-only folder).
+        An autosave store that cannot be written (e.g. a read-only folder).
     """
 
     def __init__(self, segmentation: Segmentation, embeddings: Embeddings, clustering: Clustering, *,
@@ -153,6 +146,9 @@ class LabelSession(PixelLabelling, Annotations):
         self._graph: tuple[np.ndarray, np.ndarray] | None = None
         self._node_cluster = self._rules.node_cluster
         self._edits: list[dict[str, Any]] = []
+        self._seqs: list[int | None] = []
+        self._revision = 0
+        self._store: SessionStore | None = None
         self._states: list[SessionState] = [self._rules.initial_state()]
         self._position = 0
         self._level_cache: dict[tuple[int, ...], list[int]] = {}
@@ -160,15 +156,13 @@ class LabelSession(PixelLabelling, Annotations):
         self._similarity: SimilarityIndex | None = None
         self._segment_labels = self._derive(self._states[0])
         self.autosave_path: Path | None = None
-        self.autosave_error: str | None = None
-        self._file_token: tuple[int, int, int] | None = None  # the autosave file as this session last saw it
         if autosave is not None:
-            path = Path(autosave)
-            if path.exists():
-                raise SessionError("already holds a session; resume it with LabelSession.load (or .open), or "
-                                   "choose another file", path=path)
-            self.autosave_path = path
-            self._write(path)  # fails now, clearly, for a folder that cannot be written
+            for path in {Path(autosave), store_path_for(Path(autosave))}:
+                if path.exists():
+                    raise SessionError("already holds a session; resume it with LabelSession.load (or .open), or "
+                                       "choose another file", path=path)
+            store = SessionStore.create(store_path_for(Path(autosave)), self.fingerprint)  # fails now, clearly
+            self._attach(store, store.read())
 
     # --- construction ---------------------------------------------------------------------------------
 
@@ -191,50 +185,34 @@ class LabelSession(PixelLabelling, Annotations):
     def load(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
              clustering: Clustering, *, autosave: bool = True, spectra: np.ndarray | None = None,
              bands: Sequence[str] = (), scene: Scene | None = None, annotator: str | None = None) -> LabelSession:
-        """Resume the session saved in ``path`` over the same segmentation and clustering.
+        """Resume the session saved in ``path`` (a session store, or a ``session.json``) over the same
+        segmentation and clustering.
 
-        The edit log is replayed (validated edit by edit), the undo/redo position restored, and, with
-        ``autosave``, later edits keep being written to ``path``.
+        The edit log is replayed (validated edit by edit) and the undo/redo position restored. With
+        ``autosave``, later edits are written to the store, in step with every other session on it; a
+        ``session.json`` (the portable file, or one from an s2label before the store) is migrated once into the
+        store beside it (``session.sqlite``) and left as it was. ``autosave=False`` only reads (a read-only
+        folder, a colleague's copy).
 
         Raises
         ------
         SessionError
-            The file is missing, not a session file, corrupt, or from another scene or clustering; the
+            Missing, not a session, damaged, or from another scene or clustering; for a session file, the
             message says whether an intact backup (``.bak``) exists. The file is left untouched.
+        OutputError
+            ``autosave`` and the store or its folder cannot be written.
         """
-        target = Path(path)
-        token = file_token(target)
-        doc = read_session_file(target)
         session = cls(segmentation, embeddings, clustering, spectra=spectra, bands=bands, scene=scene,
                       annotator=annotator)
-        session._replay(doc, target)
-        if autosave:
-            session.autosave_path, session._file_token = target, token
+        load_into(session, Path(path), autosave=autosave)
         return session
-
-    def _replay(self, doc: Mapping[str, Any], path: Path) -> None:
-        """Take the edit log of a session file's ``doc`` (validated edit by edit; nothing changes on error)."""
-        if doc["fingerprint"] != self.fingerprint:
-            raise SessionError(with_backup("was saved for another scene or clustering (its fingerprint differs)",
-                                            path), path=path)
-        edits, position = doc["edits"], doc["position"]
-        records = read_annotations(doc, path)
-        states = [self._states[0]]
-        for i, edit in enumerate(edits):
-            try:
-                states.append(self._rules.apply(states[-1], edit))
-            except SessionError as exc:
-                raise SessionError(with_backup(f"edit {i + 1} of {len(edits)} cannot be replayed ({exc})",
-                                                path), path=path) from None
-        self._edits, self._states, self._position = list(edits), states, position
-        self._annotations = records
-        self._segment_labels = self._derive(states[position])
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], segmentation: Segmentation, embeddings: Embeddings,
              clustering: Clustering, **kwargs: Any) -> LabelSession:
-        """:meth:`load` ``path`` if it exists, else start a new session autosaving there."""
-        if Path(path).exists():
+        """:meth:`load` ``path`` (or the store a ``.json`` name stands for) if it exists, else start a new
+        session autosaving there."""
+        if Path(path).exists() or store_path_for(Path(path)).exists():
             return cls.load(path, segmentation, embeddings, clustering, **kwargs)
         return cls(segmentation, embeddings, clustering, autosave=path, **kwargs)
 
@@ -475,8 +453,8 @@ class LabelSession(PixelLabelling, Annotations):
     def commit_prepared(self, prepared: PreparedEdit) -> bool:
         """Commit an edit :meth:`prepare` computed, if the session is still where it was then.
 
-        The edit becomes the next edit of the log exactly as if it were made now (autosave, the session file's
-        lock and check, observers, undo), provided the session is still at the same position of the same edit
+        The edit becomes the next edit of the log exactly as if it were made now (one transaction of the store,
+        observers, undo), provided the session is still at the same position of the same edit
         log; else nothing changes. Safe to call from another thread (observers then hear it in that thread).
 
         Returns
@@ -486,8 +464,8 @@ class LabelSession(PixelLabelling, Annotations):
 
         Raises
         ------
-        StaleSessionError
-            Another window or process changed the session file (reloaded; the edit is not applied).
+        OutputError
+            The store cannot be written (nothing changes).
         """
         def change() -> dict[str, Any]:
             if (self._position != prepared.position or len(self._edits) != prepared.n_edits
@@ -587,126 +565,76 @@ class LabelSession(PixelLabelling, Annotations):
         return describe_edit(self._edits[index], self._states[index].labels, self._states[index + 1].labels)
 
     def undo(self) -> None:
-        """Step back one edit (:class:`SessionError` when there is nothing to undo).
+        """Step back one of this annotator's own edits (:class:`SessionError` when there is none to undo).
 
-        Observers hear ``{"op": "undo", "edit": <op>, "description": <what was undone, in words>}``.
+        On a store shared with other windows the session first catches up; when the last edit is another
+        annotator's, the undo is refused and says so (it would undo their work): they undo it in their window,
+        or an edit that reverses it does. Observers hear ``{"op": "undo", "edit": <op>, "description": <what
+        was undone, in words>}``.
         """
         def change() -> dict[str, Any]:
             if not self.can_undo:
                 raise SessionError("nothing to undo")
             i = self._position - 1
+            self._check_own(i, "undo")
             self._set_position(i)
             return {"op": "undo", "edit": self._edits[i]["op"], "description": self.describe(i)}
 
         self._commit(change)
 
     def redo(self) -> None:
-        """Step forward one undone edit (:class:`SessionError` when there is nothing to redo)."""
+        """Step forward one undone edit of this annotator's (:class:`SessionError` when there is none).
+
+        A new edit, in any window on the same store, ends what can be redone (the undone edits stay in the store,
+        marked dropped).
+        """
         def change() -> dict[str, Any]:
             if not self.can_redo:
                 raise SessionError("nothing to redo")
             i = self._position
+            self._check_own(i, "redo")
             self._set_position(i + 1)
             return {"op": "redo", "edit": self._edits[i]["op"], "description": self.describe(i)}
 
         self._commit(change)
+
+    def _check_own(self, index: int, what: str) -> None:
+        """Refuse to undo or redo edit ``index`` when another annotator made it."""
+        who = self._annotations[index].get("annotator")
+        if who is not None and who != self.annotator:
+            raise SessionError(f"the {'last' if what == 'undo' else 'next'} edit ({self.describe(index)}) is "
+                               f"{who}'s, made in another window: {what} here acts on {self.annotator}'s own edits "
+                               f"and stops at theirs; {who} can {what} it there, or an edit that reverses it can be "
+                               "made here")
 
     def _set_position(self, position: int) -> None:
         with self._lock:  # labels first: a reader never sees the new position with the old labels
             labels = self._derive(self._states[position])
             self._segment_labels, self._position = labels, position
 
-    def _edit(self, edit: dict[str, Any]) -> None:
+    def _edit(self, edit: dict[str, Any], record: Mapping[str, Any] | None = None) -> None:
+        """Apply and commit ``edit``; ``record``: its annotation when it is brought from elsewhere (a merge)."""
         edit = to_jsonable(edit)
 
         def change() -> dict[str, Any]:
             state = self._rules.apply(self._states[self._position], edit)  # raises before anything changes
-            return self._append(edit, state)
+            return self._append(edit, state, record)
 
         self._commit(change)
 
-    def _append(self, edit: dict[str, Any], state: SessionState) -> dict[str, Any]:
+    def _append(self, edit: dict[str, Any], state: SessionState,
+                record: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Make ``edit`` (which leads to ``state``) the next edit, dropping the undone ones; its event."""
         del self._edits[self._position:]
         del self._annotations[self._position:]
+        del self._seqs[self._position:]
         del self._states[self._position + 1:]
         self._edits.append(edit)
-        self._annotations.append(annotation(self.annotator))
+        self._annotations.append(dict(record) if record is not None else annotation(self.annotator))
+        self._seqs.append(None)
         self._states.append(state)
         self._set_position(self._position + 1)
         return {**edit, "description": self.describe(self._position - 1)}
-
-    def _commit(self, change: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Apply ``change`` and autosave, under the session's and the session file's locks, unless the file
-        changed elsewhere.
-
-        When another window or process rewrote the file since this session last read or wrote it, the file is
-        reloaded instead, ``change`` is not applied and :class:`StaleSessionError` says so: an edit is never
-        written over edits it has not seen. Observers hear the event (or ``{"op": "reload"}``) after the locks
-        are released, so they may edit in turn.
-        """
-        with self._lock:
-            path = self.autosave_path
-            with locked(path) if path is not None else contextlib.nullcontext():
-                reloaded = self._reload_if_changed()
-                if reloaded is None:
-                    event = change()
-                    self._autosave()
-        if reloaded is not None:
-            self._notify(reloaded)
-            raise StaleSessionError(reloaded["message"], path=path)
-        self._notify(event)
-        return event
-
-    def sync(self) -> bool:
-        """Reload the session file if another window or process changed it; ``True`` if it did.
-
-        Observers hear ``{"op": "reload", ...}``. Edits do this by themselves (and then refuse to apply).
-        """
-        path = self.autosave_path
-        if path is None:
-            return False
-        with self._lock, locked(path):
-            reloaded = self._reload_if_changed()
-        if reloaded is not None:
-            self._notify(reloaded)
-        return reloaded is not None
-
-    def _reload_if_changed(self) -> dict[str, Any] | None:
-        path = self.autosave_path
-        if path is None:
-            return None
-        token = file_token(path)
-        if token is None or token == self._file_token:  # unchanged (or removed: the next write makes it anew)
-            return None
-        doc = read_session_file(path)  # a corrupt file is refused, never overwritten
-        if (doc["fingerprint"] == self.fingerprint and doc["edits"] == self._edits
-                and doc["position"] == self._position):
-            self._file_token = token  # rewritten with the same content
-            return None
-        if self.autosave_error is not None:
-            raise StaleSessionError("was changed by another window or process while this session's last edits "
-                                    "could not be saved: keep them with session.save(OTHER_FILE) first",
-                                    path=path)
-        seen = len(self._edits)
-        self._replay(doc, path)
-        self._file_token = token
-        message = (f"was changed by another window or process since this session read it (the log now holds "
-                   f"{len(self._edits)} edits, this session had seen {seen}): reloaded; the edit asked for was "
-                   "not applied, so nothing was written over the other edits. Check the labels and do it again "
-                   "if it still makes sense")
-        return {"op": "reload", "n_edits": len(self._edits), "position": self._position, "message": message}
-
-    def _autosave(self) -> None:
-        if self.autosave_path is None:
-            return
-        try:
-            self._write(self.autosave_path)
-            self.autosave_error = None
-        except OutputError as exc:
-            self.autosave_error = str(exc)
-            warnings.warn(f"autosave failed, the edit is kept in memory only: {exc}", S2LabelWarning,
-                          stacklevel=4)
 
     def _notify(self, event: dict[str, Any]) -> None:
         for callback in list(self._observers):
@@ -733,38 +661,6 @@ class LabelSession(PixelLabelling, Annotations):
                 "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "fingerprint": self.fingerprint, "position": self._position, "edits": self._edits,
                 "annotations": self._annotations}
-
-    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write the session atomically (default: the autosave file), keeping the previous file as ``.bak``.
-
-        Raises
-        ------
-        StaleSessionError
-            ``path`` is the autosave file and another window or process changed it since this session read it
-            (the session then holds those edits).
-        """
-        target = Path(path) if path is not None else self.autosave_path
-        if target is None:
-            raise SessionError("no file to save to: pass a path or start the session with autosave=...")
-        if self.autosave_path is None or target.resolve() != self.autosave_path.resolve():
-            return self._write(target)
-        with self._lock, locked(self.autosave_path):
-            reloaded = self._reload_if_changed()
-            if reloaded is None:
-                return self._write(self.autosave_path)
-        self._notify(reloaded)
-        raise StaleSessionError(reloaded["message"], path=target)
-
-    def _write(self, target: Path) -> Path:
-        if target.exists():
-            try:
-                shutil.copyfile(target, backup_path(target))
-            except OSError as exc:
-                raise OutputError(f"cannot keep a backup ({exc.strerror or exc})", path=backup_path(target)) from None
-        written = write_json_atomic(target, self.to_dict(), indent=None)
-        if target == self.autosave_path:
-            self._file_token = file_token(target)
-        return written
 
     # --- export ---------------------------------------------------------------------------------------
 

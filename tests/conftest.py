@@ -370,3 +370,16 @@ def run_notebook(tmp_path: Path) -> Callable[..., tuple[object, str]]:
         return nb, cell_outputs(nb)
 
     return run
+
+
+def stored_log(path: str | os.PathLike[str]):
+    """The edit log the session store at ``path`` (or the one a ``.json`` name stands for) holds, read-only
+    (:class:`s2label.session_store.StoredLog`)."""
+    from s2label.session_store import SessionStore
+    from s2label.session_stored import store_path_for
+
+    store = SessionStore.open(store_path_for(Path(path)), writable=False)
+    try:
+        return store.read()
+    finally:
+        store.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from tests.conftest import NOTEBOOK_WINDOW, NOTEBOOKS
+from tests.conftest import NOTEBOOK_WINDOW, NOTEBOOKS, stored_log
 
 NAMES = ["01-quickstart", "02-label-a-scene", "03-how-good-are-the-clusters", "04-your-own-data"]
 FAST = {"CNN_STEPS": 20}
@@ -50,23 +50,24 @@ def test_quickstart(run_notebook, tmp_path):
     labels = _geojson(out / "labels.geojson")
     assert len(labels) >= 2 and all(p["provenance"] == "automatic" and p["area_m2"] > 0 for p in labels)
     assert f"{out / 'labels.geojson'}: {len(labels)} labels" in text
-    assert (out / "session.json").is_file()  # the explorer autosaves there from the first edit
+    assert (out / "session.sqlite").is_file()  # the explorer's session store, from the start
 
 
 @pytest.mark.timeout(300)
 def test_label_a_scene(run_notebook, tmp_path):
     out = tmp_path / "labelling"
     _, text = run_notebook("02-label-a-scene", WINDOW=NOTEBOOK_WINDOW, OUT=str(out), **FAST)
-    session = json.loads((out / "session.json").read_text())
-    ops = [e["op"] for e in session["edits"]]
-    assert ops[0] == "merge" and "assign" in ops and ops[-3:] == ["create", "propagate", "assign"], ops
-    assert (out / "session.json.bak").is_file()
+    log = stored_log(out / "session.sqlite")
+    ops = [e["op"] for e in log.edits]
+    assert ops[0] == "merge" and "assign" in ops and ops[-4:] == ["create", "propagate", "assign", "colour"], ops
+    assert log.records[-1]["annotator"] == "colleague" and log.records[0]["annotator"] != "colleague"
+    assert f"both views agree: {len(ops)} edits," in text and "water is #08519c in both" in text
     labels = {p["name"]: p for p in _geojson(out / "labels.geojson")}
     assert labels["water"]["n_manual"] > 0 and labels["water"]["n_predicted"] > 0
     assert labels["water"]["provenance"] in ("automatic+predicted+manual", "predicted+manual")
     assert labels["like my examples"]["n_manual"] > 0 and 0 < labels["water"]["probability"] <= 1
     assert "segments by provenance: {" in text and "'predicted':" in text and "review next: [" in text
-    assert f"resumed from {out / 'session.json'}: {len(ops)} edits" in text
+    assert f"resumed from {out / 'session.sqlite'}: {len(ops) - 1} edits" in text
     with rasterio.open(out / "labels.tif") as ds:
         assert ds.shape == (384, 384) and ds.crs.to_epsg() == 32618
     assert (out / "labels.gpkg").is_file()

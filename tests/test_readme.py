@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import s2label
+from tests.conftest import stored_log
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -30,10 +31,10 @@ def test_api_example_reaches_a_labelled_geojson(monkeypatch, tmp_path, real_crop
     features = json.loads((tmp_path / "runs/sample/labels.geojson").read_text())["features"]
     water = [f["properties"] for f in features if f["properties"]["name"] == "water"]
     assert len(water) == 1 and water[0]["clusters"] == "1,2"
-    edits = json.loads((tmp_path / "runs/sample/session.json").read_text())["edits"]
+    edits = stored_log(tmp_path / "runs/sample/session.sqlite").edits
     assert [e["op"] for e in edits] == ["merge", "rename", "propagate"]
     assert any("predicted" in f["properties"]["provenance"] for f in features)
-    assert (tmp_path / "runs/sample/session.json").is_file() and (tmp_path / "runs/sample/clusters.geojson").is_file()
+    assert (tmp_path / "runs/sample/session.sqlite").is_file() and (tmp_path / "runs/sample/clusters.geojson").is_file()
 
 
 def test_linked_files_exist():

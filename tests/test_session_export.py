@@ -18,7 +18,7 @@ from s2label.session import UNLABELLED, LabelSession
 
 @pytest.fixture
 def crop_session(crop_result, tmp_path):
-    return LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    return LabelSession.from_result(crop_result, autosave=tmp_path / "session.sqlite")
 
 
 def _polygon(scene, fractions):

@@ -39,7 +39,7 @@ from s2label.windowed import (
     training_sample,
 )
 
-from .conftest import TINY_CNN, make_scene
+from .conftest import TINY_CNN, make_scene, stored_log
 
 BANDS = ["B02", "B03", "B04", "B08"]
 PARAMS = {"method": "slic", "segment_size": 200, "compactness": 0.1}
@@ -248,7 +248,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     explorer = s2label.explore(result)                         # nor does the map of the labels
     assert explorer.scene is None
     explorer.session.rename(0, "first")
-    assert "first" in (tmp_path / "session.json").read_text()
+    assert stored_log(tmp_path / "session.sqlite").edits[-1]["name"] == "first"
     # the model it saved labels another part without retraining
     other = s2label.run(sample_scene_path(), model=tmp_path / "model", read_options={
         "window": ((512, 1024), (0, 512))}, window_size=256, progress=False)

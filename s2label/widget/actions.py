@@ -157,7 +157,6 @@ class ReviewActions:
     session: Any
     map: Any
     locator: Any
-    retired: bool
     reviewing: int | None
     _reviewed: set[int]
     propagation: BackgroundPropagation
@@ -188,8 +187,6 @@ class ReviewActions:
 
     def _propagated(self, outcome: Outcome) -> None:
         """Say how the last background propagation ended (the redraw came through the session's observers)."""
-        if self.retired:
-            return
         if isinstance(outcome, (S2LabelError, ValueError)):
             self.say(str(outcome), error=True)
         elif isinstance(outcome, Exception):
@@ -242,7 +239,7 @@ class ReviewActions:
         with self.answer.hold_trait_notifications():
             self.answer.value = NO_ANSWER
         self._review_next()
-        if self.auto_propagate.value and not self.retired:
+        if self.auto_propagate.value:
             self.propagation.request()
 
 

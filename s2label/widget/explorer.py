@@ -11,10 +11,9 @@ through the same lookup table; both follow every edit. Selections and examples a
 the label colours under them stay visible.
 
 No edit is lost: a drawn polygon is one edit (in *polygon* mode, where clicks assign nothing); a re-cut keeps
-the researcher's labels (:meth:`LabelSession.recut`); an explorer never writes over edits it has not seen
-(another window's edits are reloaded and the stale edit refused, :class:`~s2label.errors.StaleSessionError`);
-and a new explorer on the same session file retires the older one in this kernel, which then only points at
-the new one.
+the researcher's labels (:meth:`LabelSession.recut`); every edit is one transaction of the session store, made
+after catching up with what other windows wrote, and explorers on one run show each other's edits within about a
+second (:mod:`.sync`).
 
 Examples
 --------
@@ -35,9 +34,7 @@ from __future__ import annotations
 
 import html
 import os
-import weakref
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +79,7 @@ from .panel import LabelList
 from .pixel_layer import PixelActions
 from .segment_info import info_table_html, summary_html
 from .shortcuts import KeyboardShortcuts, help_html
+from .sync import POLL_SECONDS, StoreSync
 
 __all__ = ["ClusterExplorer", "MODES", "SELECT_ONLY"]
 
@@ -101,11 +99,7 @@ _MAP_HEIGHT = 600
 SELECT_ONLY = "select only"
 
 
-#: The live explorer of each session file in this kernel (a newer one retires the older).
-_LIVE: dict[str, weakref.ReferenceType[ClusterExplorer]] = {}
-
-
-class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportActions, w.VBox):
+class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportActions, StoreSync, w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -156,18 +150,17 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         One line on the segment last clicked, always visible: label, probability, NDVI, NDWI, lon/lat.
     shortcuts : KeyboardShortcuts
         Keys pressed with the pointer over the map (listed by the *?* button).
-    retired : bool
-        A newer explorer on the same session file took over; this one shows only a note.
+    poll : float or None
+        Seconds between two looks at the session store for other windows' edits (``None``: only on the next edit
+        or *Refresh*).
     """
 
     def __init__(self, session: LabelSession, scene: Scene | None = None, *, max_size: int = 1600,
                  photo_max_size: int = 1200, basemap: Any = None, projection: str = "pca",
                  export_dir: str | os.PathLike[str] | None = None, detail_max_size: int = 1600,
-                 detail_delay: float = 0.2) -> None:
+                 detail_delay: float = 0.2, poll: float | None = POLL_SECONDS) -> None:
         self.session = session
         self.scene = scene
-        self.retired = False
-        self.opened = datetime.now()
         self.grid = display_grid(session.segmentation, max_size=max_size)
         self.locator = SegmentLocator(session.segmentation)
         self._areas = session.segmentation.areas()
@@ -199,7 +192,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.shortcuts = KeyboardShortcuts(self.map, {
             "undo": self._undo, "redo": self._redo, "next": self._review_next, "mode": self.set_mode,
             "clear": self.clear_selection, "zoom to scene": self.zoom_to_scene, "help": self._toggle_help})
-        self._take_over()
+        self._start_polling(poll)
 
     # --- building ---------------------------------------------------------------------------------------
 
@@ -279,6 +272,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.mode.observe(self._on_mode, "value")
         self.target = w.Dropdown(description="target", options=[], layout=w.Layout(width="220px"),
                                  style={"description_width": "44px"})
+        self._build_sync()
         self.undo_button = w.Button(description="Undo", icon="undo", tooltip="undo the last edit (Ctrl+Z)",
                                     layout=w.Layout(width="auto"))
         self.redo_button = w.Button(description="Redo", icon="repeat", tooltip="redo (Ctrl+Shift+Z)",
@@ -408,7 +402,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         tabs.observe(self._on_tab, "selected_index")
         self.tabs = tabs
         toolbar = w.HBox([self.mode, self.target, self.pixel_exact, self.undo_button, self.redo_button,
-                          self.clear_button, self.help_button, self.panel_button],
+                          self.clear_button, self.refresh_button, self.help_button, self.panel_button],
                          layout=w.Layout(flex_flow="row wrap", align_items="center"))
         toolbar.add_class("s2label-toolbar")
         self.side = w.VBox([tabs], layout=w.Layout(width="40%", min_width="300px", max_width="480px",
@@ -423,28 +417,13 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         super().__init__([self.body], layout=w.Layout(width="100%"))
         self.add_class("s2label-explorer")
 
-    def _take_over(self) -> None:
-        """Retire the older explorer on this session file in this kernel: only one may edit it."""
-        path = self.session.autosave_path
-        if path is None:
-            return
-        key = str(path.resolve())
-        old = _LIVE.get(key)
-        previous = old() if old is not None else None
-        if previous is not None and previous is not self and not previous.retired:
-            previous.retire(f"a newer explorer on this session ({html.escape(str(path))}) was opened at "
-                            f"{self.opened:%H:%M:%S}: use that one")
-        _LIVE[key] = weakref.ref(self)
-
-    def retire(self, why: str) -> None:
-        """Make this explorer inert (a newer one took over): it shows only a note saying so."""
-        self.retired = True
-        self.propagation.close()  # a propagation still running commits nothing
+    def close(self) -> None:
+        """Stop polling the store and any background propagation, then close the widget."""
+        self.stop_polling()
+        self.propagation.close()
         self.session.unobserve(self._on_session_change)
         self.shortcuts.close()
-        note = w.HTML(f"<b>This explorer no longer edits anything</b>: {why}.")
-        note.add_class("s2label-retired")
-        self.children = (note,)
+        super().close()
 
     # --- redrawing from the session ---------------------------------------------------------------------
 
@@ -452,9 +431,8 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         with self._redraw_lock:  # a background propagation's commit is heard in its worker thread
             self.refresh()
             op = event.get("op")
-            if op == "reload":
-                self.say(f"this session was changed in another window: reloaded ({event.get('n_edits')} edits)",
-                         error=True)
+            if op == "sync":
+                self.say(str(event["message"]))
             elif op in ("undo", "redo"):
                 self.say(f"{'undone' if op == 'undo' else 'redone'}: {event.get('description', event.get('edit'))}")
             elif "description" in event:
@@ -490,8 +468,6 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.refresh_overlay()
         self._run(self.pixel_labels.update)
         self._offer_merge_name()
-        if s.autosave_error:
-            self.say(f"autosave failed: {s.autosave_error}", error=True)
 
     def _show_granularity(self) -> None:
         s = self.session
@@ -579,8 +555,6 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
 
     def _run(self, action: Any, *args: Any, done: str = "", **kwargs: Any) -> Any:
         """Run a session action; show a session error in the status line instead of raising it."""
-        if self.retired:
-            return None
         try:
             result = action(*args, **kwargs)
         except (S2LabelError, ValueError) as exc:
@@ -649,7 +623,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
     # --- map events -------------------------------------------------------------------------------------
 
     def _on_interaction(self, **event: Any) -> None:
-        if event.get("type") == "click" and not self.retired:
+        if event.get("type") == "click":
             lat, lon = event["coordinates"]
             self.handle_click(float(lat), float(lon))
 
@@ -696,8 +670,6 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
 
     def handle_polygon(self, geometry: Mapping[str, Any]) -> np.ndarray:
         """The segments inside a drawn polygon: in polygon mode put in the target label (one edit), else selected."""
-        if self.retired:
-            return np.zeros(0, np.int64)
         if self.mode.value == "polygon" and self.pixel_exact.value:
             self.assign_pixel_polygon(geometry)
             return np.zeros(0, np.int64)

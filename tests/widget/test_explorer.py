@@ -15,11 +15,12 @@ from s2label.session import UNLABELLED, LabelSession
 from s2label.widget import ClusterExplorer
 from s2label.widget.actions import NO_ANSWER
 from s2label.widget.overlays import EMPTY_IMAGE
+from tests.conftest import stored_log
 
 
 @pytest.fixture
 def explorer(crop_result, tmp_path):
-    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.sqlite")
     return ClusterExplorer(session, crop_result.scene, export_dir=tmp_path)
 
 
@@ -150,8 +151,7 @@ def test_rename_recolour_hide_from_rows(explorer):
     assert s.label(row0.label_id).hidden and shown_colour(explorer, seg_id)[3] == 0
     assert "water" not in legend_names(explorer)
     assert [e["op"] for e in s.edits] == ["rename", "colour", "hide"]
-    saved = json.loads(s.autosave_path.read_text())
-    assert saved["position"] == 3
+    assert stored_log(s.autosave_path).position == 3
 
 
 def test_assign_by_click_and_polygon(explorer, crop_result):
@@ -239,7 +239,7 @@ def test_export_buttons(explorer, tmp_path):
 @pytest.fixture
 def zoomable(crop_result, tmp_path):
     """The explorer with 64 px overviews: about 4 data pixels per overview pixel, so zooming in needs detail."""
-    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.sqlite")
     return ClusterExplorer(session, crop_result.scene, export_dir=tmp_path, max_size=64, photo_max_size=64,
                            detail_delay=0)
 
@@ -343,7 +343,7 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
 
 def test_no_detail_when_the_overview_is_at_data_resolution(crop_result, tmp_path):
     """The default overview of the 256 px crop is already at the data's resolution: never a detail."""
-    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.sqlite")
     explorer = ClusterExplorer(session, crop_result.scene, detail_delay=0)
     assert explorer.grid.pixel_size == pytest.approx(explorer.detail.frame.pixel_size, rel=1e-9)
     set_view(explorer, (0.4, 0.5), (0.4, 0.5), 18)
@@ -459,36 +459,49 @@ def test_a_drawn_polygon_is_one_edit_and_its_clicks_assign_nothing(explorer, cro
     assert explorer.draw not in explorer.map.controls
 
 
-def test_a_stale_explorer_never_writes_over_edits_it_has_not_seen(crop_result, tmp_path):
-    path = tmp_path / "session.json"
-    first = ClusterExplorer(LabelSession.from_result(crop_result, autosave=path), crop_result.scene)
+def test_explorers_on_one_run_stay_in_step(crop_result, tmp_path):
+    """Another window's edits appear after this explorer's next edit, a Refresh, or the next poll; none is lost."""
+    path = tmp_path / "session.sqlite"
+    first = ClusterExplorer(LabelSession.from_result(crop_result, autosave=path), crop_result.scene, poll=None)
     # another process (a second notebook) opens the same run and renames a label
     other = LabelSession.from_result(crop_result, autosave=path, resume=True)
-    other.rename(other.labels[1].id, "from elsewhere")
+    ids = [lab.id for lab in other.labels]
+    other.rename(ids[1], "from elsewhere")
     row = first.panel.children[0]
-    row.name.value = "water"
-    assert "changed by another window" in status(first) and "not applied" in status(first)
-    assert first.session.label(other.labels[1].id).name == "from elsewhere"  # reloaded: shown
-    assert row.name.value == first.session.label(row.label_id).name != "water"  # the refused name is not kept
-    row.name.value = "water"  # now it has seen everything
+    row.name.value = "water"  # caught up first, then applied
+    assert first.session.label(ids[1]).name == "from elsewhere" and first.session.label(ids[0]).name == "water"
+    assert first.panel.children[1].name.value == "from elsewhere"  # shown
+    other.rename(ids[2], "later")
+    first.refresh_button.click()
+    assert status(first) == "brought in 1 edit by " + other.annotator + " from another window"
+    assert first.panel.children[2].name.value == "later"
+    first.refresh_button.click()
+    assert status(first).startswith("up to date")
+    polled = ClusterExplorer(LabelSession.from_result(crop_result, autosave=path, resume=True), crop_result.scene,
+                             poll=0.05)
+    other.rename(ids[3], "polled")
+    for _ in range(200):  # the poller brings it in by itself
+        if "brought in" in status(polled):  # said once the redraw is done
+            break
+        threading.Event().wait(0.05)
+    assert polled.panel.children[3].name.value == "polled" and "brought in" in status(polled)
+    polled.close()
+    assert not polled._poller.is_alive() or polled._poller.join(5) is None and not polled._poller.is_alive()
     final = LabelSession.from_result(crop_result, autosave=path, resume=True)
-    assert {"water", "from elsewhere"} <= {lab.name for lab in final.labels}
+    assert {"water", "from elsewhere", "later", "polled"} <= {lab.name for lab in final.labels}
 
 
-def test_a_newer_explorer_on_the_same_session_retires_the_older(crop_result, tmp_path):
+def test_the_explore_cell_run_again_gives_two_explorers_in_step(crop_result, tmp_path):
     from s2label import explore
 
-    result = crop_result
-    old = explore(result, out=tmp_path)
-    new = explore(result, out=tmp_path)  # the cell run again while the first output is still live
-    assert old.retired and not new.retired
-    assert len(old.children) == 1 and "newer explorer" in old.children[0].value
-    n = len(new.session.edits)
-    old.handle_click(*old.locator.latlon(100, 100))  # the old output's map still sends clicks: ignored
-    old.panel.children[0].name.value = "ghost"
-    assert len(new.session.edits) == n and "ghost" not in {lab.name for lab in new.session.labels}
-    new.panel.children[0].name.value = "water"
-    assert new.session.label(new.panel.children[0].label_id).name == "water"
+    old = explore(crop_result, out=tmp_path)
+    new = explore(crop_result, out=tmp_path)  # the cell run again while the first output is still live
+    old.panel.children[0].name.value = "water"  # the old output still works, and loses nothing
+    new.panel.children[1].name.value = "forest"
+    old.refresh_button.click()
+    for ex in (old, new):
+        assert [r.name.value for r in ex.panel.children[:2]] == ["water", "forest"]
+    assert [e["name"] for e in stored_log(tmp_path / "session.sqlite").edits] == ["water", "forest"]
 
 
 def test_new_labels_get_distinct_saturated_colours(explorer):
@@ -686,7 +699,7 @@ def test_auto_propagation_runs_in_the_background_and_the_map_stays_usable(explor
     changed = np.flatnonzero(s.segment_labels() != before)
     assert changed.size and (s.provenance()[changed] == "predicted").all()
     np.testing.assert_array_equal(explorer._painted["labels"].lut, explorer.segment_lut())
-    assert json.loads((tmp_path / "session.json").read_text())["edits"][-1]["op"] == "propagate"  # autosaved
+    assert stored_log(tmp_path / "session.sqlite").edits[-1]["op"] == "propagate"  # autosaved
     explorer.undo_button.click()  # one edit, undone like any other
     np.testing.assert_array_equal(s.segment_labels(), before)
 
@@ -710,7 +723,7 @@ def test_answers_during_a_propagation_are_folded_into_one_more(explorer, held_pr
     assert ops(s) == ["assign"] * 4 + ["propagate"] and explorer.propagate_busy.value == ""
     # the same labels as a propagation run at once on the same answers, and the same log after a restart
     parts = crop_result.segmentation, crop_result.embeddings, crop_result.clustering
-    again = LabelSession.load(tmp_path / "session.json", *parts, autosave=False)
+    again = LabelSession.load(tmp_path / "session.sqlite", *parts, autosave=False)
     np.testing.assert_array_equal(again.segment_labels(), s.segment_labels())
     again.undo()
     again.propagate()
@@ -751,19 +764,17 @@ def test_an_error_in_the_background_propagation_is_shown(explorer, monkeypatch):
     assert ops(s) == ["assign", "assign"] and not explorer.propagation.busy
 
 
-def test_a_retired_explorer_commits_no_propagation(explorer, held_propagation, crop_result, tmp_path):
+def test_a_closed_explorer_commits_no_propagation(explorer, held_propagation, crop_result, tmp_path):
     s = explorer.session
     first, second = start_reviewing(explorer)
     explorer.answer.value = second
     assert held_propagation.entered.acquire(timeout=60)
-    newer = ClusterExplorer(LabelSession.from_result(crop_result, autosave=tmp_path / "session.json", resume=True),
-                            crop_result.scene)
-    assert explorer.retired and not newer.retired
+    explorer.close()
     held_propagation.release.set()
     assert explorer.wait_for_propagation(120)
-    assert ops(s) == ops(newer.session) == ["assign", "assign"]
-    assert [e["op"] for e in json.loads((tmp_path / "session.json").read_text())["edits"]] == ["assign", "assign"]
-    explorer.propagation.request()  # a retired explorer starts nothing
+    assert ops(s) == ["assign", "assign"]
+    assert [e["op"] for e in stored_log(tmp_path / "session.sqlite").edits] == ["assign", "assign"]
+    explorer.propagation.request()  # a closed explorer starts nothing
     assert not explorer.propagation.busy
 
 

@@ -23,7 +23,7 @@ from s2label.widget.pixel_layer import ID_OFFSET
 
 @pytest.fixture
 def explorer(crop_result, tmp_path):
-    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.json")
+    session = LabelSession.from_result(crop_result, autosave=tmp_path / "session.sqlite")
     return ClusterExplorer(session, crop_result.scene, export_dir=tmp_path)
 
 
