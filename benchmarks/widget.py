@@ -18,6 +18,13 @@ Zoomed-in detail (issue 6, item 5): the map is moved (bounds and zoom set as the
 computes a new detail grid and repaints the label and true-colour detail overlays; an edit is then timed with
 the detail shown. ``--mosaic N`` repeats the same on an N x N mosaic of the default scene cut to a whole
 Sentinel-2 tile (10980 x 10980 px; labels and three bands), through the same functions the explorer calls.
+
+Session store (issue 14, item 4): on the same segments, a session store is filled with ``--store-edits``
+(10,000) real edits (renames, recolours, hand assignments, each committed as the researcher's would be), then
+an edit's write is timed with that log: the store's transaction alone (catch-up check, one row, commit with
+``fsync``) against the target of 5 ms, the whole ``rename`` call (apply + write, no explorer), the same at an
+empty log, and what the session file before the store cost: rewriting the whole JSON log atomically.
+``--store-only`` runs just this part.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import numpy as np
 EDIT_TARGET_MS = 100.0
 CLICK_TARGET_MS = 20.0
 SIMILAR_TARGET_MS = 200.0
+STORE_WRITE_TARGET_MS = 5.0
 QUICK_WINDOW = ((400, 1400), (400, 1400))
 MAP_PX = (1000, 640)  # (width, height) of the explorer's map in screen pixels
 TILE_PX = 10980       # a Sentinel-2 tile at 10 m
@@ -230,6 +238,50 @@ def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table
                   f"ids {ids:.0f} + labels {labs:.0f} + true colour {photo:.0f} ms")
 
 
+def _bench_store(seg, emb, clustering, table: Table, repeats: int, n_log: int) -> None:
+    """Time an edit's write with ``n_log`` edits in the store's log (see the module docstring)."""
+    from s2label._atomic import write_json_atomic
+    from s2label.session import LabelSession
+
+    tmp = Path(tempfile.mkdtemp(prefix="s2label-store-bench-"))
+    session = LabelSession(seg, emb, clustering, autosave=tmp / "session.sqlite", annotator="bench")
+    ids = [lab.id for lab in session.labels]
+    rng = np.random.default_rng(0)
+    empty = [_ms(lambda i=i: session.rename(ids[0], f"empty log {i}")) for i in range(repeats)]
+    t0 = time.perf_counter()
+    for i in range(n_log - repeats):
+        kind = i % 3
+        if kind == 0:
+            session.rename(ids[i % len(ids)], f"name {i}")
+        elif kind == 1:
+            session.set_colour(ids[i % len(ids)], f"#{int(rng.integers(0, 1 << 24)):06x}")
+        else:
+            session.assign([int(s) for s in rng.integers(1, seg.n_segments + 1, size=3)], ids[i % len(ids)])
+    t_fill = time.perf_counter() - t0
+    n = len(session.edits)
+    full = [_ms(lambda i=i: session.rename(ids[0], f"full log {i}")) for i in range(repeats)]
+    store = session._store
+    edit, record = session.edits[-1], session.annotations[-1]
+
+    def raw_write() -> None:  # what the store does for an edit: the transaction, nothing else
+        with store.transaction() as txn:
+            txn.read_after([], txn.revision)
+            txn.write(dropped=[], new=[(edit, record)], position=n)
+
+    raw = [_ms(raw_write) for _ in range(repeats)]
+    doc = session.to_dict()
+    rewrite = [_ms(lambda: write_json_atomic(tmp / "session.json", doc, indent=None)) for _ in range(repeats)]
+    size_kib = (tmp / "session.json").stat().st_size / 1024
+    print(f"\nsession store: {n} edits committed in {t_fill:.0f} s ({t_fill / max(n, 1) * 1000:.1f} ms each, apply "
+          f"included), store {(tmp / 'session.sqlite').stat().st_size / 1024:.0f} KiB; the same log as JSON "
+          f"{size_kib:.0f} KiB\n")
+    table.add(f"store write of an edit, {n} edits in the log", raw, STORE_WRITE_TARGET_MS,
+              "transaction: catch-up check, one row, commit (fsync)")
+    table.add(f"rename, {n} edits in the log (no explorer)", full, None, "apply + store write")
+    table.add("rename, empty log (no explorer)", empty, None, "apply + store write")
+    table.add(f"before the store: rewrite the whole JSON log, {n} edits", rewrite, None, "what each edit cost then")
+
+
 def _splittable(session) -> int | None:
     """Id of a label whose hierarchy nodes have children (largest first), or None."""
     h = session.hierarchy
@@ -248,7 +300,7 @@ def _polygon(locator, r0: int, c0: int, side: int) -> dict:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, table: Table) -> Path:
+def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, table: Table) -> tuple[Path, tuple]:
     """Build the explorer case, print its header and time the edits, clicks, polygons and find-similar."""
     from s2label.session import LabelSession
     from s2label.widget import ClusterExplorer
@@ -262,7 +314,7 @@ def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, ta
         scene, segment_size, clustering=True, reduce=args.reduce, min_cluster_size=mcs)
     tmp = Path(tempfile.mkdtemp(prefix="s2label-bench-"))
     t0 = time.perf_counter()
-    session = LabelSession(seg, emb, clustering, autosave=tmp / "session.json")
+    session = LabelSession(seg, emb, clustering, autosave=tmp / "session.sqlite")
     t_session = time.perf_counter() - t0
     t0 = time.perf_counter()
     explorer = ClusterExplorer(session, scene)  # default max_size=1600
@@ -376,7 +428,7 @@ def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, ta
     explorer.mode.value = "inspect"
     explorer.select_segments(np.zeros(0, np.int64))
     _bench_detail(explorer, rng, table, n)
-    return session.autosave_path, seg
+    return session.autosave_path, (seg, emb, clustering)
 
 
 def main() -> None:
@@ -393,6 +445,9 @@ def main() -> None:
                         help="target segments of the find-similar case (0: skip it)")
     parser.add_argument("--reduce", default="pca", choices=("pca", "umap"), help="reduction before HDBSCAN")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store-edits", type=int, default=10_000,
+                        help="edits in the session store's log when an edit's write is timed (0: skip)")
+    parser.add_argument("--store-only", action="store_true", help="only the session store's write")
     parser.add_argument("--mosaic", type=int, default=6,
                         help="N: time the detail overlay on an N x N mosaic of the scene cut to a whole Sentinel-2 "
                              "tile, 10980 x 10980 px (0: skip; --quick: 2)")
@@ -411,7 +466,16 @@ def main() -> None:
     target_similar = args.similar_segments if not args.quick else min(args.similar_segments, 10_000)
 
     table = Table()
-    autosave, seg = _bench_explorer(scene, args, segment_size, rng, table)
+    if args.store_only:
+        seg, emb, clustering, _ = _build(scene, segment_size, clustering=True, reduce=args.reduce,
+                                         min_cluster_size=None if args.quick else args.min_cluster_size)
+        print(f"## Session store ({seg.n_segments} segments, {platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores)")
+        _bench_store(seg, emb, clustering, table, n, args.store_edits)
+        table.print()
+        return
+    autosave, session_parts = _bench_explorer(scene, args, segment_size, rng, table)
+    seg = session_parts[0]
     rss_explorer = peak_rss_mb()
     sim_line = ""
     if target_similar:
@@ -430,6 +494,9 @@ def main() -> None:
                     f"{round(n_valid / target_similar)} px, {emb2.vectors.shape[1]}-d spectral embeddings); "
                     f"segment {t_seg2:.1f} s, graph + embed {t_emb2:.1f} s")
 
+    if args.store_edits:
+        _bench_store(session_parts[0], session_parts[1], session_parts[2], table, n, args.store_edits)
+
     mosaic = min(args.mosaic, 2) if args.quick else args.mosaic
     if mosaic:
         _bench_mosaic(scene, seg, mosaic, rng, table, max(5, n // 2))
@@ -438,7 +505,7 @@ def main() -> None:
     if sim_line:
         print(f"\n{sim_line}")
     print(f"\npeak RSS: {rss_explorer:.0f} MiB after the explorer benchmarks, {peak_rss_mb():.0f} MiB at the end")
-    print(f"autosave file after the explorer benchmarks: {autosave.stat().st_size / 1024:.0f} KiB ({autosave})")
+    print(f"session store after the explorer benchmarks: {autosave.stat().st_size / 1024:.0f} KiB ({autosave})")
 
 
 if __name__ == "__main__":

@@ -86,9 +86,5 @@ class S2LabelWarning(UserWarning):
 
 
 class StaleSessionError(SessionError):
-    """The session file was changed by another window or process since this session last read it.
-
-    The session has reloaded it (so it now shows those edits) and did not apply the refused edit: nothing
-    written elsewhere is ever overwritten unseen. Look at the labels again and repeat the edit if it still
-    makes sense.
-    """
+    """No longer raised (kept one release for code that catches it): sessions on one store bring in each
+    other's edits before every edit instead of refusing it (:mod:`s2label.session_stored`)."""

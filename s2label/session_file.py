@@ -1,18 +1,17 @@
-"""The labelling-session file: its format, the fingerprint that ties it to a scene, checked reading, backups.
+"""The portable session file: its format, the fingerprint that ties a session to a scene, checked reading, backups.
 
 A session file is JSON: ``format`` (``"s2label-session"``), ``version``, ``fingerprint`` (shapes and SHA-256 of
-the segment raster, grid and clustering), ``edits`` (the whole edit log) and ``position`` (how many of them
-are applied; the rest can be redone). :class:`~s2label.session.LabelSession` writes it atomically after every
-edit and keeps the previous version beside it as ``<name>.bak``.
+the segment raster, grid and clustering), ``edits`` (the whole edit log), ``annotations`` (who made each edit,
+and when) and ``position`` (how many of them are applied; the rest can be redone). It is what
+:meth:`LabelSession.save` exports (atomically, the previous version kept beside it as ``<name>.bak``) and what an
+s2label before the session store (:mod:`s2label.session_store`) autosaved; :meth:`LabelSession.load` reads it and
+migrates it into a store.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from .cluster import Clustering
 from .errors import SessionError
 from .segment import Segmentation
 
-__all__ = ["FILE_FORMAT", "FILE_VERSION", "fingerprint", "backup_path", "with_backup", "read_session_file",
-           "file_token", "locked"]
+__all__ = ["FILE_FORMAT", "FILE_VERSION", "fingerprint", "backup_path", "with_backup", "read_session_file"]
 
 FILE_FORMAT = "s2label-session"
 FILE_VERSION = 1
@@ -75,46 +73,3 @@ def read_session_file(path: Path) -> dict[str, Any]:
             or not 0 <= position <= len(edits) or not isinstance(doc.get("fingerprint"), dict)):
         raise SessionError(with_backup("has a damaged edit log", path), path=path)
     return doc
-
-
-FileToken = tuple[int, int, int]
-
-
-def file_token(path: Path) -> FileToken | None:
-    """What changes whenever the file is rewritten: (inode, size, mtime in ns); ``None`` when it is missing.
-
-    Session files are only ever replaced whole (:func:`os.replace` of a new file), so a rewrite always brings
-    a new inode, even within the file system's time resolution.
-    """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``<path>.lock`` (POSIX ``flock``; nothing where there is none).
-
-    Read-check-write of a session file happens under it, so two processes never interleave their writes.
-    A folder in which the lock file cannot be made is no reason to refuse an edit: the write that follows
-    reports that folder's problem itself.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: os.replace alone
-        yield
-        return
-    try:
-        fh = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - closed below
-    except OSError:
-        yield
-        return
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()

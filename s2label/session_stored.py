@@ -55,15 +55,20 @@ def store_path_for(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class _Saved:
-    """A session's log as last written with its store: what a change that could not be written goes back to."""
+    """A session's log as last written with its store: what a change that could not be written goes back to.
 
-    edits: list[dict[str, Any]]
-    annotations: list[dict[str, Any]]
-    states: list[SessionState]
-    seqs: list[int | None]
+    A change only moves the position or cuts the log at the position and appends, so the part after the
+    position is all there is to keep (nothing that grows with the log is copied).
+    """
+
+    n: int
     position: int
     revision: int
     segment_labels: np.ndarray
+    edits: list[dict[str, Any]]  # the log after the position
+    annotations: list[dict[str, Any]]
+    seqs: list[int | None]
+    states: list[SessionState]  # the states after the position's
 
 
 class StoredSession:
@@ -114,13 +119,19 @@ class StoredSession:
         return len(edits)
 
     def _saved(self) -> _Saved:
-        return _Saved(list(self._edits), list(self._annotations), list(self._states), list(self._seqs),
-                      self._position, self._revision, self._segment_labels)
+        p = self._position
+        return _Saved(len(self._edits), p, self._revision, self._segment_labels, self._edits[p:],
+                      self._annotations[p:], self._seqs[p:], self._states[p + 1:])
 
     def _restore(self, saved: _Saved) -> None:
-        self._edits, self._annotations, self._states = saved.edits, saved.annotations, saved.states
-        self._seqs, self._position, self._revision = saved.seqs, saved.position, saved.revision
-        self._segment_labels = saved.segment_labels
+        p = saved.position
+        for kept, tail in ((self._edits, saved.edits), (self._annotations, saved.annotations),
+                           (self._seqs, saved.seqs)):
+            del kept[p:]
+            kept.extend(tail)
+        del self._states[p + 1:]
+        self._states.extend(saved.states)
+        self._position, self._revision, self._segment_labels = p, saved.revision, saved.segment_labels
 
     def _attach(self, store: SessionStore, log: StoredLog) -> None:
         self._store, self.autosave_path = store, store.path
@@ -166,9 +177,13 @@ class StoredSession:
 
     def _write_change(self, txn: Transaction, saved: _Saved) -> None:
         """Write what a change did to the log: undone edits it dropped, the edit it appended, the position."""
-        new = [i for i, seq in enumerate(self._seqs) if seq is None]
-        kept = len(self._seqs) - len(new)
-        dropped = [s for s in saved.seqs[kept:] if s is not None]
+        kept = len(self._seqs)
+        while kept and self._seqs[kept - 1] is None:  # new edits are only ever at the end
+            kept -= 1
+        new = list(range(kept, len(self._seqs)))
+        if kept < saved.position:  # a change cuts the log at the position at most
+            raise RuntimeError("an edit cut the log before its position")
+        dropped = [s for s in saved.seqs[kept - saved.position:] if s is not None]
         seqs = txn.write(dropped=dropped, new=[(self._edits[i], self._annotations[i]) for i in new],
                          position=self._position)
         for i, seq in zip(new, seqs, strict=True):
@@ -177,6 +192,8 @@ class StoredSession:
 
     def _catch_up(self, txn: Transaction) -> dict[str, Any] | None:
         """Replay what other windows wrote since this session last read the store; the event, or ``None``."""
+        if txn.revision == self._revision:  # nothing new: the common case, one row read
+            return None
         delta = txn.read_after([int(s) for s in self._seqs if s is not None], self._revision)
         if delta is None:
             return None
