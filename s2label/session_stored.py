@@ -84,6 +84,7 @@ class StoredSession:
     _revision: int
     _segment_labels: np.ndarray
     _store: SessionStore | None
+    _closed: bool = False
     autosave_path: Path | None
     fingerprint: dict[str, Any]
     _derive: Callable[[SessionState], np.ndarray]
@@ -152,6 +153,9 @@ class StoredSession:
             The store cannot be written: the change is not made, memory goes back to the store's state.
         """
         synced: dict[str, Any] | None = None
+        if self._closed:
+            raise SessionError("this session was closed (session.close()): nothing more is saved through it; open "
+                               "the session again with LabelSession.load", path=self.autosave_path)
         try:
             with self._lock:
                 store = self._store
@@ -227,9 +231,17 @@ class StoredSession:
 
     @property
     def behind(self) -> bool:
-        """Whether another window wrote to the store since this session last read it (cheap: one row)."""
-        store = self._store
-        return store is not None and store.revision() != self._revision
+        """Whether another window wrote to the store since this session last read it (cheap: one row).
+
+        ``False`` while this session is busy with a change of its own (which catches up anyway).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            store = self._store
+            return store is not None and store.revision() != self._revision
+        finally:
+            self._lock.release()
 
     # --- files ----------------------------------------------------------------------------------------
 
@@ -291,11 +303,13 @@ class StoredSession:
         return applied, skipped
 
     def close(self) -> None:
-        """Close the store's connection (the session stays readable in memory; later edits are not saved)."""
+        """Close the store's connection: the session stays readable in memory, and refuses edits from then on
+        (none could be saved)."""
         with self._lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+                self._closed = True
 
 
 def _starts_like_json(path: Path) -> bool:

@@ -251,6 +251,9 @@ def test_a_store_on_a_read_only_folder(blob_parts, tmp_path, read_only_dir):
     s = LabelSession(*blob_parts, autosave=folder / "session.sqlite")
     s.rename(0, "water")
     s.close()
+    with pytest.raises(SessionError, match="was closed"):
+        s.rename(1, "after closing")  # nothing could save it: refused, not kept in memory only
+    assert s.label(1).name == "cluster 1"
     before = (folder / "session.sqlite").read_bytes()
     subprocess.run(["chattr", "-i", str(read_only_dir)], check=False)
     read_only_dir.rmdir()

@@ -270,7 +270,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.mode = w.ToggleButtons(options=MODES, value="inspect", tooltips=list(_MODE_TIPS),
                                     style={"button_width": "72px"})
         self.mode.observe(self._on_mode, "value")
-        self.target = w.Dropdown(description="target", options=[], layout=w.Layout(width="220px"),
+        self.target = w.Dropdown(description="target", options=[], layout=w.Layout(width="184px"),
                                  style={"description_width": "44px"})
         self._build_sync()
         self.undo_button = w.Button(description="Undo", icon="undo", tooltip="undo the last edit (Ctrl+Z)",

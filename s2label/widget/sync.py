@@ -55,7 +55,7 @@ class StoreSync:
 
     def _build_sync(self) -> None:
         self.refresh_button = w.Button(icon="refresh", tooltip="bring in other windows' edits now (the explorer "
-                                       "also does every second)", layout=w.Layout(width="36px"))
+                                       "also does every second)", layout=w.Layout(width="32px", padding="0"))
         self.refresh_button.on_click(lambda _: self.bring_in())
         self._poll_stop = threading.Event()
         self._poller: threading.Thread | None = None
