@@ -61,7 +61,6 @@ class _Saved:
     position is all there is to keep (nothing that grows with the log is copied).
     """
 
-    n: int
     position: int
     revision: int
     segment_labels: np.ndarray
@@ -121,7 +120,7 @@ class StoredSession:
 
     def _saved(self) -> _Saved:
         p = self._position
-        return _Saved(len(self._edits), p, self._revision, self._segment_labels, self._edits[p:],
+        return _Saved(p, self._revision, self._segment_labels, self._edits[p:],
                       self._annotations[p:], self._seqs[p:], self._states[p + 1:])
 
     def _restore(self, saved: _Saved) -> None:
