@@ -29,9 +29,9 @@ chromium:
 test: env chromium
 	$(BIN)/python -m pytest
 
-# for development: everything but the whole-scene runs and the browser tests (a few minutes)
+# for development: everything but the whole-scene runs, the browser, the notebooks and Dask clusters
 test-fast: env
-	$(BIN)/python -m pytest -m "not slow and not browser"
+	$(BIN)/python -m pytest -m "not slow and not browser and not notebook and not dask"
 
 bench: env
 	$(BIN)/python benchmarks/pipeline.py

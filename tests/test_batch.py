@@ -38,7 +38,7 @@ def test_in_process_runs_each_scene_into_its_folder(tmp_path, crops):
         run_many(crops, tmp_path / "batch", progress=False, **FAST)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.dask
 def test_dask_workers_give_the_same_runs_and_report_a_bad_scene(tmp_path, crops):
     pytest.importorskip("dask.distributed")
     scenes = [crops[0], tmp_path / "no-such-scene.tif", crops[1]]

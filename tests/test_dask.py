@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 from s2label._dask import Tasks, local_client
 
 
@@ -24,6 +26,7 @@ def test_tasks_in_process_call_at_once():
     tasks.start()   # nothing to start
 
 
+@pytest.mark.dask
 def test_start_has_every_worker_import_up_front():
     environ = dict(os.environ)
     with local_client(2) as client:

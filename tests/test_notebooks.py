@@ -15,6 +15,8 @@ import rasterio
 
 from tests.conftest import NOTEBOOK_WINDOW, NOTEBOOKS, stored_log
 
+pytestmark = pytest.mark.notebook  # each runs a kernel; the suite's own time-out (setup.cfg) applies
+
 NAMES = ["01-quickstart", "02-label-a-scene", "03-how-good-are-the-clusters", "04-your-own-data"]
 FAST = {"CNN_STEPS": 20}
 
@@ -42,7 +44,6 @@ def test_committed_clean_and_short(name):
     assert nb["cells"][0]["cell_type"] == "markdown" and "".join(nb["cells"][0]["source"]).startswith("# ")
 
 
-@pytest.mark.timeout(300)
 def test_quickstart(run_notebook, tmp_path):
     out = tmp_path / "quickstart"
     _, text = run_notebook("01-quickstart", WINDOW=NOTEBOOK_WINDOW, OUT=str(out), **FAST)
@@ -53,7 +54,6 @@ def test_quickstart(run_notebook, tmp_path):
     assert (out / "session.sqlite").is_file()  # the explorer's session store, from the start
 
 
-@pytest.mark.timeout(300)
 def test_label_a_scene(run_notebook, tmp_path):
     out = tmp_path / "labelling"
     _, text = run_notebook("02-label-a-scene", WINDOW=NOTEBOOK_WINDOW, OUT=str(out), **FAST)
@@ -78,7 +78,6 @@ def _tables(nb) -> list[str]:
             if "text/markdown" in o.get("data", {})]
 
 
-@pytest.mark.timeout(300)
 def test_evaluation_on_the_reference_scene(run_notebook, aberystwyth_dir):
     nb, text = run_notebook("03-how-good-are-the-clusters", REFERENCE_DIR=str(aberystwyth_dir),
                            WINDOW=[[300, 556], [300, 556]], **FAST)
@@ -90,7 +89,6 @@ def test_evaluation_on_the_reference_scene(run_notebook, aberystwyth_dir):
     assert "acc. strict" in table and "– |" not in rows["cnn-gnn"]  # every measure has a value
 
 
-@pytest.mark.timeout(300)
 def test_evaluation_without_the_reference_scene(run_notebook, tmp_path):
     nb, text = run_notebook("03-how-good-are-the-clusters", REFERENCE_DIR=str(tmp_path / "absent"),
                             WINDOW=[[600, 856], [600, 856]], CNN_STEPS=10)
@@ -101,7 +99,6 @@ def test_evaluation_without_the_reference_scene(run_notebook, tmp_path):
     assert "SSIM" in header and "fragmentation" in header and "ARI |" not in header
 
 
-@pytest.mark.timeout(300)
 def test_your_own_data_geotiff(run_notebook, tmp_path):
     out = tmp_path / "own"
     _, text = run_notebook("04-your-own-data", WINDOW=[[0, 256], [0, 256]], OUT=str(out), CNN_STEPS=10)
@@ -112,7 +109,6 @@ def test_your_own_data_geotiff(run_notebook, tmp_path):
     assert "labelled part B with that model" in text
 
 
-@pytest.mark.timeout(300)
 def test_your_own_data_safe_product(run_notebook, tmp_path, safe_factory):
     safe = safe_factory("L2A", baseline="05.10", offsets=True)
     _, text = run_notebook("04-your-own-data", PATH=str(safe), BANDS=["B02", "B03", "B04", "B08", "B11", "B12"],

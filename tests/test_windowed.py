@@ -255,6 +255,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     assert other.report["params"]["model"] and other.clustering.labels.shape == (other.segmentation.n_segments,)
 
 
+@pytest.mark.dask
 def test_window_stages_on_dask_give_the_in_process_result(tmp_path):
     environ = dict(os.environ)
     here = s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
@@ -299,6 +300,7 @@ def separate_cluster(tmp_path):
             p.wait(timeout=30)
 
 
+@pytest.mark.dask
 def test_window_stages_run_on_a_cluster_started_apart(tmp_path, separate_cluster):
     s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "there", client=separate_cluster, **_crop_options())
@@ -344,6 +346,7 @@ def _killing(scene, marker, always=False):
     return killer
 
 
+@pytest.mark.dask
 def test_a_worker_lost_mid_run_is_replaced_and_the_result_is_the_same(tmp_path):
     scene = sample_scene(window=((0, 512), (0, 512)), bands=BANDS)
     grid = plan_segment_windows(scene.shape, 200, size=256, halo=70)
