@@ -13,7 +13,6 @@ writing was interrupted fails its checksums with a clear error instead of loadin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ import torch
 from torch_geometric.nn import DeepGraphInfomax
 
 from ._atomic import atomic_path, ensure_writable_dir, write_json_atomic
+from ._digest import file_sha256
 from ._json import to_jsonable
 from ._version import __version__
 from .bands import normalize_bands
@@ -67,14 +67,6 @@ class SavedModel:
         return self.encoder.bands
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_model(path: str | os.PathLike[str], encoder: SegmentEncoder, clusterer: SegmentClusterer, *,
                segmentation: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Path:
     """Write a model folder (created if needed; files in it are replaced).
@@ -105,14 +97,14 @@ def save_model(path: str | os.PathLike[str], encoder: SegmentEncoder, clusterer:
     if encoder.cnn is not None:
         meta["cnn"] = encoder.cnn.config_dict()
         _save_torch(folder / "cnn.pt", encoder.cnn.net.state_dict())
-        files["cnn.pt"] = _sha256(folder / "cnn.pt")
+        files["cnn.pt"] = file_sha256(folder / "cnn.pt")
     if encoder.gnn is not None:
         meta["gnn"] = encoder.gnn.config_dict()
         _save_torch(folder / "gnn.pt", encoder.gnn.dgi.state_dict())
-        files["gnn.pt"] = _sha256(folder / "gnn.pt")
+        files["gnn.pt"] = file_sha256(folder / "gnn.pt")
     with atomic_path(folder / "clusterer.npz") as tmp:
         np.savez_compressed(tmp, **clusterer.to_arrays())  # type: ignore[arg-type]
-    files["clusterer.npz"] = _sha256(folder / "clusterer.npz")
+    files["clusterer.npz"] = file_sha256(folder / "clusterer.npz")
     meta["files"] = files
     write_json_atomic(folder / "model.json", meta)
     return folder
@@ -151,7 +143,7 @@ def load_model(path: str | os.PathLike[str], *, device: str = "auto", num_thread
         f = folder / name
         if not f.is_file():
             raise ModelError("file of the model is missing", path=f)
-        if _sha256(f) != digest:
+        if file_sha256(f) != digest:
             raise ModelError("file is corrupt or was changed after saving (checksum mismatch)", path=f)
     try:
         bands = normalize_bands(meta["bands"])

@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -271,13 +270,10 @@ class SessionStore:
     def read(self) -> StoredLog:
         """The whole log in force, as of now (one read transaction)."""
         try:
-            with self.reading():
-                head = self._conn.execute("SELECT position, revision FROM head").fetchone()
-                rows = self._conn.execute("SELECT seq, edit, annotator, time FROM edits WHERE dropped = 0 "
-                                          "ORDER BY seq").fetchall()
+            with self.reading() as txn:
+                _, log = txn.read_after([], -1)  # everything, as to a reader that holds nothing
         except sqlite3.Error as exc:
             raise SessionError(f"cannot be read ({_problem(exc)})", path=self.path) from None
-        log = _log(rows, int(head[0]), int(head[1]), self.path)
         if not 0 <= log.position <= len(log.edits):
             raise SessionError(f"is damaged: position {log.position} of {len(log.edits)} edits", path=self.path)
         return log
@@ -285,7 +281,7 @@ class SessionStore:
     def revision(self) -> int:
         """The store's revision now (cheap: one row): it changes with every change from any window."""
         try:
-            return int(self._conn.execute("SELECT revision FROM head").fetchone()[0])
+            return Transaction(self._conn, self.path).revision
         except sqlite3.Error as exc:
             raise SessionError(f"cannot be read ({_problem(exc)})", path=self.path) from None
 
@@ -343,7 +339,3 @@ def _connect(path: Path, writable: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
     return conn
 
-
-def json_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (what a migrated ``session.json`` is remembered by)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

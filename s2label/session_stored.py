@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._atomic import write_json_atomic
+from ._digest import file_sha256
 from .errors import OutputError, S2LabelWarning, SessionError
 from .session_file import backup_path, read_session_file, with_backup
 from .session_rules import EditRules, SessionState
-from .session_store import SessionStore, StoredLog, Transaction, is_store, json_sha256
+from .session_store import SessionStore, StoredLog, Transaction, is_store
 
 if TYPE_CHECKING:
     from .session import LabelSession
@@ -327,11 +328,11 @@ def _key(edit: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, Any, 
 def load_into(session: LabelSession, path: Path, *, autosave: bool) -> None:
     """Take the log saved at ``path`` (a store, or a session file: migrated into a store beside it once, with
     ``autosave``) into a new ``session`` and, with ``autosave``, keep saving to the store."""
+    migrated_from = None
     if not is_store(path):
         store = store_path_for(path)
         if store != path and store.exists():  # migrated before: the store holds the session now
-            _warn_if_changed_since_migrated(path, store)
-            path = store
+            migrated_from, path = path, store
     if is_store(path) or not (path.suffix.lower() == ".json" or _starts_like_json(path)):  # a store, or says why not
         opened = SessionStore.open(path, writable=autosave)
         try:
@@ -339,6 +340,8 @@ def load_into(session: LabelSession, path: Path, *, autosave: bool) -> None:
                 raise SessionError("was saved for another scene or clustering (its fingerprint differs)", path=path)
             log = opened.read()
             session._take_log(log.edits, log.records, log.position, path)
+            if migrated_from is not None:
+                _warn_if_changed_since_migrated(migrated_from, opened)
         except BaseException:
             opened.close()
             raise
@@ -357,24 +360,17 @@ def load_into(session: LabelSession, path: Path, *, autosave: bool) -> None:
     session._take_log(doc["edits"], records, doc["position"], path)
     if autosave:  # migrate once: the store beside it, the file left exactly as it was
         target = store_path_for(path)
-        info = {"migrated_from": path.name, "migrated_sha256": json_sha256(path)}
+        info = {"migrated_from": path.name, "migrated_sha256": file_sha256(path)}
         store = SessionStore.create(target, session.fingerprint, info=info, position=doc["position"],
                                     log=list(zip(copy.deepcopy(doc["edits"]), records, strict=True)))
         session._attach(store, store.read())
 
 
-def _warn_if_changed_since_migrated(path: Path, store_path: Path) -> None:
-    """Warn when a session file was changed after it was migrated into ``store_path`` (an older s2label used
-    it since): the store is what is opened; the file's later edits can be brought in with ``merge_from``."""
-    try:
-        store = SessionStore.open(store_path, writable=False)
-    except (SessionError, OutputError):
-        return  # opened and checked properly right after, with its own message
-    try:
-        migrated = store.info.get("migrated_sha256")
-    finally:
-        store.close()
-    if migrated is not None and path.is_file() and json_sha256(path) != migrated:
-        warnings.warn(f"{path} changed after it was migrated into {store_path.name}: the store is opened; bring the "
+def _warn_if_changed_since_migrated(path: Path, store: SessionStore) -> None:
+    """Warn when a session file was changed after it was migrated into ``store`` (an older s2label used it
+    since): the store is what is opened; the file's later edits can be brought in with ``merge_from``."""
+    migrated = store.info.get("migrated_sha256")
+    if migrated is not None and path.is_file() and file_sha256(path) != migrated:
+        warnings.warn(f"{path} changed after it was migrated into {store.path.name}: the store is opened; bring the "
                       f"file's later edits in with session.merge_from({str(path)!r}) if they are wanted",
                       S2LabelWarning, stacklevel=4)

@@ -64,12 +64,12 @@ def test_corrupted_weights_are_refused(fitted, tmp_path):
 
 
 def test_truncated_weights_with_a_matching_checksum_are_refused(fitted, tmp_path):
-    from s2label.model import _sha256
+    from s2label._digest import file_sha256
 
     folder = _copy(fitted[-1], tmp_path)
     (folder / "gnn.pt").write_bytes((folder / "gnn.pt").read_bytes()[:100])
     meta = json.loads((folder / "model.json").read_text())
-    meta["files"]["gnn.pt"] = _sha256(folder / "gnn.pt")
+    meta["files"]["gnn.pt"] = file_sha256(folder / "gnn.pt")
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="gnn.pt: cannot read network weights"):
         load_model(folder)
