@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from s2label.pipeline.batch import run_many
+
 import s2label
-from s2label.batch import run_many
 
 
 def main() -> None:

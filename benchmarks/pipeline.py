@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import s2label
-    from s2label.datasets import sample_scene_path
+    from s2label.io.datasets import sample_scene_path
 
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.perf_counter()

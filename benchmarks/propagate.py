@@ -6,7 +6,7 @@ propagation timed alone (median of ``--repeats``)::
 
     .venv/bin/python benchmarks/propagate.py
 
-``--copies 33`` also times :func:`s2label.propagate.propagate_labels` (what the edit runs) on the default
+``--copies 33`` also times :func:`s2label.session.propagate.propagate_labels` (what the edit runs) on the default
 scene's segment graph and clustering space repeated 33 times side by side (616,407 segments, the size of the
 whole-tile run's 606,405; copies are joined along one edge each, and the space is jittered so that no two
 segments coincide), with the same examples in every copy::
@@ -24,11 +24,11 @@ import statistics
 import time
 
 import numpy as np
+from s2label.session.label_session import LabelSession
+from s2label.session.propagate import propagate_labels
+from s2label.session.rules import WEAK_EXAMPLE
 
 import s2label
-from s2label.propagate import propagate_labels
-from s2label.session import LabelSession
-from s2label.session_rules import WEAK_EXAMPLE
 
 
 def main() -> None:

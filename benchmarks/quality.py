@@ -1,4 +1,4 @@
-"""Cluster quality of s2label against baselines, side by side (s2label.compare).
+"""Cluster quality of s2label against baselines, side by side (s2label.evaluation.compare).
 
 Run:  .venv/bin/python benchmarks/quality.py [--scene aberystwyth|sample|both] [--cnn-steps N] [--plot PNG]
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 import s2label
-from s2label.compare import compare_methods, to_markdown
-from s2label.encode import CNNConfig
-from s2label.evaluate import load_reference
+from s2label.encoders.encoder import CNNConfig
+from s2label.evaluation.compare import compare_methods, to_markdown
+from s2label.evaluation.measures import load_reference
 
 ABER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aberystwyth"
 
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     parser.add_argument("--plot", type=Path, default=None,
-                        help="also draw the reference scene's scores (s2label.plot.plot_scores) into this PNG")
+                        help="also draw the reference scene's scores (evaluation.plot.plot_scores) into this PNG")
     args = parser.parse_args()
     torch.set_num_threads(2)
     cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps else None
@@ -51,7 +51,7 @@ def main() -> None:
                 import matplotlib
 
                 matplotlib.use("Agg")
-                from s2label.plot import plot_scores
+                from s2label.evaluation.plot import plot_scores
 
                 fig = plot_scores(scores)
                 fig.suptitle(f"Aberystwyth, {scene.height} x {scene.width} px, seed {args.seed}", fontsize="small")

@@ -1,4 +1,4 @@
-"""Clustering on a sample of the segments against clustering all of them (s2label.evaluate.sample_agreement).
+"""Clustering on a sample of the segments against clustering all of them (s2label.evaluation.measures.sample_agreement).
 
 Run:  .venv/bin/python benchmarks/sampling.py [--segment-size 64] [--samples 5000,10000,20000] [--reduce umap]
 
@@ -16,7 +16,7 @@ import time
 import torch
 
 import s2label
-from s2label.evaluate import sample_agreement
+from s2label.evaluation.measures import sample_agreement
 
 
 def main() -> None:

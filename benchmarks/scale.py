@@ -57,7 +57,7 @@ def build_mosaic(path: Path) -> Path:
     import rasterio
 
     import s2label
-    from s2label.datasets import sample_scene_path
+    from s2label.io.datasets import sample_scene_path
 
     scene = s2label.read_scene(sample_scene_path(), bands=BANDS)
     h, w = scene.shape

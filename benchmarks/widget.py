@@ -102,7 +102,7 @@ def _view_at(frame, fx: float, fy: float, zoom: float):
     """The MapView of a MAP_PX map centred at fractions (fx west to east, fy north to south) of a frame."""
     from pyproj import Transformer
 
-    from s2label.widget.detail import MapView, screen_pixel_size
+    from s2label.display.detail import MapView, screen_pixel_size
 
     left, bottom, right, top = frame.mercator_bounds
     cx, cy = left + fx * (right - left), top - fy * (top - bottom)
@@ -146,7 +146,7 @@ def _bench_detail(explorer, rng: np.random.Generator, table: Table, repeats: int
         table.add(f"detail: zoom in to a place, zoom {zoom}", times, None,
                   f"{h} x {w} px at {explorer.detail_grid.pixel_size:.1f} m: ids + labels PNG + true colour WebP")
     # the parts of one refresh at zoom 14 (the largest detail grid)
-    from s2label.widget.overlays import colour_segments, png_data_url, reproject_segments
+    from s2label.display.overlays import colour_segments, png_data_url, reproject_segments
 
     fx, fy = _places(rng, 1)[0]
     view = _view_at(frame, fx, fy, 14)
@@ -178,10 +178,8 @@ def _bench_detail(explorer, rng: np.random.Generator, table: Table, repeats: int
 
 def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table, repeats: int) -> None:
     """Detail refresh on a whole-tile mosaic of the default scene, through the functions the explorer calls."""
-    from s2label.scene import Scene
-    from s2label.segment import Segmentation
-    from s2label.widget.detail import DetailTracker
-    from s2label.widget.overlays import (
+    from s2label.display.detail import DetailTracker
+    from s2label.display.overlays import (
         band_limits,
         colour_segments,
         display_grid,
@@ -189,6 +187,8 @@ def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table
         render_bands,
         webp_data_url,
     )
+    from s2label.io.scene import Scene
+    from s2label.segmentation.superpixels import Segmentation
 
     side = min(TILE_PX, tiles * min(scene.shape))
     t0 = time.perf_counter()
@@ -240,8 +240,9 @@ def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table
 
 def _bench_store(seg, emb, clustering, table: Table, repeats: int, n_log: int) -> None:
     """Time an edit's write with ``n_log`` edits in the store's log (see the module docstring)."""
+    from s2label.session.label_session import LabelSession
+
     from s2label._atomic import write_json_atomic
-    from s2label.session import LabelSession
 
     tmp = Path(tempfile.mkdtemp(prefix="s2label-store-bench-"))
     session = LabelSession(seg, emb, clustering, autosave=tmp / "session.sqlite", annotator="bench")
@@ -302,7 +303,8 @@ def _polygon(locator, r0: int, c0: int, side: int) -> dict:
 
 def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, table: Table) -> tuple[Path, tuple]:
     """Build the explorer case, print its header and time the edits, clicks, polygons and find-similar."""
-    from s2label.session import LabelSession
+    from s2label.session.label_session import LabelSession
+
     from s2label.widget import ClusterExplorer
 
     n = args.repeats
@@ -455,7 +457,7 @@ def main() -> None:
 
     import s2label
     from s2label._profiling import peak_rss_mb
-    from s2label.similar import SimilarityIndex
+    from s2label.clustering.similar import SimilarityIndex
 
     rng = np.random.default_rng(args.seed)
     n = args.repeats

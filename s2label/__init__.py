@@ -18,13 +18,12 @@ Examples
 True
 """
 
-from ._version import __version__
-from .batch import SceneRun, run_many
-from .cluster import Clustering, SegmentClusterer, cluster
-from .datasets import sample_scene, sample_scene_path
-from .embeddings import Embeddings
-from .encode import CNNConfig, GNNConfig, SegmentEncoder, embed, fit_embed, fit_encoder
-from .errors import (
+from s2label._version import __version__
+from s2label.clustering.clusterer import Clustering, SegmentClusterer, cluster
+from s2label.clustering.similar import Similarity, SimilarityIndex, find_similar
+from s2label.encoders.embeddings import Embeddings
+from s2label.encoders.encoder import CNNConfig, GNNConfig, SegmentEncoder, embed, fit_embed, fit_encoder
+from s2label.errors import (
     BandError,
     ClusteringError,
     ModelError,
@@ -36,16 +35,17 @@ from .errors import (
     SegmentationError,
     SessionError,
 )
-from .export import vectorize, write_geojson, write_geopackage, write_label_raster
-from .graph import SegmentGraph, build_graph
-from .io import read_scene, write_raster
-from .launch import explore, load_run
-from .model import SavedModel, load_model, save_model
-from .pipeline import PipelineResult, run
-from .scene import Scene
-from .segment import Segmentation, segment
-from .session import LabelSession
-from .similar import Similarity, SimilarityIndex, find_similar
+from s2label.io import read_scene, write_raster
+from s2label.io.datasets import sample_scene, sample_scene_path
+from s2label.io.scene import Scene
+from s2label.pipeline.batch import SceneRun, run_many
+from s2label.pipeline.launch import explore, load_run
+from s2label.pipeline.model import SavedModel, load_model, save_model
+from s2label.pipeline.runner import PipelineResult, run
+from s2label.segmentation.export import vectorize, write_geojson, write_geopackage, write_label_raster
+from s2label.segmentation.graph import SegmentGraph, build_graph
+from s2label.segmentation.superpixels import Segmentation, segment
+from s2label.session.label_session import LabelSession
 
 __all__ = [
     "__version__",

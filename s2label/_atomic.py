@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
+from s2label.errors import OutputError
 
 __all__ = ["atomic_path", "write_json_atomic", "ensure_writable_dir"]
 

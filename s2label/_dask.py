@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 __all__ = ["Tasks", "local_client"]
 
 #: What s2label's window tasks import; :meth:`Tasks.start` has every worker import it up front.
-TASK_MODULES = ("s2label.windowed", "s2label.encode.cnn")
+TASK_MODULES = ("s2label.segmentation.stitch", "s2label.encoders.cnn")
 
 
 def _import_modules(names: Sequence[str]) -> list[str]:
@@ -98,7 +98,7 @@ class Tasks:
         from dask.distributed import as_completed
         from distributed import KilledWorker
 
-        from .errors import S2LabelError
+        from s2label.errors import S2LabelError
 
         bar = tqdm(total=len(handles), desc=name, disable=not progress, leave=False)
         for _ in as_completed(list(handles)):

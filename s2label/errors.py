@@ -87,4 +87,4 @@ class S2LabelWarning(UserWarning):
 
 class StaleSessionError(SessionError):
     """No longer raised (kept one release for code that catches it): sessions on one store bring in each
-    other's edits before every edit instead of refusing it (:mod:`s2label.session_stored`)."""
+    other's edits before every edit instead of refusing it (:mod:`s2label.session.stored`)."""

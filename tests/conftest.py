@@ -16,9 +16,9 @@ from affine import Affine
 from rasterio.crs import CRS
 
 import s2label
-from s2label.bands import CANONICAL_BANDS, RESOLUTION_M
-from s2label.datasets import sample_scene_path
-from s2label.scene import Scene
+from s2label.io.bands import CANONICAL_BANDS, RESOLUTION_M
+from s2label.io.datasets import sample_scene_path
+from s2label.io.scene import Scene
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: A 256 x 256 px crop of the default scene with fields, forest and a river.
@@ -87,7 +87,7 @@ def quadrant_scene() -> Scene:
 @pytest.fixture
 def quadrants(quadrant_scene):
     """The quadrant scene and its answer: one segment per quadrant (ids 1-4, row by row)."""
-    from s2label.segment import Segmentation
+    from s2label.segmentation.superpixels import Segmentation
 
     labels = np.zeros((60, 60), np.int32)
     labels[:30, :30], labels[:30, 30:], labels[30:, :30], labels[30:, 30:] = 1, 2, 3, 4
@@ -284,7 +284,7 @@ TINY_CNN = dict(steps=40, tile=32, features=8, width=8, batch_size=4, inference_
 
 @pytest.fixture
 def tiny_cnn():
-    from s2label.encode import CNNConfig
+    from s2label.encoders.encoder import CNNConfig
 
     return CNNConfig(**TINY_CNN)
 
@@ -312,8 +312,8 @@ def make_blob_parts():
     far away: the hierarchy first splits the far blob from the rest, then one of the three near blobs from
     the other two, then those two; HDBSCAN selects the four blobs.
     """
-    from s2label.embeddings import Embeddings
-    from s2label.segment import Segmentation
+    from s2label.encoders.embeddings import Embeddings
+    from s2label.segmentation.superpixels import Segmentation
 
     rng = np.random.default_rng(0)
     vectors = np.concatenate([rng.normal(c, 0.3, (60, 3)) for c in (0, 3, 6, 20)]).astype(np.float32)
@@ -374,9 +374,9 @@ def run_notebook(tmp_path: Path) -> Callable[..., tuple[object, str]]:
 
 def stored_log(path: str | os.PathLike[str]):
     """The edit log the session store at ``path`` (or the one a ``.json`` name stands for) holds, read-only
-    (:class:`s2label.session_store.StoredLog`)."""
-    from s2label.session_store import SessionStore
-    from s2label.session_stored import store_path_for
+    (:class:`s2label.session.store.StoredLog`)."""
+    from s2label.session.store import SessionStore
+    from s2label.session.stored import store_path_for
 
     store = SessionStore.open(store_path_for(Path(path)), writable=False)
     try:

@@ -30,12 +30,12 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 from tqdm.auto import tqdm
 
-from .._profiling import available_memory_bytes
-from ..bands import CANONICAL_BANDS, band_from_filename, normalize_band, normalize_bands
-from ..errors import BandError, S2LabelWarning, SceneError
-from ..scene import Scene
-from .safe import baseline_offset_default, find_safe_root, parse_safe
-from .stac import describe_item, is_stac_item, load_item, stac_bands
+from s2label._profiling import available_memory_bytes
+from s2label.errors import BandError, S2LabelWarning, SceneError
+from s2label.io.bands import CANONICAL_BANDS, band_from_filename, normalize_band, normalize_bands
+from s2label.io.safe import baseline_offset_default, find_safe_root, parse_safe
+from s2label.io.scene import Scene
+from s2label.io.stac import describe_item, is_stac_item, load_item, stac_bands
 
 if TYPE_CHECKING:
     import pystac
@@ -156,7 +156,7 @@ def read_scene(
 
     Examples
     --------
-    >>> from s2label.datasets import sample_scene_path
+    >>> from s2label.io.datasets import sample_scene_path
     >>> scene = read_scene(sample_scene_path(), bands=["B02", "B03", "B04", "B08"],
     ...                    window=((0, 256), (0, 256)))
     >>> scene.data.shape, scene.bands
@@ -299,7 +299,7 @@ def scene_grid(
 
     Examples
     --------
-    >>> from s2label.datasets import sample_scene_path
+    >>> from s2label.io.datasets import sample_scene_path
     >>> g = scene_grid(sample_scene_path(), window=((100, 356), (0, 512)))
     >>> g.shape, g.offset, len(g.bands)
     ((256, 512), (100, 0), 13)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from ..bands import CANONICAL_BANDS, band_from_filename
-from ..errors import SceneError
+from s2label.errors import SceneError
+from s2label.io.bands import CANONICAL_BANDS, band_from_filename
 
 __all__ = ["SafeProduct", "parse_safe", "find_safe_root", "baseline_offset_default"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from .._atomic import atomic_path, ensure_writable_dir
+from s2label._atomic import atomic_path, ensure_writable_dir
 
 __all__ = ["write_raster"]
 

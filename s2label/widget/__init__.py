@@ -5,7 +5,7 @@ which part of the scene the map needs at which resolution when zoomed in; :mod:`
 :mod:`.embedding_view` are the panel's parts; :class:`ClusterExplorer` wires them to a session.
 """
 
-from .explorer import ClusterExplorer
-from .overlays import segments_in_polygon
+from s2label.display.overlays import segments_in_polygon
+from s2label.widget.explorer import ClusterExplorer
 
 __all__ = ["ClusterExplorer", "segments_in_polygon"]

@@ -21,9 +21,9 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
-from ..errors import S2LabelError
-from ..session import UNLABELLED, LabelSession, PreparedEdit
-from .figures import histogram_svg
+from s2label.display.figures import histogram_svg
+from s2label.errors import S2LabelError
+from s2label.session.label_session import UNLABELLED, LabelSession, PreparedEdit
 
 __all__ = ["ReviewActions", "FindSimilarActions", "BackgroundPropagation", "NO_ANSWER", "BUSY_HTML"]
 

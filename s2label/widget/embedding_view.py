@@ -16,7 +16,7 @@ import numpy as np
 from bqplot.interacts import BrushSelector
 from sklearn.decomposition import PCA
 
-from ..colours import UNLABELLED_COLOUR
+from s2label.display.colours import UNLABELLED_COLOUR
 
 __all__ = ["project", "EmbeddingView"]
 

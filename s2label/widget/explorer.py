@@ -18,7 +18,7 @@ second (:mod:`.sync`).
 Examples
 --------
 >>> import s2label
->>> from s2label.session import LabelSession
+>>> from s2label.session.label_session import LabelSession
 >>> from s2label.widget import ClusterExplorer
 >>> scene = s2label.sample_scene(window=((600, 728), (600, 728)))
 >>> seg = s2label.segment(scene, segment_size=100)
@@ -43,18 +43,28 @@ import ipywidgets as w
 import numpy as np
 from rasterio.errors import RasterioError
 
-from ..bands import false_colour_bands
-from ..colours import UNLABELLED_COLOUR, to_rgb
-from ..errors import S2LabelError
-from ..export import pixel_area_m2
-from ..scene import Scene
-from ..session import UNLABELLED, LabelSession
-from .actions import NO_ANSWER, FindSimilarActions, ReviewActions
-from .detail import Debouncer, DetailTracker, MapView
-from .download import ExportActions
-from .embedding_view import EmbeddingView, project
-from .figures import spectrum_svg
-from .layers import (
+from s2label.display.colours import UNLABELLED_COLOUR, to_rgb
+from s2label.display.detail import Debouncer, DetailTracker, MapView
+from s2label.display.figures import spectrum_svg
+from s2label.display.overlays import (
+    DisplayGrid,
+    SegmentLocator,
+    band_limits,
+    display_grid,
+    render_bands,
+    segments_in_polygon,
+    webp_data_url,
+)
+from s2label.display.segment_info import info_table_html, summary_html
+from s2label.errors import S2LabelError
+from s2label.io.bands import false_colour_bands
+from s2label.io.scene import Scene
+from s2label.segmentation.export import pixel_area_m2
+from s2label.session.label_session import UNLABELLED, LabelSession
+from s2label.widget.actions import NO_ANSWER, FindSimilarActions, ReviewActions
+from s2label.widget.download import ExportActions
+from s2label.widget.embedding_view import EmbeddingView, project
+from s2label.widget.layers import (
     EXPLORER_CSS,
     DetailOverlay,
     ExplorerMap,
@@ -66,20 +76,10 @@ from .layers import (
     wrap_row,
     zoom_limits,
 )
-from .overlays import (
-    DisplayGrid,
-    SegmentLocator,
-    band_limits,
-    display_grid,
-    render_bands,
-    segments_in_polygon,
-    webp_data_url,
-)
-from .panel import LabelList
-from .pixel_layer import PixelActions
-from .segment_info import info_table_html, summary_html
-from .shortcuts import KeyboardShortcuts, help_html
-from .sync import POLL_SECONDS, StoreSync
+from s2label.widget.panel import LabelList
+from s2label.widget.pixel_layer import PixelActions
+from s2label.widget.shortcuts import KeyboardShortcuts, help_html
+from s2label.widget.sync import POLL_SECONDS, StoreSync
 
 __all__ = ["ClusterExplorer", "MODES", "SELECT_ONLY"]
 

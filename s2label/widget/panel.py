@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..session import Label
+from s2label.session.label_session import Label
 
 __all__ = ["LabelRow", "LabelList"]
 

@@ -28,15 +28,15 @@ import ipyleaflet as L
 import numpy as np
 from rasterio.crs import CRS
 
-from ..colours import to_rgb
-from ..export import NODATA
-from ..segment import Segmentation
-from ..session import LabelSession
-from ..session_export import paint_pixel_overrides
-from ..session_rules import Label
-from .images import png_data_url
-from .layers import DetailOverlay
-from .overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, reproject_segments
+from s2label.display.colours import to_rgb
+from s2label.display.images import png_data_url
+from s2label.display.overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, reproject_segments
+from s2label.segmentation.export import NODATA
+from s2label.segmentation.superpixels import Segmentation
+from s2label.session.export import paint_pixel_overrides
+from s2label.session.label_session import LabelSession
+from s2label.session.rules import Label
+from s2label.widget.layers import DetailOverlay
 
 __all__ = ["ID_OFFSET", "PixelActions", "PixelLabelsLayer", "raster_as_ids", "label_colour_lut"]
 
@@ -46,7 +46,7 @@ ID_OFFSET = 3
 
 def raster_as_ids(raster: np.ndarray, transform: Any, crs: CRS) -> Segmentation:
     """A label raster (``-2`` outside, ``-1`` unlabelled, ids ≥ 0) as a segmentation of ids ``label + 3``,
-    with 0 where ``raster`` is :data:`~s2label.export.NODATA` (what the reprojection treats as nothing)."""
+    with 0 where ``raster`` is :data:`~s2label.segmentation.export.NODATA` (what the reprojection treats as nothing)."""
     values = np.asarray(raster, np.int64) + ID_OFFSET
     values[values == ID_OFFSET - 2] = 0  # NODATA -> nothing
     return Segmentation(values.astype(np.int32), transform, crs)
@@ -101,7 +101,7 @@ class PixelLabelsLayer:
 
     def update(self, *, preview: bool | None = None, **options: Any) -> None:
         """Redraw from the session (``preview``: switch the pixel-precise preview on or off; ``options`` of
-        :func:`s2label.pixel_labels.refine_pixels`)."""
+        :func:`s2label.session.pixel_labels.refine_pixels`)."""
         if preview is not None:
             self.preview = bool(preview)
         s = self.session
@@ -194,7 +194,7 @@ class PixelActions:
         """A drawn polygon (lon/lat, as the draw tool reports it) set pixel-exactly in the target label."""
         from shapely.geometry import mapping
 
-        from .locate import polygon_to_scene_crs
+        from s2label.display.locate import polygon_to_scene_crs
 
         target = self.target_label
         if target is None:

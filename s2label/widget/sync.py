@@ -22,7 +22,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import S2LabelError
+from s2label.errors import S2LabelError
 
 __all__ = ["StoreSync", "poll_store", "POLL_SECONDS"]
 

@@ -21,7 +21,7 @@ import pytest
 import rasterio
 from rasterio.warp import transform_bounds, transform_geom
 
-from s2label.datasets import sample_scene_path
+from s2label.io.datasets import sample_scene_path
 
 #: Asset key (as Earth Search spells it) -> Sentinel-2 band, for the bands written as COGs.
 #: B11 stays on its native 20 m grid so the reader's resampling path runs over HTTP.

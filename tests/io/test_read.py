@@ -7,10 +7,10 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
-from s2label.bands import CANONICAL_BANDS
-from s2label.datasets import SAMPLE_SHAPE
 from s2label.errors import BandError, S2LabelWarning, SceneError
 from s2label.io import read_scene
+from s2label.io.bands import CANONICAL_BANDS
+from s2label.io.datasets import SAMPLE_SHAPE
 
 UTM = CRS.from_epsg(32633)
 

@@ -19,7 +19,7 @@ CELLS = [
 import ipywidgets
 
 import s2label
-from s2label.session import LabelSession
+from s2label.session.label_session import LabelSession
 from s2label.widget import ClusterExplorer
 
 scene = s2label.sample_scene(window=((600, 856), (600, 856)))

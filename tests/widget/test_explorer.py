@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import s2label.session.propagate
+from s2label.session.label_session import UNLABELLED, LabelSession
 
-import s2label.propagate
-from s2label.colours import UNLABELLED_COLOUR, to_rgb
-from s2label.session import UNLABELLED, LabelSession
+from s2label.display.colours import UNLABELLED_COLOUR, to_rgb
+from s2label.display.overlays import EMPTY_IMAGE
 from s2label.widget import ClusterExplorer
 from s2label.widget.actions import NO_ANSWER
-from s2label.widget.overlays import EMPTY_IMAGE
 from tests.conftest import stored_log
 
 
@@ -584,7 +584,7 @@ def test_layout_leaves_the_map_its_room(explorer):
 def test_outlines_are_a_small_image_laid_at_their_box(explorer):
     """A click's outline is a PNG of the box around the segment only, at that box's bounds: the same pixels as
     the outline over the whole display grid, in the same places on the map."""
-    from s2label.widget.overlays import outline_segments
+    from s2label.display.overlays import outline_segments
 
     selection = explorer._painted["selection"]
     sid = big_segment_of(explorer, explorer.session.labels[0].id)
@@ -642,7 +642,7 @@ def test_review_answers_and_propagation_from_the_panel(explorer):
 @pytest.fixture
 def held_propagation(monkeypatch):
     """Every propagation waits in :func:`propagate_labels` until ``release`` is set; ``entered`` counts arrivals."""
-    real = s2label.propagate.propagate_labels
+    real = s2label.session.propagate.propagate_labels
     gate = SimpleNamespace(release=threading.Event(), entered=threading.Semaphore(0), calls=0)
 
     def held(*args, **kwargs):
@@ -652,7 +652,7 @@ def held_propagation(monkeypatch):
             raise RuntimeError("the test never released the propagation")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(s2label.propagate, "propagate_labels", held)
+    monkeypatch.setattr(s2label.session.propagate, "propagate_labels", held)
     yield gate
     gate.release.set()
 
@@ -757,7 +757,7 @@ def test_an_error_in_the_background_propagation_is_shown(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory, say")
 
-    monkeypatch.setattr(s2label.propagate, "propagate_labels", broken)
+    monkeypatch.setattr(s2label.session.propagate, "propagate_labels", broken)
     explorer.answer.value = s.labels[1].id
     assert explorer.wait_for_propagation(120)
     assert status(explorer) == "the propagation failed (RuntimeError: out of memory, say)"

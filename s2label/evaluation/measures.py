@@ -1,0 +1,634 @@
+"""Measure cluster quality, for s2label and for baselines (the design notes, "Quality is measured, not assumed").
+
+Plain functions over arrays: :func:`named_cluster_accuracy` (with ARI and NMI), :func:`context_consistency`
+(the paper's context-aware SSIM and spectral angle), :func:`fragmentation`, :func:`rotation_stability` with
+:func:`rotate_scene`; baselines :func:`pixel_kmeans` and :func:`segment_kmeans`; :func:`load_reference` reads a
+class raster onto a scene's grid; :func:`agreement` compares two annotators' label maps (from
+:mod:`s2label.evaluation.agreement`). Pixel label maps are (H, W) int with -1 = noise and -2 = no data
+(:data:`~s2label.segmentation.export.NOISE`, :data:`~s2label.segmentation.export.NODATA`); segment labels are (N,)
+for ids 1..N.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import RasterioIOError
+from rasterio.warp import Resampling, reproject, transform_bounds
+from skimage.metrics import structural_similarity
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from s2label.errors import ClusteringError, SceneError, SegmentationError
+from s2label.evaluation.agreement import LabelAgreement, agreement
+from s2label.io.scene import Scene
+from s2label.segmentation.export import NODATA, NOISE, label_raster
+from s2label.segmentation.graph import SegmentGraph
+from s2label.segmentation.superpixels import Segmentation
+
+__all__ = [
+    "ClusterAccuracy", "ContextConsistency", "named_cluster_accuracy", "segment_to_pixels",
+    "context_consistency", "fragmentation", "rotate_scene", "rotation_stability", "pixel_kmeans",
+    "segment_kmeans", "load_reference", "SampleAgreement", "sample_agreement", "LabelAgreement", "agreement",
+]
+
+#: Pixels predicted per k-means chunk in :func:`pixel_kmeans` (bounds memory on whole tiles).
+_CHUNK_PIXELS = 1_000_000
+
+
+# --- named-cluster accuracy -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClusterAccuracy:
+    """Agreement of a pixel clustering with a reference class map.
+
+    Attributes
+    ----------
+    accuracy_strict : float
+        Share of evaluated pixels whose cluster's name is their reference class; noise counts wrong.
+    accuracy_assigned : float
+        The same on the clustering with noise given its nearest cluster (clusters renamed on it).
+    ari, nmi : float
+        Adjusted Rand index and normalised mutual information with the reference.
+    n_clusters : int
+        Clusters (labels >= 0) a user would have to name.
+    noise_fraction : float
+        Share of evaluated pixels that are noise.
+    n_pixels : int
+        Evaluated pixels: reference valid and prediction not no-data.
+    names : Mapping[int, int]
+        Reference class that names each cluster (majority vote, noise counted wrong).
+    """
+
+    accuracy_strict: float
+    accuracy_assigned: float
+    ari: float
+    nmi: float
+    n_clusters: int
+    noise_fraction: float
+    n_pixels: int
+    names: Mapping[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", MappingProxyType(dict(self.names)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (names keyed by cluster as str) for reports."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return out | {"names": {str(k): v for k, v in self.names.items()}}
+
+
+def _check_pixel_labels(name: str, labels: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 2:
+        raise SegmentationError(f"{name} must be an (H, W) label map, got shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise SegmentationError(f"{name} has shape {arr.shape}, expected {shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ClusteringError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if arr.size and arr.min() < NODATA:
+        raise ClusteringError(f"{name} holds label {int(arr.min())}; only -1 (noise) and -2 (no data) may be < 0")
+    return arr
+
+
+def _majority_names(pred: np.ndarray, ref: np.ndarray) -> tuple[dict[int, int], int]:
+    """Name each cluster >= 0 by its majority class; returns (names, number of pixels named right)."""
+    clusters, classes = np.unique(pred), np.unique(ref)
+    table = contingency_matrix(pred, ref)[clusters >= 0]  # rows: sorted clusters, cols: sorted classes
+    names = dict(zip(clusters[clusters >= 0].tolist(), classes[table.argmax(axis=1)].tolist(), strict=True))
+    return names, int(table.max(axis=1).sum())
+
+
+def named_cluster_accuracy(pred: np.ndarray, reference: np.ndarray, *, assigned: np.ndarray | None = None,
+                           reference_nodata: int = 0) -> ClusterAccuracy:
+    """Name every cluster by its majority reference class and count the pixels named right.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), int
+        Cluster of each pixel; -1 = noise, -2 = no data.
+    reference : ndarray, shape (H, W), int
+        Reference class of each pixel; ``reference_nodata`` = no reference.
+    assigned : ndarray, shape (H, W), int, optional
+        The same clustering with noise given its nearest cluster (no -1 where ``pred`` has data). If None,
+        ``accuracy_assigned`` leaves noise wrong (it equals ``accuracy_strict``), and ARI/NMI use ``pred``.
+    reference_nodata : int
+        Reference value of pixels without a class.
+
+    Returns
+    -------
+    ClusterAccuracy
+        Evaluated pixels are those with a reference class and ``pred != -2``. ARI and NMI compare the
+        reference with ``assigned`` (or ``pred``, noise as its own label) over them.
+
+    Raises
+    ------
+    SegmentationError
+        If the maps differ in shape.
+    ClusteringError
+        For non-integer labels or labels < -2, noise in ``assigned``, or no pixel to evaluate.
+
+    Examples
+    --------
+    >>> ref = np.array([[1, 1, 2, 2]])
+    >>> acc = named_cluster_accuracy(np.array([[0, -1, 1, 1]]), ref, assigned=np.array([[0, 0, 1, 1]]))
+    >>> acc.accuracy_strict, acc.accuracy_assigned, acc.ari, dict(acc.names)
+    (0.75, 1.0, 1.0, {0: 1, 1: 2})
+    """
+    pred = _check_pixel_labels("pred", pred)
+    reference = np.asarray(reference)
+    if reference.shape != pred.shape:
+        raise SegmentationError(f"reference has shape {reference.shape}, prediction {pred.shape}")
+    evaluated = (reference != reference_nodata) & (pred != NODATA)
+    n = int(evaluated.sum())
+    if n == 0:
+        raise ClusteringError("no pixel has both a reference class and a predicted label")
+    p, ref = pred[evaluated], reference[evaluated]
+    names, right = _majority_names(p, ref)
+    strict = right / n
+    if assigned is None:
+        assigned_accuracy, compared = strict, p
+    else:
+        a = _check_pixel_labels("assigned", assigned, pred.shape)[evaluated]
+        if a.size and a.min() < 0:
+            raise ClusteringError(f"assigned has {int((a < 0).sum())} noise/no-data pixel(s) where pred has data")
+        assigned_accuracy = _majority_names(a, ref)[1] / n
+        compared = a
+    return ClusterAccuracy(
+        accuracy_strict=float(strict), accuracy_assigned=float(assigned_accuracy),
+        ari=float(adjusted_rand_score(ref, compared)), nmi=float(normalized_mutual_info_score(ref, compared)),
+        n_clusters=int(np.unique(pred[pred >= 0]).size), noise_fraction=float(np.mean(p == NOISE)), n_pixels=n,
+        names=names)
+
+
+def segment_to_pixels(segmentation: Segmentation, segment_labels: np.ndarray) -> np.ndarray:
+    """(H, W) int32 pixel map of per-segment labels, -2 outside segments
+    (see :func:`s2label.segmentation.export.label_raster`).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> seg = Segmentation(np.array([[1, 2], [0, 2]]), Affine.identity(), CRS.from_epsg(32633))
+    >>> segment_to_pixels(seg, np.array([3, -1])).tolist()
+    [[3, -1], [-2, -1]]
+    """
+    return label_raster(segmentation, np.asarray(segment_labels))
+
+
+# --- context consistency ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ContextConsistency:
+    """How alike the surroundings of segments retrieved by embedding similarity are.
+
+    Attributes
+    ----------
+    ssim : float
+        Mean SSIM between each query window and the windows of its retrieved segments.
+    spectral_angle : float
+        Mean per-pixel spectral angle (radians) between the same windows.
+    n_pairs : int
+        Query-retrieved pairs compared.
+    ssim_random, spectral_angle_random : float
+        The same for as many random non-neighbour pairs (chance level).
+    n_queries, k, window : int
+        Queries actually sampled, neighbours per query, window side in pixels.
+    """
+
+    ssim: float
+    spectral_angle: float
+    n_pairs: int
+    ssim_random: float
+    spectral_angle_random: float
+    n_queries: int
+    k: int
+    window: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict for reports."""
+        return asdict(self)
+
+
+def _window_origins(scene: Scene, centroids: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left (row, col) of each segment's window, and whether it fits on valid pixels."""
+    height, width = scene.shape
+    finite = np.isfinite(centroids).all(axis=1)
+    centre = np.where(finite[:, None], np.round(np.nan_to_num(centroids)), 0).astype(np.int64)
+    origin = centre - window // 2
+    fits = finite & (origin >= 0).all(axis=1) & (origin[:, 0] + window <= height) & (origin[:, 1] + window <= width)
+    # invalid pixels inside each window from a summed-area table
+    sat = np.zeros((height + 1, width + 1), np.int64)
+    sat[1:, 1:] = np.cumsum(np.cumsum(~scene.valid, axis=0), axis=1)
+    r0 = np.clip(origin[:, 0], 0, height - window)
+    c0 = np.clip(origin[:, 1], 0, width - window)
+    bad = sat[r0 + window, c0 + window] - sat[r0, c0 + window] - sat[r0 + window, c0] + sat[r0, c0]
+    return origin, fits & (bad == 0)
+
+
+def _cut_windows(data: np.ndarray, origin: np.ndarray, nodes: np.ndarray, window: int) -> np.ndarray:
+    """(P, C, window, window) float64 windows of ``data`` (C, H, W) with top-left corners ``origin[nodes]``."""
+    rows = origin[nodes, 0][:, None] + np.arange(window)
+    cols = origin[nodes, 1][:, None] + np.arange(window)
+    return np.moveaxis(data[:, rows[:, :, None], cols[:, None, :]], 0, 1).astype(np.float64)
+
+
+def _pair_similarity(a: np.ndarray, b: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair SSIM and mean spectral angle (rad) of (P, C, w, w) windows ``a`` and ``b``.
+
+    SSIM is :func:`~skimage.metrics.structural_similarity` (``channel_axis=0``) of each pair, computed in one
+    call on the windows laid side by side: its 7 x 7 filter at a window's pixels that skimage keeps (3 px
+    from each edge) reads only that window, so each pair's mean of the full SSIM map over them is exactly
+    the per-pair value, about 100 times faster than one call per pair.
+    """
+    p, c, w, _ = a.shape
+    if p == 0:
+        return np.empty(0), np.empty(0)
+    strip_a = np.moveaxis(a, 0, 2).reshape(c, w, p * w)
+    strip_b = np.moveaxis(b, 0, 2).reshape(c, w, p * w)
+    _, full = structural_similarity(strip_a, strip_b, channel_axis=0, data_range=data_range, full=True)
+    pad = 3  # (win_size - 1) // 2 for skimage's default win_size 7
+    ssim = full.reshape(c, w, p, w)[:, pad:w - pad, :, pad:w - pad].mean(axis=(0, 1, 3))
+    dot = (a * b).sum(axis=1)
+    norm = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    angle = np.arccos(np.clip(dot / np.maximum(norm, 1e-12), -1.0, 1.0)).mean(axis=(1, 2))
+    return ssim, angle
+
+
+def context_consistency(scene: Scene, segmentation: Segmentation, graph: SegmentGraph, vectors: np.ndarray, *,
+                        n_queries: int = 200, k: int = 5, window: int = 16, seed: int = 0) -> ContextConsistency:
+    """The paper's context-aware evaluation: do segments close in embedding space have alike surroundings?
+
+    ``n_queries`` query segments are sampled (seeded) among those whose ``window`` x ``window`` px window,
+    centred on the segment centroid, lies inside the scene on valid pixels. For each, the ``k`` nearest such
+    segments by cosine distance of ``vectors`` that are neither itself nor a graph neighbour are retrieved.
+    Each query window is compared with each retrieved window by SSIM (``structural_similarity``,
+    ``channel_axis=0``, ``data_range`` = 99th minus 1st percentile of valid reflectances over all bands, from
+    at most ~1e6 strided valid pixels) and by the spectral angle between corresponding pixels, averaged over
+    the window. As many random non-neighbour pairs (same queries, seeded partners) give the chance level.
+
+    Parameters
+    ----------
+    scene : Scene
+    segmentation : Segmentation
+        On the scene's grid, segments 1..N.
+    graph : SegmentGraph
+        Its adjacency graph (node i = segment i + 1).
+    vectors : ndarray, shape (N, D)
+        Embedding of each segment.
+    n_queries, k, window, seed : int
+        Queries sampled, neighbours retrieved per query, window side (>= 7 px, SSIM's window), random seed.
+
+    Returns
+    -------
+    ContextConsistency
+
+    Raises
+    ------
+    SegmentationError
+        If the segmentation, graph or vectors do not fit together or the scene, or ``window`` < 7.
+    ClusteringError
+        If vectors hold NaN/inf, or fewer than two segments have a window on valid pixels.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    n = segmentation.n_segments
+    if segmentation.shape != scene.shape:
+        raise SegmentationError(f"segmentation {segmentation.shape} does not match the scene {scene.shape}")
+    if graph.num_nodes != n or vectors.ndim != 2 or vectors.shape[0] != n:
+        raise SegmentationError(f"graph ({graph.num_nodes} nodes) and vectors {vectors.shape} must both "
+                                f"cover the {n} segments")
+    if window < 7 or k < 1 or n_queries < 1:
+        raise SegmentationError(f"need window >= 7 px, k >= 1, n_queries >= 1; got {window}, {k}, {n_queries}")
+    if not np.isfinite(vectors).all():
+        raise ClusteringError("embedding vectors contain NaN or infinity")
+    origin, ok = _window_origins(scene, graph.centroids, window)
+    eligible = np.flatnonzero(ok)
+    if eligible.size < 2:
+        raise ClusteringError(f"{eligible.size} segment(s) have a {window}x{window} px window on valid pixels; "
+                              "need at least 2 (use a smaller window)")
+    rng = np.random.default_rng(seed)
+    queries = np.sort(rng.choice(eligible, size=min(n_queries, eligible.size), replace=False))
+    degree = graph.degree()
+    n_neighbors = int(min(eligible.size, k + 1 + degree[queries].max()))
+    nn = NearestNeighbors(n_neighbors=n_neighbors, metric="cosine").fit(vectors[eligible])
+    found = eligible[nn.kneighbors(vectors[queries], return_distance=False)]
+    retrieved, random_pairs = [], []
+    for q, candidates in zip(queries, found, strict=True):
+        excluded = np.append(graph.neighbors(int(q)), q)
+        hits = candidates[~np.isin(candidates, excluded)][:k]
+        retrieved += [(q, h) for h in hits]
+        others = eligible[~np.isin(eligible, excluded)]
+        if others.size:
+            random_pairs += [(q, o) for o in rng.choice(others, size=hits.size)]
+    pairs = np.asarray(retrieved, dtype=np.int64).reshape(-1, 2)
+    chance = np.asarray(random_pairs, dtype=np.int64).reshape(-1, 2)
+    flat = np.flatnonzero(scene.valid.ravel())  # every valid pixel, strided down to ~1e6 on whole tiles
+    flat = flat[::max(1, flat.size // 1_000_000)]
+    lo, hi = np.percentile(scene.data.reshape(scene.data.shape[0], -1)[:, flat], [1, 99])
+    data_range = float(hi - lo) or 1.0
+    ssim, angle = _pair_similarity(_cut_windows(scene.data, origin, pairs[:, 0], window),
+                                   _cut_windows(scene.data, origin, pairs[:, 1], window), data_range)
+    ssim_r, angle_r = _pair_similarity(_cut_windows(scene.data, origin, chance[:, 0], window),
+                                       _cut_windows(scene.data, origin, chance[:, 1], window), data_range)
+    return ContextConsistency(ssim=_mean(ssim), spectral_angle=_mean(angle), n_pairs=int(pairs.shape[0]),
+                              ssim_random=_mean(ssim_r), spectral_angle_random=_mean(angle_r),
+                              n_queries=int(queries.size), k=k, window=window)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
+# --- fragmentation ------------------------------------------------------------------------------------------
+
+def fragmentation(graph: SegmentGraph, segment_labels: np.ndarray) -> float:
+    """Share of segments whose label differs from every neighbour's label.
+
+    Isolated segments (no neighbour) are left out of both counts. Labels are compared as given: noise
+    (-1) is a label like any other, so pass noise-assigned labels to count only cluster outliers.
+
+    Parameters
+    ----------
+    graph : SegmentGraph
+    segment_labels : ndarray, shape (N,), int
+        Label of each node (segment ``i + 1``).
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN if no segment has a neighbour.
+
+    Examples
+    --------
+    In a path of three nodes, a middle node unlike both ends makes all three outliers:
+
+    >>> from s2label.segmentation.graph import build_graph
+    >>> g = build_graph(np.array([[1, 2, 3]]))
+    >>> fragmentation(g, np.array([0, 1, 0])), fragmentation(g, np.array([0, 0, 1]))
+    (1.0, 0.3333333333333333)
+    """
+    labels = np.asarray(segment_labels)
+    if labels.shape != (graph.num_nodes,):
+        raise SegmentationError(f"{labels.shape} labels for a graph of {graph.num_nodes} nodes")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ClusteringError(f"segment labels must be integers, got dtype {labels.dtype}")
+    src, dst = graph.edge_index
+    degree = np.bincount(src, minlength=graph.num_nodes)
+    same = np.bincount(src, weights=labels[src] == labels[dst], minlength=graph.num_nodes)
+    connected = degree > 0
+    if not connected.any():
+        return float("nan")
+    return float(np.sum(connected & (same == 0)) / np.sum(connected))
+
+
+# --- rotation stability -------------------------------------------------------------------------------------
+
+def rotate_scene(scene: Scene, k: int = 1) -> Scene:
+    """The scene rotated by ``k`` x 90° counter-clockwise (:func:`numpy.rot90` on rows and columns).
+
+    The grid stays north-up with the same pixel size and top-left corner and the same CRS; its geometry
+    means nothing, only the pixels do. ``source`` gets the suffix ``[rot90x{k}]``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> s = Scene(np.arange(6, dtype=np.float32).reshape(1, 2, 3), ("B04",), Affine(10, 0, 0, 0, -10, 20),
+    ...           CRS.from_epsg(32633), np.ones((2, 3), bool), source="a.tif")
+    >>> r = rotate_scene(s)
+    >>> r.shape, r.data[0].tolist(), r.source
+    ((3, 2), [[2.0, 5.0], [1.0, 4.0], [0.0, 3.0]], 'a.tif[rot90x1]')
+    """
+    xres, yres = scene.resolution
+    west, _, _, north = scene.bounds
+    return Scene(np.ascontiguousarray(np.rot90(scene.data, k, axes=(1, 2))), scene.bands,
+                 Affine(xres, 0.0, west, 0.0, -yres, north), scene.crs,
+                 np.ascontiguousarray(np.rot90(scene.valid, k)), f"{scene.source}[rot90x{k}]", dict(scene.meta))
+
+
+def rotation_stability(original: np.ndarray, rotated: np.ndarray, k: int = 1) -> float:
+    """ARI between a pixel label map and the label map of the ``k`` x 90° rotated scene, rotated back.
+
+    Parameters
+    ----------
+    original : ndarray, shape (H, W), int
+        Labels of the scene (-1 noise, its own label; -2 no data, left out).
+    rotated : ndarray, int
+        Labels of :func:`rotate_scene` ``(scene, k)``.
+    k : int
+        The rotation applied.
+
+    Examples
+    --------
+    >>> a = np.array([[0, 0, 1], [2, 2, 1]])
+    >>> rotation_stability(a, 5 - np.rot90(a, 3), k=3)
+    1.0
+    """
+    original = _check_pixel_labels("original", original)
+    back = _check_pixel_labels("rotated", np.rot90(np.asarray(rotated), -k), original.shape)
+    both = (original != NODATA) & (back != NODATA)
+    if not both.any():
+        raise ClusteringError("no pixel is labelled in both the original and the rotated map")
+    return float(adjusted_rand_score(original[both], back[both]))
+
+
+# --- baselines ----------------------------------------------------------------------------------------------
+
+def pixel_kmeans(scene: Scene, n_clusters: int, *, sample: int = 200_000, seed: int = 0) -> np.ndarray:
+    """Baseline: k-means on standardised pixel spectra.
+
+    Fitted (:class:`sklearn.cluster.KMeans`, 4 initialisations) on a seeded sample of at most ``sample``
+    valid pixels, standardised by the sample's mean and deviation, then predicted for every valid pixel in
+    chunks (memory stays bounded on whole tiles).
+
+    Returns
+    -------
+    ndarray, shape (H, W), int32
+        Cluster 0..n_clusters-1; -2 outside ``scene.valid``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> d = np.zeros((2, 3, 4), np.float32); d[:, :, 2:] = 1
+    >>> s = Scene(d, ("B04", "B08"), Affine(10, 0, 0, 0, -10, 0), CRS.from_epsg(32633), np.ones((3, 4), bool))
+    >>> m = pixel_kmeans(s, 2)
+    >>> bool(m[0, 0] == m[2, 1] != m[0, 2] == m[2, 3])
+    True
+    """
+    flat = np.flatnonzero(scene.valid.ravel())
+    if n_clusters < 1 or n_clusters > min(flat.size, sample):
+        raise ClusteringError(f"cannot make {n_clusters} clusters of {min(flat.size, sample)} sampled valid pixels")
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(flat, size=min(sample, flat.size), replace=False))
+    pixels = scene.data.reshape(scene.data.shape[0], -1)
+    train = pixels[:, picked].T.astype(np.float64)
+    scaler = StandardScaler().fit(train)
+    model = KMeans(n_clusters=n_clusters, n_init=4, random_state=seed).fit(scaler.transform(train))
+    out = np.full(scene.valid.size, NODATA, np.int32)
+    for start in range(0, flat.size, _CHUNK_PIXELS):
+        chunk = flat[start:start + _CHUNK_PIXELS]
+        out[chunk] = model.predict(scaler.transform(pixels[:, chunk].T.astype(np.float64)))
+    return out.reshape(scene.shape)
+
+
+def segment_kmeans(vectors: np.ndarray, n_clusters: int, *, seed: int = 0) -> np.ndarray:
+    """Baseline: k-means (10 initialisations) on standardised (N, D) segment vectors, e.g. mean spectra.
+
+    Returns
+    -------
+    ndarray, shape (N,), int32
+        Cluster 0..n_clusters-1 of each segment (no noise).
+
+    Examples
+    --------
+    >>> segment_kmeans(np.array([[0., 0.], [0.1, 0.], [5., 5.], [5.1, 5.]]), 2).tolist() in ([0, 0, 1, 1], [1, 1, 0, 0])
+    True
+    """
+    X = np.asarray(vectors, dtype=np.float64)
+    if X.ndim != 2:
+        raise ClusteringError(f"vectors must be (N, D), got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ClusteringError("vectors contain NaN or infinity")
+    if n_clusters < 1 or n_clusters > X.shape[0]:
+        raise ClusteringError(f"cannot make {n_clusters} clusters of {X.shape[0]} vectors")
+    model = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(StandardScaler().fit_transform(X))
+    return model.labels_.astype(np.int32)
+
+
+# --- reference data -----------------------------------------------------------------------------------------
+
+def load_reference(path: str | os.PathLike[str], scene: Scene) -> np.ndarray:
+    """Read a class raster (band 1) onto the scene's grid.
+
+    A raster on the same grid (CRS, transform, shape) is read as is; any other is reprojected with
+    nearest-neighbour resampling. Its nodata value, and pixels it does not cover, become 0.
+
+    Returns
+    -------
+    ndarray, shape (H, W), int32
+        Class per pixel, 0 = no reference.
+
+    Raises
+    ------
+    SceneError
+        Naming the file, if it cannot be read, has no CRS, or does not overlap the scene.
+    """
+    try:
+        ds = rasterio.open(path)
+    except RasterioIOError as err:
+        raise SceneError(f"cannot read the reference raster: {err}", path=path) from None
+    with ds:
+        if ds.crs is None:
+            raise SceneError("reference raster has no CRS", path=path)
+        if ds.crs == scene.crs and ds.shape == scene.shape and ds.transform.almost_equals(scene.transform):
+            out = ds.read(1)
+            if ds.nodata is not None:
+                out = np.where(out == ds.nodata, 0, out)
+            return out.astype(np.int32)
+        west, south, east, north = transform_bounds(ds.crs, scene.crs, *ds.bounds)
+        sw, ss, se, sn = scene.bounds
+        if west >= se or east <= sw or south >= sn or north <= ss:
+            raise SceneError("reference raster does not overlap the scene", path=path)
+        out = np.zeros(scene.shape, dtype=np.int32)
+        reproject(rasterio.band(ds, 1), out, dst_transform=scene.transform, dst_crs=scene.crs,
+                  resampling=Resampling.nearest, src_nodata=ds.nodata, dst_nodata=0)
+    return out
+
+
+# --- clustering on a sample -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SampleAgreement:
+    """How a clustering fitted on a sample of the segments agrees with one fitted on all of them.
+
+    Attributes
+    ----------
+    n_segments, fit_rows : int
+        Segments in all, and in the sample.
+    ari, nmi : float
+        Adjusted Rand index / normalised mutual information between the two labellings, noise as a label.
+    ari_assigned : float
+        ARI with noise given its nearest cluster in both.
+    clusters_full, clusters_sampled : int
+    noise_full, noise_sampled : float
+        Share of segments left as noise.
+    seconds_full, seconds_sampled : float
+        Wall time of each clustering.
+    """
+
+    n_segments: int
+    fit_rows: int
+    ari: float
+    nmi: float
+    ari_assigned: float
+    clusters_full: int
+    clusters_sampled: int
+    noise_full: float
+    noise_sampled: float
+    seconds_full: float
+    seconds_sampled: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample_agreement(embeddings: Any, sample: int, *, full: Any = None, **cluster_options: Any) -> SampleAgreement:
+    """Cluster ``embeddings`` on all segments and on a sample of ``sample``; compare the labellings.
+
+    Parameters
+    ----------
+    embeddings : Embeddings
+    sample : int
+        Segments to fit on (see :func:`s2label.cluster` ``sample``).
+    full : Clustering, optional
+        The clustering of all segments, when already made with the same options (its time is then NaN).
+    **cluster_options
+        Other :func:`s2label.cluster` arguments, the same for both fits.
+
+    Returns
+    -------
+    SampleAgreement
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from s2label.encoders.embeddings import Embeddings
+    >>> rng = np.random.default_rng(0)
+    >>> v = np.concatenate([rng.normal(c, .2, (300, 4)) for c in (0, 3, 6)])
+    >>> a = sample_agreement(Embeddings(v, np.arange(1, 901), "spectral"), 300, reduce="pca")
+    >>> a.fit_rows, a.clusters_full, a.clusters_sampled, round(a.ari_assigned, 2)
+    (300, 3, 3, 1.0)
+    """
+    import time
+
+    from s2label.clustering.clusterer import cluster
+
+    if "sample" in cluster_options:
+        raise TypeError("give the sample size as the second argument")
+    seconds_full = float("nan")
+    if full is None:
+        t0 = time.perf_counter()
+        full = cluster(embeddings, sample=None, **cluster_options)
+        seconds_full = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    part = cluster(embeddings, sample=sample, **cluster_options)
+    seconds_sampled = time.perf_counter() - t1
+    return SampleAgreement(
+        n_segments=int(embeddings.n), fit_rows=int(part.params.get("fit_rows", embeddings.n)),
+        ari=float(adjusted_rand_score(full.labels, part.labels)),
+        nmi=float(normalized_mutual_info_score(full.labels, part.labels)),
+        ari_assigned=float(adjusted_rand_score(full.labels_noise_assigned(), part.labels_noise_assigned())),
+        clusters_full=full.n_clusters, clusters_sampled=part.n_clusters, noise_full=full.noise_fraction,
+        noise_sampled=part.noise_fraction, seconds_full=seconds_full, seconds_sampled=seconds_sampled,
+    )

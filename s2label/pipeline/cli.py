@@ -1,0 +1,156 @@
+"""Command line: ``s2label run SCENE --out DIR``.
+
+Errors print one line, ``s2label: error: <file>: <problem>``, and exit with status 1 (2 for usage errors);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from s2label._version import __version__
+from s2label.errors import S2LabelError, S2LabelWarning
+
+__all__ = ["main", "build_parser"]
+
+EXIT_ERROR = 1
+EXIT_INTERNAL = 3
+
+
+def _floats(text: str, n: int, what: str) -> list[float]:
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if len(parts) != n:
+        raise argparse.ArgumentTypeError(f"{what} needs {n} comma-separated numbers, got {text!r}")
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} needs numbers, got {text!r}") from None
+
+
+def _window(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    r0, c0, h, w = (int(v) for v in _floats(text, 4, "--window"))
+    return ((r0, r0 + h), (c0, c0 + w))
+
+
+def _bbox(text: str) -> tuple[float, ...]:
+    return tuple(_floats(text, 4, "--bbox"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s2label", description="Unsupervised labelling of Sentinel-2 scenes.")
+    parser.add_argument("--version", action="version", version=f"s2label {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="segment, embed and cluster a scene; write rasters, GeoJSON and a report",
+                         description="Run the pipeline on a scene and write segments.tif, clusters.tif, "
+                                     "clusters.geojson, embeddings.npz and report.json into --out.")
+    run.add_argument("scene", nargs="?", help="GeoTIFF/JP2 stack, folder of single-band files, .SAFE product, or a "
+                     "STAC item (its JSON's path or URL)")
+    run.add_argument("--sample", action="store_true", help="use the bundled default scene (Virginia, L1C)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: ./s2label-output/<scene name>)")
+    run.add_argument("--encoder", choices=("cnn-gnn", "cnn", "spectral"), default="cnn-gnn",
+                     help="segment encoder (default: %(default)s)")
+    run.add_argument("--model", type=Path, default=None, metavar="DIR",
+                     help="reuse a saved model (DIR/model of an earlier run): no retraining, same clusters")
+    run.add_argument("--cnn-steps", type=int, default=None, help="CNN training steps (default: 300)")
+    run.add_argument("--reduce", choices=("umap", "pca", "none"), default="umap",
+                     help="reduction before HDBSCAN (default: %(default)s)")
+    run.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda")
+    run.add_argument("--threads", type=int, default=None, help="torch threads")
+    run.add_argument("--segment-size", type=int, default=200, help="target segment size in pixels (default: 200)")
+    run.add_argument("--compactness", type=float, default=0.1, help="SLIC compactness (default: 0.1)")
+    run.add_argument("--segmentation", choices=("slic", "felzenszwalb"), default="slic")
+    run.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    run.add_argument("--bands", default=None, help="comma-separated bands to read, e.g. B02,B03,B04,B08")
+    run.add_argument("--window", type=_window, default=None, metavar="ROW,COL,HEIGHT,WIDTH",
+                     help="read only this pixel window of the 10 m grid")
+    run.add_argument("--bbox", type=_bbox, default=None, metavar="MINX,MINY,MAXX,MAXY",
+                     help="read only this box (in --bbox-crs, default the scene's CRS)")
+    run.add_argument("--bbox-crs", default=None, help="CRS of --bbox, e.g. EPSG:4326")
+    run.add_argument("--scale", type=float, default=None, help="reflectance = (DN + offset) * scale")
+    run.add_argument("--offset", type=float, default=None, help="additive DN offset (e.g. -1000)")
+    run.add_argument("--gpkg", action="store_true", help="also write clusters.gpkg in the scene's CRS")
+    run.add_argument("--window-size", type=int, default=None, metavar="PX",
+                     help="process a large scene by windows of about PX px a side (memory follows the window)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="run the window stages on a local Dask cluster of this many workers (implies windows)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from s2label.encoders.encoder import CNNConfig
+    from s2label.io.datasets import sample_scene_path
+    from s2label.pipeline.runner import run
+
+    if args.sample == bool(args.scene):
+        raise S2LabelError("give a SCENE or --sample (one of them)")
+    remote = not args.sample and "://" in args.scene  # a STAC item's URL: read as it is, never as a path
+    scene: str | Path = sample_scene_path() if args.sample else (args.scene if remote else Path(args.scene))
+    name = PurePosixPath(urlsplit(str(scene)).path).name if remote else Path(scene).name
+    out = args.out or Path("s2label-output") / ("sample" if args.sample else (name.split(".")[0] or "scene"))
+    read_options: dict[str, Any] = {}
+    for key in ("window", "bbox", "bbox_crs", "scale", "offset"):
+        if getattr(args, key) is not None:
+            read_options[key] = getattr(args, key)
+    if args.bands:
+        read_options["bands"] = [b for b in args.bands.split(",") if b.strip()]
+    cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None
+    result = run(scene, out=out, encoder=args.encoder, model=args.model, segment_size=args.segment_size,
+                 compactness=args.compactness, segmentation_method=args.segmentation,
+                 min_cluster_size=args.min_cluster_size, reduce=args.reduce, seed=args.seed,
+                 read_options=read_options, cnn=cnn, device=args.device, num_threads=args.threads,
+                 gpkg=args.gpkg, progress=not args.quiet, window_size=args.window_size, workers=args.workers)
+    counts = result.report["counts"]
+    seconds = sum(s["seconds"] for s in result.report["stages"].values())
+    print(f"s2label: {counts['segments']} segments, {counts['clusters']} clusters "
+          f"({counts['noise_fraction']:.1%} noise) in {seconds:.1f} s")
+    print(f"s2label: outputs in {Path(out).resolve()}")
+    return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    if issubclass(category, S2LabelWarning):
+        print(f"s2label: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``s2label`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    with warnings.catch_warnings():  # restores the filters and showwarning on exit
+        warnings.simplefilter("default", S2LabelWarning)
+        warnings.showwarning = _show_warning
+        try:
+            if args.command == "run":
+                return _run(args)
+        except S2LabelError as exc:
+            if debug:
+                traceback.print_exc()
+            print(f"s2label: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("s2label: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # anything unexpected still gets one line without --debug
+            if debug:
+                traceback.print_exc()
+            print(f"s2label: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                  file=sys.stderr)
+            return EXIT_INTERNAL
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,608 @@
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+import rasterio
+from s2label.session.label_session import UNLABELLED, LabelSession
+
+import s2label
+from s2label.clustering.clusterer import predict_clustering
+from s2label.errors import SessionError
+from tests.conftest import stored_log
+
+
+@pytest.fixture
+def session(blob_parts):
+    return LabelSession(*blob_parts)
+
+
+def blob_label(session, blob):
+    """The label of the first segment of blob ``blob`` (0..3)."""
+    return session.label_of(blob * 60 + 1)
+
+
+def snapshot(session):
+    return session.segment_labels().copy(), session.labels
+
+
+# --- the starting point -------------------------------------------------------------------------------
+
+def test_starts_as_hdbscan_clusters(session, blob_parts):
+    clustering = blob_parts[2]
+    np.testing.assert_array_equal(session.segment_labels(), clustering.labels)
+    assert [lab.id for lab in session.labels] == [0, 1, 2, 3]
+    assert [lab.name for lab in session.labels] == ["cluster 0", "cluster 1", "cluster 2", "cluster 3"]
+    assert len({lab.colour for lab in session.labels}) == 4
+    assert session.counts() == {0: 60, 1: 60, 2: 60, 3: 60}
+    assert session.areas_px() == {0: 60, 1: 60, 2: 60, 3: 60}
+    assert not session.can_undo and not session.can_redo and session.edits == ()
+
+
+def test_parts_from_different_runs_are_refused(blob_parts, crop_result):
+    with pytest.raises(SessionError, match="describe different segments"):
+        LabelSession(blob_parts[0], blob_parts[1], crop_result.clustering)
+    with pytest.raises(SessionError, match="different runs"):
+        LabelSession(blob_parts[0], crop_result.embeddings, crop_result.clustering)
+
+
+# --- every edit ---------------------------------------------------------------------------------------
+
+def test_rename(session):
+    session.rename(2, "  Broadleaf\tforest ")
+    assert session.label(2).name == "Broadleaf forest"
+    assert session.label_by_name("broadleaf FOREST").id == 2
+    session.rename(2, "Broadleaf forest")  # the same name again is fine
+    for bad, message in [("", "cannot be empty"), ("   ", "cannot be empty"), (None, "must be text"),
+                         ("x" * 500, "at most"), ("a\x00b", "control characters")]:
+        with pytest.raises(SessionError, match=message):
+            session.rename(1, bad)
+    with pytest.raises(SessionError, match="already used by label 2"):
+        session.rename(1, "BROADLEAF FOREST")
+    with pytest.raises(SessionError, match="no label 9"):
+        session.rename(9, "water")
+    assert len(session.edits) == 2  # refused edits leave no trace
+
+
+def test_names_are_stored_never_evaluated(session):
+    text = "__import__('os').system('touch /tmp/s2label-pwned')"
+    session.rename(0, text)
+    assert session.label(0).name == text
+    assert not os.path.exists("/tmp/s2label-pwned")
+
+
+def test_colour_and_hide(session):
+    session.set_colour(1, "#ABCDEF")
+    assert session.label(1).colour == "#abcdef"
+    for bad in ("red", "#12345", "#ggg000", 3):
+        with pytest.raises(SessionError, match="colour"):
+            session.set_colour(1, bad)
+    session.hide([1, 3])
+    assert [lab.hidden for lab in session.labels] == [False, True, False, True]
+    session.show(3)
+    assert session.label(3).hidden is False and session.label(1).hidden is True
+    with pytest.raises(SessionError, match="no label 7"):
+        session.hide(7)
+
+
+def test_merge(session):
+    a, b = blob_label(session, 0), blob_label(session, 1)
+    session.rename(b, "grass")
+    kept = session.merge([a, b], name="grass")  # the name of a label merged away may be reused
+    assert kept == a
+    assert session.label(a).name == "grass"
+    assert session.counts()[a] == 120
+    assert [lab.id for lab in session.labels] == sorted({0, 1, 2, 3} - {b})
+    assert session.label(a).details["merged_from"] == [a, b]
+    with pytest.raises(SessionError, match="itself"):
+        session.merge([a, a])
+    with pytest.raises(SessionError, match="itself"):
+        session.merge([a])
+    with pytest.raises(SessionError, match=f"no label {b}"):
+        session.merge([a, b])
+    other = blob_label(session, 2)
+    with pytest.raises(SessionError, match="already used"):
+        session.merge([other, blob_label(session, 3)], name="GRASS")
+
+
+def test_split_follows_the_hierarchy(session):
+    h = session.hierarchy
+    near = [blob_label(session, k) for k in range(3)]
+    far = blob_label(session, 3)
+    node = session.label(far).nodes[0]
+    children = h.children(node)
+    sizes = {c: int(h.size[np.searchsorted(h.nodes, c)]) for c in children}
+    parts = session.split(far)
+    assert parts[0] == far and len(parts) == len(children)
+    assert [session.label(p).nodes for p in parts] == [(c,) for c in children]
+    counts = session.counts()
+    assert sorted(counts[p] for p in parts) == sorted(sizes.values())
+    # segments that fell out of the split cluster itself are unlabelled now, the near blobs untouched
+    assert (session.segment_labels()[180:] == UNLABELLED).sum() == 60 - sum(sizes.values())
+    assert all(session.counts()[n] == 60 for n in near)
+    assert session.label(parts[1]).details == {"split_from": far}
+    leaf = next(p for p in parts if not h.children(session.label(p).nodes[0]))
+    with pytest.raises(SessionError, match="leaf of the HDBSCAN hierarchy"):
+        session.split(leaf)
+    made = session.create_label("by hand", [1])
+    with pytest.raises(SessionError, match="made by hand"):
+        session.split(made)
+
+
+def test_recut_coarser_and_finer_keeps_names(session, blob_parts):
+    levels = session.granularity_levels()
+    assert levels[:4] == [1, 2, 3, 4]
+    session.rename(blob_label(session, 3), "far")
+    session.recut(1)  # the far blob and the near ones
+    assert session.level == 1 and len(session.labels) == 2
+    assert session.label(blob_label(session, 3)).name == "far"  # its node is still in the cut
+    near = blob_label(session, 0)
+    assert near not in (0, 1, 2, 3) and session.counts()[near] > 170
+    assert blob_label(session, 1) == blob_label(session, 2) == near
+    session.recut(None)  # back to HDBSCAN's own clusters, with their first ids
+    np.testing.assert_array_equal(session.segment_labels(), blob_parts[2].labels)
+    assert session.label(blob_label(session, 3)).name == "far"
+    session.recut(0)  # the root alone, but "far" is the researcher's: it stays, the rest is one label
+    assert len(session.labels) == 2 and (session.segment_labels() >= 0).mean() > 0.9
+    assert session.counts()[blob_label(session, 3)] == 60
+    with pytest.raises(SessionError, match="granularity level"):
+        session.recut(len(levels))
+
+
+def test_recut_round_trip_keeps_names_merges_colours_and_hand_labels(session, blob_parts):
+    """Issue 12, item 1: a granularity change never drops what the researcher did."""
+    labels = blob_parts[2].labels
+    a, b, c, far = (blob_label(session, k) for k in range(4))
+    session.merge([a, b])  # merged "cluster a": the researcher's now, though unnamed
+    session.rename(far, "salt marsh")
+    session.set_colour(c, "#123456")
+    session.assign([2], far)  # one segment of blob 0 set by hand
+    mine = {lab.id: (lab.name, lab.colour) for lab in session.labels}
+    before = session.segment_labels().copy()
+    options = session.granularity_options()
+    for level in (0, 1, len(session.granularity_levels()) - 1, None):
+        session.recut(level)
+        assert {lab.id: (lab.name, lab.colour) for lab in session.labels if lab.id in mine} == mine, level
+        np.testing.assert_array_equal(session.segment_labels(), before)  # every segment where it was
+        if level is not None:
+            assert len(session.labels) == options[level]
+    assert session.label_of(2) == far and session.label(a).details["merged_from"] == [a, b]
+    assert (labels[session.segment_labels() == a] >= 0).all()
+
+
+def test_recut_coarser_re_cuts_only_what_the_researcher_left(session):
+    far = blob_label(session, 3)
+    # the near blob that splits off first; the other two stay one node until the last split
+    depth = lambda k: session.hierarchy.depth(session.label(blob_label(session, k)).nodes[0])  # noqa: E731
+    first, *pair = sorted(range(3), key=depth)
+    session.rename(blob_label(session, first), "water")
+    expected = session.granularity_options()[1]
+    session.recut(1)  # the far blob alone, the near three as one node: but "water" stays whole
+    water = blob_label(session, first)
+    assert session.counts()[water] == 60 and session.label(water).name == "water"
+    assert len(session.labels) == expected == 3  # the other two near blobs are re-cut coarser: one label
+    assert blob_label(session, pair[0]) == blob_label(session, pair[1]) not in (-1, water, far)
+    assert session.label_of(181) == far  # untouched, in the cut at level 1 with its id
+    assert [session.describe(i) for i in range(2)] == [f"rename 'cluster {water}' to 'water'",
+                                                        f"re-cut to {len(session.labels)} labels (level 1)"]
+
+
+def test_assign_by_hand_wins_and_follows_merges(session):
+    a, b, c = (blob_label(session, k) for k in range(3))
+    session.assign([1, 2, 3], b)
+    assert [session.label_of(s) for s in (1, 2, 3, 4)] == [b, b, b, a]
+    session.assign([2], UNLABELLED)
+    assert session.label_of(2) == UNLABELLED
+    assert session.segment_info(1)["manual"] and not session.segment_info(4)["manual"]
+    session.merge([c, b])  # b's hand-assigned segments follow b into c
+    assert session.label_of(1) == session.label_of(3) == c
+    session.delete(c)
+    assert session.label_of(1) == UNLABELLED and session.counts().get(c) is None
+    for bad, message in [([0], "no segment 0"), ([241], "no segment 241")]:
+        with pytest.raises(SessionError, match=message):
+            session.assign(bad, a)
+    with pytest.raises(ValueError):
+        session.assign(["one"], a)
+    with pytest.raises(SessionError, match="no label 42"):
+        session.assign([5], 42)
+
+
+def test_create_label_and_similarity(session):
+    new = session.create_label("my fields", [5, 6, 7])
+    assert new == 4 and session.label(new).source == "manual"
+    assert [session.label_of(s) for s in (5, 6, 7)] == [new] * 3
+    sim = session.similar([200])
+    chosen = sim.select(0.9)
+    water = session.label_from_similarity(sim, 0.9, "like 200")
+    lab = session.label(water)
+    assert lab.source == "similar" and lab.details["positives"] == [200] and lab.details["threshold"] == 0.9
+    assert set(np.flatnonzero(session.segment_labels() == water) + 1) == set(chosen.tolist())
+    assert set(chosen.tolist()) <= set(range(181, 241))  # segment 200 is in the far blob
+    with pytest.raises(SessionError, match="lower the threshold"):
+        session.label_from_similarity(sim, 2.0, "nothing")
+    with pytest.raises(SessionError, match="already used"):
+        session.create_label("My Fields")
+    first, second = blob_label(session, 0), blob_label(session, 1)
+    session.assign([70], first)  # segment 70 lies in the second blob
+    table = {row["label"]: row for row in session.label_table()}
+    assert table[water]["provenance"] == "similar" and table[new]["provenance"] == "manual"
+    assert table[first]["provenance"] == "automatic+manual" and table[first]["n_manual"] == 1
+    assert table[second]["provenance"] == "automatic" and table[second]["n_manual"] == 0
+
+
+def test_noise_queue_and_segment_info(session, blob_parts):
+    session.assign([10, 11], UNLABELLED)
+    queue = session.noise_queue()
+    scores = blob_parts[2].outlier_scores[queue - 1]
+    assert set(queue.tolist()) >= {10, 11}
+    assert np.all(np.diff(scores) <= 0)
+    info = session.segment_info(10)
+    assert info["label"] == UNLABELLED and info["name"] == "unlabelled" and info["area_px"] == 1
+    for bad in (0, 241, "3", 2.0):
+        with pytest.raises(SessionError):
+            session.segment_info(bad)
+
+
+# --- undo / redo --------------------------------------------------------------------------------------
+
+def test_undo_redo_any_number_of_steps(session):
+    history = [snapshot(session)]
+    steps = [lambda s: s.rename(0, "a"), lambda s: s.merge([0, 1]), lambda s: s.assign([200, 201], 0),
+             lambda s: s.hide(2), lambda s: s.set_colour(3, "#000000"), lambda s: s.split(0),
+             lambda s: s.create_label("new", [100]), lambda s: s.recut(2), lambda s: s.recut(None)]
+    for step in steps:
+        step(session)
+        history.append(snapshot(session))
+    for k in range(len(steps), 0, -1):
+        session.undo()
+        labels, labs = history[k - 1]
+        np.testing.assert_array_equal(session.segment_labels(), labels)
+        assert session.labels == labs
+    with pytest.raises(SessionError, match="nothing to undo"):
+        session.undo()
+    for k in range(1, len(steps) + 1):
+        session.redo()
+        np.testing.assert_array_equal(session.segment_labels(), history[k][0])
+        assert session.labels == history[k][1]
+    with pytest.raises(SessionError, match="nothing to redo"):
+        session.redo()
+    # a new edit after undo drops the undone tail
+    session.undo()
+    session.undo()
+    session.rename(3, "z")
+    assert not session.can_redo and len(session.edits) == len(steps) - 1
+
+
+def test_observers_hear_edits_undo_and_redo(session):
+    events = []
+    session.observe(events.append)
+    session.rename(0, "a")
+    session.undo()
+    session.redo()
+    session.unobserve(events.append)
+    session.hide(0)
+    assert [e["op"] for e in events] == ["rename", "undo", "redo"]
+    assert [e["description"] for e in events] == ["rename 'cluster 0' to 'a'"] * 3  # undo/redo say what
+
+
+# --- saving, loading, safety --------------------------------------------------------------------------
+
+def test_autosave_and_resume_after_restart(blob_parts, tmp_path):
+    path = tmp_path / "labels.sqlite"
+    s = LabelSession(*blob_parts, autosave=path)
+    s.rename(0, "water")
+    s.merge([1, 2], name="fields")
+    s.assign([5], 3)
+    s.split(3)
+    s.hide(0)
+    s.undo()  # the undone edit is kept for redo across the restart
+    log = stored_log(path)
+    assert log.position == 4 and len(log.edits) == 5 and log.edits[0] == {"op": "rename", "label": 0, "name": "water"}
+    resumed = LabelSession.load(path, *blob_parts)
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    assert resumed.labels == s.labels and resumed.can_redo
+    resumed.redo()
+    assert resumed.label(0).hidden
+    assert LabelSession.load(path, *blob_parts).label(0).hidden  # the redo was autosaved too
+    with pytest.raises(SessionError, match="already holds a session"):
+        LabelSession(*blob_parts, autosave=path)
+    opened = LabelSession.open(path, *blob_parts)
+    assert opened.label_by_name("fields").id == 1
+
+
+def test_corrupt_session_file_is_reported_and_kept(blob_parts, tmp_path):
+    """``session.json``, the portable file: saved atomically with a ``.bak``; a damaged one is refused, untouched."""
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts)
+    s.rename(0, "water")
+    s.save(path)
+    s.rename(1, "fields")
+    s.save(path)  # the .bak now holds the session after the first rename
+    good = path.read_text()
+    path.write_text(good[: len(good) // 2])  # cut short
+    with pytest.raises(SessionError, match=r"not valid JSON.*previous good version is kept in .*s\.json\.bak"):
+        LabelSession.load(path, *blob_parts)
+    with pytest.raises(SessionError, match="not valid JSON"):
+        LabelSession.open(path, *blob_parts)
+    assert path.read_text() == good[: len(good) // 2]  # never overwritten
+    assert not (tmp_path / "s.sqlite").exists()  # nothing migrated from a damaged file
+    backup = LabelSession.load(path.with_name("s.json.bak"), *blob_parts, autosave=False)
+    assert backup.label(0).name == "water"
+    for content, message in [("[1, 2]", "not an s2label session"), ('{"format": "s2label-session", "version": 99}',
+                                                                    "version 99"),
+                             ('{"format": "s2label-session", "version": 1, "edits": {}, "position": 0}',
+                              "damaged edit log")]:
+        path.write_text(content)
+        with pytest.raises(SessionError, match=message):
+            LabelSession.load(path, *blob_parts)
+
+
+def test_edit_log_that_cannot_be_replayed(blob_parts, tmp_path):
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts)
+    s.rename(0, "water")
+    s.rename(1, "fields")
+    doc = json.loads(s.save(path).read_text())
+    doc["edits"][1] = {"op": "rename", "label": 77, "name": "x"}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match="edit 2 of 2 cannot be replayed.*no label 77"):
+        LabelSession.load(path, *blob_parts)
+    doc["edits"][1] = {"op": "__import__('os')", "label": 1}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match="unknown edit"):
+        LabelSession.load(path, *blob_parts)
+
+
+def test_file_from_another_scene_is_refused(blob_parts, crop_result, tmp_path):
+    path = tmp_path / "s.json"
+    LabelSession(*blob_parts, autosave=path).rename(0, "water")
+    with pytest.raises(SessionError, match="another scene"):
+        LabelSession.load(path, crop_result.segmentation, crop_result.embeddings, crop_result.clustering)
+
+
+def test_predicted_clustering_cannot_be_recut(blob_parts):
+    seg, emb, clustering = blob_parts
+    s = LabelSession(seg, emb, predict_clustering(clustering.model, emb))
+    s.merge([0, 1])
+    with pytest.raises(SessionError, match="saved model"):
+        s.split(0)
+    with pytest.raises(SessionError, match="saved model"):
+        s.recut(1)
+
+
+# --- on the real scene --------------------------------------------------------------------------------
+
+def test_real_session_export(crop_cnn_gnn, tmp_path):
+    s = LabelSession.from_result(crop_cnn_gnn, autosave=tmp_path / "session.sqlite")
+    assert s.spectra.shape == (crop_cnn_gnn.segmentation.n_segments, 13) and "B8A" in s.segment_info(1)["spectrum"]
+    ids = [lab.id for lab in s.labels]
+    assert len(ids) >= 3
+    s.rename(ids[0], "water")
+    s.merge(ids[1:3], name="fields")
+    s.hide(ids[1])
+    s.assign([1, 2], ids[0])
+    s.export(tmp_path / "labels.geojson")
+    s.export(tmp_path / "labels.gpkg")
+    s.export(tmp_path / "labels.tif")
+    doc = json.loads((tmp_path / "labels.geojson").read_text())
+    props = {f["properties"]["name"]: f["properties"] for f in doc["features"]}
+    assert "unlabelled" not in props and len(props) == len(s.labels)
+    assert props["fields"]["clusters"] == f"{ids[1]},{ids[2]}" and props["fields"]["provenance"] == "automatic"
+    assert props["water"]["provenance"] == "automatic+manual" and props["water"]["n_manual"] >= 1
+    assert props["fields"]["hidden"] is True and props["water"]["hidden"] is False
+    assert sum(p["n_segments"] for p in props.values()) == int((s.segment_labels() >= 0).sum())
+    with rasterio.open(tmp_path / "labels.tif") as src:
+        raster = src.read(1)
+        names = json.loads(src.tags()["S2LABEL_NAMES"])
+    assert names[str(ids[0])] == "water"
+    np.testing.assert_array_equal(raster[crop_cnn_gnn.segmentation.labels == 1], ids[0])
+    shown = s.polygons(include_hidden=False)
+    assert "fields" not in {p["name"] for p in shown.properties}
+    with pytest.raises(SessionError, match="use .geojson, .gpkg or .tif"):
+        s.export(tmp_path / "labels.shp")
+    resumed = LabelSession.load(tmp_path / "session.json", crop_cnn_gnn.segmentation, crop_cnn_gnn.embeddings,
+                                crop_cnn_gnn.clustering)
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+
+
+# --- merging names -------------------------------------------------------------------------------------------
+
+def test_merge_takes_the_name_the_researcher_gave(session):
+    a, b, c = (blob_label(session, k) for k in range(3))
+    session.rename(b, "grass")
+    session.merge([a, b, c])  # no name asked for: the one the researcher gave wins over "cluster a"
+    assert session.label(a).name == "grass" and session.label(a).edited
+    session.undo()
+    session.merge([a, c])  # none named: the first label's name
+    assert session.label(a).name == f"cluster {a}"
+    assert session.describe(session.position - 1) == f"merge 'cluster {a}', 'cluster {c}' into 'cluster {a}'"
+
+
+# --- propagation (issue 13, item 1) -------------------------------------------------------------------
+
+def test_propagation_recovers_planted_classes_from_one_hand_label_each(session, blob_parts):
+    """Four blobs, one hand label in each: every segment of a blob gets its blob's label, with a probability."""
+    made = [session.create_label(f"class {k}", [k * 60 + 30]) for k in range(4)]
+    session.propagate()
+    labels = session.segment_labels()
+    for k, lid in enumerate(made):
+        assert (labels[k * 60:(k + 1) * 60] == lid).mean() >= 0.95, k
+    provenance = session.provenance()
+    assert set(provenance[[29, 89, 149, 209]]) == {"manual"}  # rows of segments 30, 90, 150, 210
+    assert (provenance == "predicted").sum() >= 0.95 * 236
+    p = session.probabilities()
+    assert p[29] == 1.0 and 0.25 < float(np.median(p[provenance == "predicted"])) <= 1.0
+    assert session.describe(session.position - 1).startswith("propagate the labels given")
+
+
+def test_propagation_never_changes_a_hand_label_and_undoes_exactly(session, blob_parts, tmp_path):
+    a, b = session.create_label("near", [1, 4, 5]), session.create_label("far", [200])
+    session.assign([2, 3], b)  # by hand, against the embedding: two blob-0 segments called "far"
+    before = session.segment_labels().copy()
+    session.propagate()
+    labels = session.segment_labels()
+    assert labels[1] == labels[2] == b and labels[0] == a  # hand labels win
+    assert (labels[3:60] == a).mean() > 0.9 and (labels[180:240] == b).mean() > 0.9
+    session.undo()
+    np.testing.assert_array_equal(session.segment_labels(), before)
+    session.redo()
+    np.testing.assert_array_equal(session.segment_labels(), labels)
+    session.assign([10], b)  # a hand label after the propagation wins too
+    assert session.label_of(10) == b
+    session.delete(a)  # a label deleted after a propagation: its predicted segments are unlabelled, not stale
+    assert (session.segment_labels()[3:60] == UNLABELLED).mean() > 0.9
+
+
+def test_propagation_replays_after_a_restart(blob_parts, tmp_path):
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    s.rename(s.label_of(1), "water")  # a named cluster: weak examples
+    s.create_label("odd", [200])
+    s.propagate(alpha=0.8, k=5)
+    resumed = LabelSession.load(path, *blob_parts)
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())
+
+
+def test_propagation_needs_two_labels(session):
+    with pytest.raises(SessionError, match="nothing to propagate"):
+        session.propagate()  # unnamed clusters are no examples
+    session.create_label("only", [5])
+    with pytest.raises(SessionError, match="at least two labels"):
+        session.propagate()
+    assert [e["op"] for e in session.edits] == ["create"]  # refused: no trace
+    session.create_label("other", [100])
+    with pytest.raises(SessionError, match="alpha"):
+        session.propagate(alpha=1.5)
+
+
+def test_propagation_on_a_real_scene_follows_its_clusters(crop_result):
+    """Two hand labels on the real crop, in its two largest clusters: the propagation gives most of each cluster
+    its label (the segment graph and the clustering space agree), and keeps both hand labels."""
+    s = LabelSession.from_result(crop_result)
+    clusters = np.asarray(crop_result.clustering.labels)
+    big = np.argsort(np.bincount(clusters[clusters >= 0]))[-2:]
+    areas = crop_result.segmentation.areas()
+    seeds = [int(np.flatnonzero(clusters == c)[np.argmax(areas[clusters == c])] + 1) for c in big]
+    made = [s.create_label(f"class {c}", [seed]) for c, seed in zip(big, seeds, strict=True)]
+    s.propagate()
+    labels = s.segment_labels()
+    assert [s.label_of(seed) for seed in seeds] == made
+    for c, lid in zip(big, made, strict=True):
+        assert (labels[clusters == c] == lid).mean() > 0.7, c
+    assert (s.provenance() == "predicted").mean() > 0.9
+
+
+def test_review_queue_ranks_by_uncertainty_and_spreads_out(session, blob_parts):
+    seg, emb, clustering = blob_parts
+    graph = s2label.build_graph(seg)
+    touching = set(zip(*graph.edge_index.tolist(), strict=True))
+    # before any propagation: by outlier score, spread out, never a hand label
+    session.assign([int(np.argmax(clustering.outlier_scores)) + 1], 0)
+    queue = session.review_queue(12)
+    rows = queue - 1
+    assert len(queue) == 12 and not session.manual_rows()[rows].any()
+    scores = np.asarray(clustering.outlier_scores)[rows]
+    assert np.all(np.diff(scores) <= 1e-12)  # most unusual first
+    assert not any((a, b) in touching for a in rows for b in rows if a != b)  # no two touching
+    # after a propagation: the smallest margins first
+    for k in range(4):
+        session.create_label(f"class {k}", [k * 60 + 30])
+    session.propagate()
+    queue = session.review_queue(8)
+    margins = np.asarray(session._states[session.position].predicted[2])[queue - 1]
+    eligible = ~session.manual_rows()
+    assert margins[0] == pytest.approx(margins.min()) == pytest.approx(np.asarray(
+        session._states[session.position].predicted[2])[eligible].min())
+    assert np.all(np.diff(margins) >= -1e-9)
+    assert not any((a, b) in touching for a in queue - 1 for b in queue - 1 if a != b)
+    with pytest.raises(SessionError, match="at least 1"):
+        session.review_queue(0)
+
+
+def test_export_carries_provenance_and_probability_of_a_propagation(blob_parts, tmp_path):
+    s = LabelSession(*blob_parts)
+    a = s.create_label("near", [30])
+    s.create_label("far", [210])
+    s.propagate()
+    table = {row["label"]: row for row in s.label_table()}
+    assert table[a]["provenance"] == "predicted+manual" and table[a]["n_manual"] == 1
+    assert table[a]["n_predicted"] == table[a]["n_segments"] - 1 and 0 < table[a]["probability"] <= 1
+    doc = json.loads(s.export(tmp_path / "labels.geojson").read_text())
+    props = {f["properties"]["name"]: f["properties"] for f in doc["features"]}
+    assert props["far"]["provenance"] == "predicted+manual" and props["far"]["n_predicted"] > 0
+    assert 0 < props["far"]["probability"] <= 1
+
+
+def test_a_prepared_propagation_commits_the_edit_propagate_writes_or_nothing(blob_parts, tmp_path):
+    """prepare_propagation computes off the log (nothing changes); commit_prepared appends exactly the edit and
+    labels of propagate() (autosaved, heard, undone like any edit), and refuses once the session moved on."""
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    heard = []
+    s.observe(heard.append)
+    near, far = s.create_label("near", [30]), s.create_label("far", [210])
+    before = s.segment_labels().copy()
+    prepared = s.prepare_propagation(alpha=0.8, k=5)
+    assert (prepared.position, prepared.n_edits) == (2, 2) and len(s.edits) == 2
+    np.testing.assert_array_equal(s.segment_labels(), before)
+    assert s.commit_prepared(prepared)
+    reference = LabelSession(*blob_parts)
+    reference.create_label("near", [30])
+    reference.create_label("far", [210])
+    reference.propagate(alpha=0.8, k=5)
+    assert s.edits == reference.edits and s.edits[-1] == {"op": "propagate", "alpha": 0.8, "k": 5, "spatial": 0.5}
+    np.testing.assert_array_equal(s.segment_labels(), reference.segment_labels())
+    np.testing.assert_array_equal(s.probabilities(), reference.probabilities())
+    assert heard[-1]["op"] == "propagate" and heard[-1]["description"] == reference.describe(2)
+    np.testing.assert_array_equal(LabelSession.load(path, *blob_parts).segment_labels(), s.segment_labels())
+    assert not s.commit_prepared(prepared)  # once only: the session is past it
+    s.undo()
+    np.testing.assert_array_equal(s.segment_labels(), before)
+    # outdated by an edit, or by an undo: nothing changes, nothing is heard or written
+    for move in (lambda: s.assign([1], far), s.undo):
+        stale = s.prepare_propagation()
+        move()
+        edits, labels, n_heard, saved = s.edits, s.segment_labels().copy(), len(heard), stored_log(path)
+        assert not s.commit_prepared(stale)
+        assert s.edits == edits and len(heard) == n_heard and stored_log(path) == saved
+        np.testing.assert_array_equal(s.segment_labels(), labels)
+    # computed in another thread while this one reads: the same result
+    done = []
+    worker = threading.Thread(target=lambda: done.append(s.prepare_propagation()))
+    worker.start()
+    s.review_queue(5)
+    worker.join(60)
+    assert s.commit_prepared(done[0]) and s.label_of(30) == near and s.edits[-1]["op"] == "propagate"
+    one = LabelSession(*blob_parts)
+    one.create_label("only", [5])
+    with pytest.raises(SessionError, match="at least two labels"):
+        one.prepare_propagation()  # raised as propagate() raises it
+    assert [e["op"] for e in one.edits] == ["create"]
+
+
+def test_prepared_commits_from_a_thread_and_edits_from_this_one_never_interleave(blob_parts, tmp_path):
+    """A worker preparing and committing propagations while this thread edits: every edit is kept, and the
+    labels in memory are those the log replays to after a restart."""
+    path = tmp_path / "s.json"
+    s = LabelSession(*blob_parts, autosave=path)
+    near, far = s.create_label("near", [30]), s.create_label("far", [210])
+    committed = []
+
+    def worker():
+        for _ in range(8):
+            committed.append(s.commit_prepared(s.prepare_propagation()))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    for i in range(24):
+        s.assign([40 + i], (near, far)[i % 2])
+    thread.join(120)
+    assert not thread.is_alive() and len(committed) == 8
+    ops = [e["op"] for e in s.edits]
+    assert ops.count("assign") == 24 and ops.count("propagate") == committed.count(True)
+    resumed = LabelSession.load(path, *blob_parts)
+    assert resumed.edits == s.edits
+    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())
