@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from s2label.pipeline.batch import run_many
-
 import s2label
+from s2label.pipeline.batch import run_many
 
 
 def main() -> None:

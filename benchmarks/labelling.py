@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from s2label.session.label_session import LabelSession
 from sklearn.ensemble import RandomForestClassifier
 
 import s2label
 from s2label.errors import SessionError
 from s2label.evaluation.measures import load_reference
+from s2label.session.label_session import LabelSession
 
 ABER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aberystwyth"
 CHECKPOINTS = (0, 10, 20, 50, 100, 200)

@@ -24,11 +24,11 @@ import statistics
 import time
 
 import numpy as np
+
+import s2label
 from s2label.session.label_session import LabelSession
 from s2label.session.propagate import propagate_labels
 from s2label.session.rules import WEAK_EXAMPLE
-
-import s2label
 
 
 def main() -> None:

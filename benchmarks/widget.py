@@ -240,9 +240,8 @@ def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table
 
 def _bench_store(seg, emb, clustering, table: Table, repeats: int, n_log: int) -> None:
     """Time an edit's write with ``n_log`` edits in the store's log (see the module docstring)."""
-    from s2label.session.label_session import LabelSession
-
     from s2label._atomic import write_json_atomic
+    from s2label.session.label_session import LabelSession
 
     tmp = Path(tempfile.mkdtemp(prefix="s2label-store-bench-"))
     session = LabelSession(seg, emb, clustering, autosave=tmp / "session.sqlite", annotator="bench")
@@ -304,7 +303,6 @@ def _polygon(locator, r0: int, c0: int, side: int) -> dict:
 def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, table: Table) -> tuple[Path, tuple]:
     """Build the explorer case, print its header and time the edits, clicks, polygons and find-similar."""
     from s2label.session.label_session import LabelSession
-
     from s2label.widget import ClusterExplorer
 
     n = args.repeats

@@ -65,7 +65,7 @@ class SegmentationError(S2LabelError):
     """A segmentation does not fit the scene or graph it is used with."""
 
 
-class ClusteringError(S2LabelError):
+class ClusteringError(S2LabelError, ValueError):
     """Embeddings cannot be clustered (too few segments, non-finite values, ...)."""
 
 

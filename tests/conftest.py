@@ -383,3 +383,28 @@ def stored_log(path: str | os.PathLike[str]):
         return store.read()
     finally:
         store.close()
+
+
+# --- a session file of the old format ------------------------------------------------------------------
+
+OLD_SESSION_FILE = Path(__file__).resolve().parent / "session" / "data" / "session-before-pixel-labels.json"
+
+
+@pytest.fixture
+def old_session_file(crop_result) -> Callable[[Path], Path]:
+    """Writes ``session-before-pixel-labels.json`` (by s2label 59d8fa6, on the crop of ``crop_result``) at a path.
+
+    Its fingerprint is set to the crop's clustering here: HDBSCAN's result on the crop depends on the CPU's floating
+    point (the PCA before it), so a file fingerprinted on one machine would be refused, rightly, on another. The
+    tests that use it are about the old format, not the fingerprint (tests/session/test_store.py checks that)."""
+    import json
+
+    from s2label.session.file import fingerprint
+
+    def write(path: Path) -> Path:
+        doc = json.loads(OLD_SESSION_FILE.read_text())
+        doc["fingerprint"] = fingerprint(crop_result.segmentation, crop_result.clustering)
+        path.write_text(json.dumps(doc, indent=1))
+        return path
+
+    return write

@@ -1,1 +1,7 @@
-"""s2label.clustering."""
+"""Grouping segment vectors: HDBSCAN after a reduction, its cluster hierarchy, and finding segments like some examples.
+"""
+
+import lazy_loader as _lazy
+
+# the names and submodules are listed in __init__.pyi (for type checkers too), loaded on first use
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

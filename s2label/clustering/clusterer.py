@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 import hdbscan
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import ClusteringError, S2LabelWarning
@@ -53,8 +55,12 @@ def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarr
     return np.ascontiguousarray((X - mean) / scale, dtype=np.float32)
 
 
-class SegmentClusterer:
-    """Standardise, reduce and HDBSCAN-cluster embedding vectors (scikit-learn style).
+class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Standardise, reduce and HDBSCAN-cluster embedding vectors: a scikit-learn clustering estimator.
+
+    ``fit(X)`` then ``labels_``, or ``fit_predict(X)``; :meth:`predict` assigns new vectors to the fitted clusters
+    (:meth:`approximate_predict` also gives the strength of each assignment). ``get_params``/``set_params`` and
+    :func:`sklearn.base.clone` work as for any estimator.
 
     Parameters
     ----------
@@ -97,7 +103,7 @@ class SegmentClusterer:
     >>> rng = np.random.default_rng(0)
     >>> X = np.concatenate([rng.normal(0, .1, (60, 4)), rng.normal(3, .1, (60, 4))])
     >>> model = SegmentClusterer(reduce="pca", min_cluster_size=10).fit(X)
-    >>> np.unique(model.labels_).tolist(), model.predict(X[:3])[0].tolist()
+    >>> np.unique(model.labels_).tolist(), model.predict(X[:3]).tolist()
     ([0, 1], [0, 0, 0])
     """
 
@@ -114,12 +120,6 @@ class SegmentClusterer:
         self.cluster_selection_epsilon = cluster_selection_epsilon
         self.max_cluster_fraction = max_cluster_fraction
         self.random_state = random_state
-
-    _PARAMS = ("min_cluster_size", "min_samples", "reduce", "n_components", "n_neighbors",
-               "cluster_selection_method", "cluster_selection_epsilon", "max_cluster_fraction", "random_state")
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._PARAMS}
 
     def _reduce(self, Z: np.ndarray) -> np.ndarray:
         n, d = Z.shape
@@ -144,10 +144,19 @@ class SegmentClusterer:
                 return reducer.fit_transform(Z)
         raise ClusteringError(f"unknown reduction {self.reduce!r}; use one of {', '.join(REDUCTIONS)}")
 
-    def fit(self, X: np.ndarray) -> SegmentClusterer:
-        """Fit on (N, D) vectors; returns ``self``."""
+    def fit(self, X: np.ndarray, y: None = None) -> SegmentClusterer:
+        """Fit on (N, D) vectors; returns ``self``.
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+            At least :data:`MIN_SEGMENTS_TO_CLUSTER` rows, all finite.
+        y : None
+            Ignored (unsupervised), accepted for the scikit-learn API.
+        """
         X = _check_vectors(X)
         n = X.shape[0]
+        self.n_features_in_ = X.shape[1]
         if self.reduce not in REDUCTIONS:
             raise ClusteringError(f"unknown reduction {self.reduce!r}; use one of {', '.join(REDUCTIONS)}")
         self.mean_ = X.mean(axis=0).astype(np.float32)
@@ -182,14 +191,22 @@ class SegmentClusterer:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Standardise new vectors as the training vectors were: (M, D) float32."""
+        check_is_fitted(self, "train_")
         X = _check_vectors(X, min_rows=1)
-        if X.shape[1] != self.mean_.shape[0]:
-            raise ClusteringError(f"vectors have {X.shape[1]} dimensions; the clusters were fitted on "
-                                  f"{self.mean_.shape[0]}")
+        if X.shape[1] != self.n_features_in_:
+            raise ClusteringError(f"X has {X.shape[1]} features, but SegmentClusterer is expecting "
+                                  f"{self.n_features_in_} features as input (the embedding dimensions the clusters "
+                                  "were fitted on)")
         return _standardize(X, self.mean_, self.scale_)
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The fitted cluster of each new vector: (M,) int32, -1 = noise (see :meth:`approximate_predict`)."""
+        return self.approximate_predict(X)[0]
+
+    def approximate_predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Assign new vectors to the fitted clusters by a vote of their 10 nearest training segments.
+
+        The role of ``hdbscan.approximate_predict``, on plain arrays.
 
         A vector whose nearest training segment is farther than :attr:`reach_`, or whose neighbours are
         mostly noise, is noise (-1).
@@ -228,7 +245,8 @@ class SegmentClusterer:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> SegmentClusterer:
         """Rebuild a fitted clusterer from :meth:`to_arrays` output and :meth:`get_params`."""
-        model = cls(**{k: params[k] for k in cls._PARAMS if k in params})
+        names = cls._get_param_names()
+        model = cls(**{k: params[k] for k in names if k in params})
         model.mean_, model.scale_ = np.asarray(arrays["mean"]), np.asarray(arrays["scale"])
         model.train_ = np.ascontiguousarray(arrays["train"], dtype=np.float32)
         model.labels_ = np.asarray(arrays["labels"], np.int32)
@@ -241,16 +259,19 @@ class SegmentClusterer:
                      and model.mean_.shape == (model.train_.shape[1],))
         if not shapes_ok:
             raise ClusteringError("clusterer arrays do not fit together")
+        model.n_features_in_ = model.train_.shape[1]
         model._fit_predictor()
         return model
 
 
 def _check_vectors(X: np.ndarray, *, min_rows: int = MIN_SEGMENTS_TO_CLUSTER) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ClusteringError(f"embeddings must be (N, D), got shape {X.shape}")
+    try:  # scikit-learn's checks: dense (else TypeError), real, 2-D (its messages say what to do)
+        X = check_array(X, dtype=np.float64, ensure_all_finite=False, ensure_min_samples=0)
+    except ValueError as exc:
+        raise ClusteringError(f"embeddings must be a dense (N, D) array of real numbers: {exc}") from None
     if X.shape[0] < min_rows:
-        raise ClusteringError(f"{X.shape[0]} segments are too few to cluster (need {min_rows})")
+        raise ClusteringError(f"{X.shape[0]} segments are too few to cluster (need {min_rows}; "
+                              f"n_samples={X.shape[0]})")
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
         raise ClusteringError(f"{int(bad.sum())} embedding vector(s) contain NaN or infinity "
@@ -423,7 +444,7 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
                       f"min_cluster_size than {model.min_cluster_size_}", S2LabelWarning, stacklevel=2)
     if rows is None:
         return clustering_from_model(model, embeddings)
-    labels, strengths = model.predict(embeddings.vectors)
+    labels, strengths = model.approximate_predict(embeddings.vectors)
     probabilities, outliers = strengths, 1.0 - strengths
     labels[rows], probabilities[rows], outliers[rows] = model.labels_, model.probabilities_, model.outlier_scores_
     params = _model_params(model, embeddings) | {"fit_rows": int(rows.size), "sample_seed": random_state}
@@ -451,7 +472,7 @@ def predict_clustering(model: SegmentClusterer, embeddings: Embeddings) -> Clust
     The returned clustering keeps the model's condensed tree; its :attr:`Clustering.embedding` is the
     standardised embedding space, where noise is given its nearest cluster.
     """
-    labels, strengths = model.predict(embeddings.vectors)
+    labels, strengths = model.approximate_predict(embeddings.vectors)
     params = model.get_params() | {"predicted": True, "embedding_method": embeddings.method}
     return Clustering(labels=labels, probabilities=strengths, outlier_scores=1.0 - strengths,
                       segment_ids=embeddings.segment_ids, condensed_tree=model.condensed_tree_,

@@ -16,7 +16,7 @@ Examples
 >>> import numpy as np
 >>> from affine import Affine
 >>> from rasterio.crs import CRS
->>> from s2label.segment import Segmentation
+>>> from s2label.segmentation.superpixels import Segmentation
 >>> seg = Segmentation(np.arange(1, 1001, dtype=np.int32).reshape(40, 25).repeat(50, 0).repeat(80, 1),
 ...                    Affine(10, 0, 300000, 0, -10, 4000000), CRS.from_epsg(32633))      # 2000 x 2000 px
 >>> overview = display_grid(seg, max_size=250)                        # about 8 data pixels per display pixel

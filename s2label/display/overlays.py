@@ -24,7 +24,7 @@ Examples
 >>> import numpy as np
 >>> from affine import Affine
 >>> from rasterio.crs import CRS
->>> from s2label.segment import Segmentation
+>>> from s2label.segmentation.superpixels import Segmentation
 >>> labels = np.repeat(np.repeat(np.array([[1, 2], [3, 4]], np.int32), 30, axis=0), 30, axis=1)
 >>> seg = Segmentation(labels, Affine(10, 0, 300000, 0, -10, 4000000), CRS.from_epsg(32633))
 >>> grid = display_grid(seg)

@@ -119,7 +119,7 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene
-    >>> from s2label.segment import segment
+    >>> from s2label.segmentation.superpixels import segment
     >>> scene = sample_scene(window=((0, 64), (0, 64)))
     >>> emb = spectral_features(scene, segment(scene, segment_size=100))
     >>> emb.feature_names[:2], emb.feature_names[-2:]

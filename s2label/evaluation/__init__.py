@@ -1,1 +1,8 @@
-"""s2label.evaluation."""
+"""How good the labels are: measures against a reference, baselines, agreement between annotators, label spectra
+and plots.
+"""
+
+import lazy_loader as _lazy
+
+# the names and submodules are listed in __init__.pyi (for type checkers too), loaded on first use
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -4,7 +4,7 @@ Plain functions over arrays: :func:`named_cluster_accuracy` (with ARI and NMI), 
 (the paper's context-aware SSIM and spectral angle), :func:`fragmentation`, :func:`rotation_stability` with
 :func:`rotate_scene`; baselines :func:`pixel_kmeans` and :func:`segment_kmeans`; :func:`load_reference` reads a
 class raster onto a scene's grid; :func:`agreement` compares two annotators' label maps (from
-:mod:`s2label.evaluation.agreement`). Pixel label maps are (H, W) int with -1 = noise and -2 = no data
+:mod:`s2label.evaluation.inter_annotator`). Pixel label maps are (H, W) int with -1 = noise and -2 = no data
 (:data:`~s2label.segmentation.export.NOISE`, :data:`~s2label.segmentation.export.NODATA`); segment labels are (N,)
 for ids 1..N.
 """
@@ -30,7 +30,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from s2label.errors import ClusteringError, SceneError, SegmentationError
-from s2label.evaluation.agreement import LabelAgreement, agreement
+from s2label.evaluation.inter_annotator import LabelAgreement, agreement
 from s2label.io.scene import Scene
 from s2label.segmentation.export import NODATA, NOISE, label_raster
 from s2label.segmentation.graph import SegmentGraph

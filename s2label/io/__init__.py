@@ -1,9 +1,8 @@
-"""Reading scenes and writing rasters."""
+"""Reading scenes and writing rasters: band names, the :class:`Scene`, the bundled sample scene, files, ``.SAFE``
+products and STAC items, and a scene read part by part.
+"""
 
-from s2label.io.read import MIN_BANDS, RASTER_SUFFIXES, SceneGrid, read_scene, scene_grid
-from s2label.io.safe import SafeProduct, parse_safe
-from s2label.io.stac import StacBand, stac_bands
-from s2label.io.write import write_raster
+import lazy_loader as _lazy
 
-__all__ = ["read_scene", "scene_grid", "SceneGrid", "parse_safe", "SafeProduct", "stac_bands", "StacBand",
-           "write_raster", "MIN_BANDS", "RASTER_SUFFIXES"]
+# the names and submodules are listed in __init__.pyi (for type checkers too), loaded on first use
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from s2label._profiling import available_memory_bytes
+from s2label import _profiling
 from s2label.errors import S2LabelError
 from s2label.segmentation.grid import WindowGrid
 
@@ -36,7 +36,7 @@ def check_window_memory(grid: WindowGrid, n_bands: int, *, cnn: bool, workers: i
         With the estimate, what is available, and what to change.
     """
     need = window_memory(grid, n_bands, cnn=cnn, workers=workers, margin=margin)
-    have = available_memory_bytes() if available is None else int(available)
+    have = _profiling.available_memory_bytes() if available is None else int(available)
     if need > 0.8 * have:
         raise S2LabelError(f"windows of {grid.size} px ({max(workers, 1)} at a time) over {grid.shape[1]} x "
                            f"{grid.shape[0]} px need about {need / 2**30:.1f} GiB, and {have / 2**30:.1f} GiB of "

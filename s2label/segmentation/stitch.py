@@ -252,8 +252,9 @@ def segment_windows(src: WindowedSource, grid: WindowGrid, *, params: Mapping[st
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene
-    >>> from s2label.segment import band_stats
+    >>> from s2label.segmentation.superpixels import band_stats
     >>> from s2label.segmentation.grid import plan_windows
+    >>> from s2label.io.source import open_windowed
     >>> scene = sample_scene(window=((0, 256), (0, 256)), bands=["B02", "B03", "B04", "B08"])
     >>> seg = segment_windows(open_windowed(scene), plan_windows(scene.shape, size=128, halo=32),
     ...                       params={"segment_size": 200, "compactness": 0.1}, stats=band_stats(scene))

@@ -125,6 +125,6 @@ class Annotations:
 
         Edits that cannot stand without another annotator's (a rename of a label someone else made) are left
         out; :attr:`skipped` of the view counts them. Compare two views with
-        :func:`s2label.evaluation.agreement.agreement`.
+        :func:`s2label.evaluation.inter_annotator.agreement`.
         """
         return annotator_view(self, annotator)

@@ -31,7 +31,7 @@ A segment that holds two surfaces is split along them:
 >>> from affine import Affine
 >>> from rasterio.crs import CRS
 >>> from s2label.io.scene import Scene
->>> from s2label.segment import Segmentation
+>>> from s2label.segmentation.superpixels import Segmentation
 >>> truth = np.zeros((40, 40), np.int64); truth[:, 25:] = 1                # water right of column 25
 >>> data = np.where(truth == 1, 0.02, 0.3)[None].repeat(3, 0)
 >>> grid = Affine(10, 0, 500000, 0, -10, 4000000)

@@ -1,11 +1,8 @@
-"""The explorer widget: an ipyleaflet map and a side panel over a :class:`~s2label.session.LabelSession`.
-
-:mod:`.overlays` turns a scene and its segments into map images without any widget, :mod:`.detail` decides
-which part of the scene the map needs at which resolution when zoomed in; :mod:`.panel` and
-:mod:`.embedding_view` are the panel's parts; :class:`ClusterExplorer` wires them to a session.
+"""The explorer widget: an ipyleaflet map and a side panel over a :class:`~s2label.session.LabelSession` (only the
+ipywidgets and ipyleaflet code; what it shows is computed in :mod:`s2label.display`).
 """
 
-from s2label.display.overlays import segments_in_polygon
-from s2label.widget.explorer import ClusterExplorer
+import lazy_loader as _lazy
 
-__all__ = ["ClusterExplorer", "segments_in_polygon"]
+# the names and submodules are listed in __init__.pyi (for type checkers too), loaded on first use
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

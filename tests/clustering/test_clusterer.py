@@ -1,6 +1,10 @@
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from s2label.clustering.clusterer import (
     SegmentClusterer,
@@ -10,7 +14,7 @@ from s2label.clustering.clusterer import (
     predict_clustering,
 )
 from s2label.encoders.embeddings import Embeddings
-from s2label.errors import ClusteringError
+from s2label.errors import ClusteringError, S2LabelWarning
 
 
 def _blobs(seed=0, n=80, centers=((0, 0, 0, 0), (4, 4, 0, 0), (0, 4, 4, 0))):
@@ -61,13 +65,13 @@ def test_predict_assigns_new_points_to_the_right_cluster():
     X, truth = _blobs()
     model = SegmentClusterer(min_cluster_size=15, reduce="pca").fit(X)
     new, new_truth = _blobs(seed=5, n=10)
-    labels, strengths = model.predict(new)
+    labels, strengths = model.approximate_predict(new)
     mapping = {t: np.bincount(model.labels_[(truth == t) & (model.labels_ >= 0)]).argmax() for t in range(3)}
     assert np.mean(labels == np.array([mapping[t] for t in new_truth])) > 0.9
     assert strengths.shape == (30,) and (strengths[labels >= 0] > 0.5).all()
-    far, far_strength = model.predict(np.full((1, 4), 50.0))  # unlike every training segment
+    far, far_strength = model.approximate_predict(np.full((1, 4), 50.0))  # unlike every training segment
     assert far.tolist() == [-1] and far_strength.tolist() == [0.0]
-    with pytest.raises(ClusteringError, match="dimensions"):
+    with pytest.raises(ClusteringError, match="X has 3 features, but SegmentClusterer is expecting 4"):
         model.predict(new[:, :3])
 
 
@@ -78,7 +82,7 @@ def test_persistence_as_plain_arrays_round_trips():
     assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrays.values())
     again = SegmentClusterer.from_arrays(arrays, model.get_params())
     new, _ = _blobs(seed=9, n=7)
-    np.testing.assert_array_equal(again.predict(new)[0], model.predict(new)[0])
+    np.testing.assert_array_equal(again.predict(new), model.predict(new))
     np.testing.assert_array_equal(again.labels_, model.labels_)
     broken = dict(arrays, labels=arrays["labels"][:-1])
     with pytest.raises(ClusteringError, match="do not fit"):
@@ -163,7 +167,7 @@ def test_sampled_fit_finds_the_planted_clusters():
 def test_sample_auto_and_bad_sample(monkeypatch):
     import sys
 
-    cluster_module = sys.modules["s2label.cluster"]  # the module; s2label.cluster is the function
+    cluster_module = sys.modules["s2label.clustering.clusterer"]
     rng = np.random.default_rng(0)
     emb = Embeddings(np.concatenate([rng.normal(0, .2, (300, 3)), rng.normal(4, .2, (300, 3))]),
                      np.arange(1, 601), "spectral")
@@ -195,3 +199,25 @@ def test_sample_agreement_on_real_segments(real_crop):
     assert again.ari == agreement.ari and np.isnan(again.seconds_full) and again.seconds_sampled > 0
     shuffled = np.random.default_rng(0).permutation(full.labels)
     assert adjusted_rand_score(full.labels, shuffled) < 0.05
+
+
+@parametrize_with_checks([SegmentClusterer(reduce="pca", min_cluster_size=5),
+                          SegmentClusterer(reduce="none", min_cluster_size=5)])
+def test_segment_clusterer_is_a_scikit_learn_estimator(estimator, check):
+    """scikit-learn's own estimator checks (clone, get/set_params, fit(X, y=None), fit_predict, unfitted and bad
+    input errors, n_features_in_, pickling, ...), on the reductions that need no numba compile."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", S2LabelWarning)  # some checks fit data with no cluster in it
+        check(estimator)
+
+
+def test_predict_returns_labels_and_clone_keeps_the_params():
+    X, _ = _blobs()
+    model = SegmentClusterer(reduce="pca", min_cluster_size=10, random_state=3)
+    twin = clone(model).set_params(min_cluster_size=12)
+    assert twin.get_params()["min_cluster_size"] == 12 and model.get_params()["random_state"] == 3
+    labels = model.fit_predict(X)
+    np.testing.assert_array_equal(labels, model.labels_)
+    predicted = model.predict(X[:5])
+    assert predicted.dtype == np.int32 and predicted.shape == (5,)
+    np.testing.assert_array_equal(predicted, model.approximate_predict(X[:5])[0])

@@ -16,6 +16,7 @@ from rasterio.crs import CRS
 from rasterio.warp import Resampling, reproject
 
 import s2label
+from s2label.display import overlays
 from s2label.display.detail import (
     EARTH_CIRCUMFERENCE,
     Debouncer,
@@ -37,7 +38,6 @@ from s2label.display.overlays import (
 )
 from s2label.io.scene import Scene
 from s2label.segmentation.superpixels import Segmentation
-from s2label.display import overlays
 
 UTM = CRS.from_epsg(32633)
 ORIGIN = Affine(10, 0, 300000, 0, -10, 4000000)   # 36 degrees north, the UTM grid rotated ~1.5 degrees

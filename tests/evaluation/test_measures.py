@@ -4,8 +4,8 @@ from affine import Affine
 from rasterio.crs import CRS
 
 import s2label
-from s2label.evaluation import measures as evaluate
 from s2label.errors import ClusteringError, SceneError, SegmentationError
+from s2label.evaluation import measures as evaluate
 from s2label.evaluation.measures import (
     context_consistency,
     fragmentation,

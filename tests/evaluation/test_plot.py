@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from s2label import LabelSession  # noqa: E402
-from s2label.evaluation import plot  # noqa: E402
 from s2label.display.colours import palette, to_rgb  # noqa: E402
 from s2label.errors import SegmentationError  # noqa: E402
+from s2label.evaluation import plot  # noqa: E402
 from s2label.evaluation.compare import MethodScores  # noqa: E402
 from s2label.evaluation.summary import label_spectra  # noqa: E402
 from s2label.segmentation.superpixels import Segmentation  # noqa: E402

@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 import rasterio
-from s2label.pipeline.batch import run_many
 
 import s2label
 from s2label.errors import OutputError
+from s2label.pipeline.batch import run_many
 
 FAST = {"encoder": "spectral", "reduce": "pca", "segment_size": 150}
 WINDOWS = [((600, 856), (600, 856)), ((200, 456), (300, 556))]

@@ -5,6 +5,7 @@ import pytest
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+
 from s2label.pipeline.runner import OUTPUT_FILES
 
 UTM = CRS.from_epsg(32633)

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from s2label.pipeline.launch import SESSION_FILE, load_run
 
 import s2label
 from s2label.errors import OutputError, SceneError
+from s2label.pipeline.launch import SESSION_FILE, load_run
 from s2label.widget import ClusterExplorer
 
 FAST = dict(encoder="spectral", reduce="pca", progress=False)

@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from s2label.pipeline.model import MODEL_VERSION, load_model, save_model
 
 import s2label
 from s2label.clustering.clusterer import cluster
 from s2label.encoders.encoder import GNNConfig, fit_embed
 from s2label.errors import ModelError
+from s2label.pipeline.model import MODEL_VERSION, load_model, save_model
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_save_load_gives_identical_embeddings_and_labels(fitted):
     assert loaded.segmentation == {"segment_size": 80, "compactness": 0.1, "method": "slic"}
     again = loaded.encoder.encode(scene, seg, graph)
     np.testing.assert_allclose(again.vectors, emb.vectors, atol=1e-5)
-    labels, _ = loaded.clusterer.predict(again.vectors)
+    labels = loaded.clusterer.predict(again.vectors)
     np.testing.assert_array_equal(labels, clus.labels)
 
 

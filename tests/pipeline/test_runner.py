@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 import rasterio
-from s2label.pipeline.runner import OUTPUT_FILES
 
 import s2label
+from s2label.pipeline.runner import OUTPUT_FILES
 
 
 def test_run_writes_the_contract_files(tmp_path, real_crop):

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from s2label.pipeline.memory import check_window_memory
 from skimage.measure import label as connected_pieces
 from sklearn.metrics import adjusted_rand_score
 
@@ -26,6 +25,7 @@ from s2label.encoders.spectral import spectral_features
 from s2label.errors import S2LabelError
 from s2label.io.datasets import sample_scene, sample_scene_path
 from s2label.io.source import WindowedSource, open_windowed
+from s2label.pipeline.memory import check_window_memory
 from s2label.segmentation.graph import build_graph
 from s2label.segmentation.stitch import (
     merge_small_segments,
@@ -36,7 +36,6 @@ from s2label.segmentation.stitch import (
     segment_windows,
 )
 from s2label.segmentation.superpixels import band_stats
-
 from tests.conftest import TINY_CNN, make_scene, stored_log
 
 BANDS = ["B02", "B03", "B04", "B08"]

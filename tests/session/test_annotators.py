@@ -2,13 +2,12 @@
 
 import getpass
 import json
-from pathlib import Path
 
 import pytest
-from s2label.session.label_session import LabelSession
 
 from s2label.errors import SessionError
 from s2label.evaluation.measures import agreement
+from s2label.session.label_session import LabelSession
 
 
 def parts(result):
@@ -58,9 +57,8 @@ def test_one_annotators_view_and_their_agreement(crop_result, tmp_path):
     assert result.confusion[result.labels.index("water"), result.labels.index("sea")] > 0
 
 
-def test_a_file_without_annotations_loads_and_a_damaged_list_is_refused(crop_result, tmp_path):
-    old = tmp_path / "old.json"
-    old.write_bytes((Path(__file__).parent / "data" / "session-before-pixel-labels.json").read_bytes())
+def test_a_file_without_annotations_loads_and_a_damaged_list_is_refused(crop_result, old_session_file, tmp_path):
+    old = old_session_file(tmp_path / "old.json")
     session = LabelSession.load(old, *parts(crop_result), annotator="ana")
     assert {r["annotator"] for r in session.annotations} == {None} and session.label_annotators() == {}
     doc = json.loads(old.read_text())

@@ -2,18 +2,17 @@
 (s2label/session_export.py)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 from rasterio.features import rasterize
 from rasterio.warp import transform_geom
-from s2label.session.label_session import UNLABELLED, LabelSession
 from shapely.geometry import Polygon, mapping, shape
 
 from s2label.errors import SessionError
 from s2label.segmentation.export import NODATA
+from s2label.session.label_session import UNLABELLED, LabelSession
 
 
 @pytest.fixture
@@ -138,11 +137,11 @@ def test_pixel_precision_refuses_what_it_cannot_do(crop_result, crop_session):
         bare.segment_labels().astype(np.int32), fill=NODATA))
 
 
-def test_a_session_file_written_before_pixel_labels_still_loads(crop_result, tmp_path):
-    """``tests/data/session-before-pixel-labels.json``: written by s2label 59d8fa6 (before this change) on the same
+def test_a_session_file_written_before_pixel_labels_still_loads(crop_result, old_session_file, tmp_path):
+    """``tests/session/data/session-before-pixel-labels.json``: written by s2label 59d8fa6 (before this change) on
+    the same
     crop: rename, rename, merge, assign, propagate, rename, undo."""
-    path = tmp_path / "old.json"
-    path.write_bytes((Path(__file__).parent / "data" / "session-before-pixel-labels.json").read_bytes())
+    path = old_session_file(tmp_path / "old.json")
     session = LabelSession.load(path, crop_result.segmentation, crop_result.embeddings, crop_result.clustering,
                                 scene=crop_result.scene)
     assert [e["op"] for e in session.edits] == ["rename", "rename", "merge", "assign", "propagate"]

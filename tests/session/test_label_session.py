@@ -5,11 +5,11 @@ import threading
 import numpy as np
 import pytest
 import rasterio
-from s2label.session.label_session import UNLABELLED, LabelSession
 
 import s2label
 from s2label.clustering.clusterer import predict_clustering
 from s2label.errors import SessionError
+from s2label.session.label_session import UNLABELLED, LabelSession
 from tests.conftest import stored_log
 
 

@@ -5,13 +5,13 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.features import rasterize
-from s2label.session.pixel_labels import refine_pixels
 from shapely.geometry import box, mapping
 
 from s2label.display.locate import pixels_in_polygon
 from s2label.errors import SessionError
 from s2label.segmentation.export import NODATA
 from s2label.segmentation.superpixels import Segmentation
+from s2label.session.pixel_labels import refine_pixels
 
 GRID = Affine(10, 0, 500000, 0, -10, 4000000)
 UTM = CRS.from_epsg(32633)

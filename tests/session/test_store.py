@@ -20,14 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from s2label.session.label_session import LabelSession
-from s2label.session.store import SessionStore, is_store
 
 from s2label.errors import OutputError, S2LabelWarning, SessionError
+from s2label.session.label_session import LabelSession
+from s2label.session.store import SessionStore, is_store
 from tests.conftest import stored_log
 
 ROOT = Path(__file__).resolve().parents[2]
-OLD_FILE = Path(__file__).parent / "data" / "session-before-pixel-labels.json"
 
 
 def child(script: str, *args: str, **kwargs) -> subprocess.Popen:
@@ -364,12 +363,11 @@ def test_a_disk_that_fills_keeps_the_last_good_state(blob_parts, tmp_path):
 
 # --- the old format: session.json -----------------------------------------------------------------------------
 
-def test_an_old_session_file_is_migrated_once_and_kept(crop_result, tmp_path):
+def test_an_old_session_file_is_migrated_once_and_kept(crop_result, old_session_file, tmp_path):
     """``session-before-pixel-labels.json`` (written by an s2label without the store): opening it migrates it into
     ``session.sqlite`` beside it, once; the file is left byte for byte; later edits go to the store."""
     parts = (crop_result.segmentation, crop_result.embeddings, crop_result.clustering)
-    old = tmp_path / "session.json"
-    shutil.copyfile(OLD_FILE, old)
+    old = old_session_file(tmp_path / "session.json")
     original = old.read_bytes()
     session = LabelSession.open(old, *parts)
     assert session.autosave_path == tmp_path / "session.sqlite" and is_store(session.autosave_path)
@@ -384,7 +382,7 @@ def test_an_old_session_file_is_migrated_once_and_kept(crop_result, tmp_path):
     old.write_bytes(original.replace(b'"water"', b'"lake"'))  # an older s2label kept using the file
     with pytest.warns(S2LabelWarning, match="changed after it was migrated.*merge_from"):
         LabelSession.open(old, *parts)
-    memory = LabelSession.load(OLD_FILE, *parts, autosave=False)  # read only: nothing written beside it
+    memory = LabelSession.load(old_session_file(tmp_path / "copy.json"), *parts, autosave=False)  # read only
     assert memory.autosave_path is None and len(memory.edits) == 5
 
 

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from s2label.session.label_session import LabelSession
 from sklearn.metrics import cohen_kappa_score
 
 from s2label.errors import SessionError
 from s2label.evaluation.measures import agreement
+from s2label.session.label_session import LabelSession
 
 
 def test_two_annotators_on_the_real_crop_agree_as_computed_by_hand(crop_result):

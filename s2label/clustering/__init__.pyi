@@ -1,0 +1,15 @@
+from . import clusterer as clusterer
+from . import hierarchy as hierarchy
+from . import similar as similar
+from .clusterer import AUTO_SAMPLE as AUTO_SAMPLE
+from .clusterer import MIN_SEGMENTS_TO_CLUSTER as MIN_SEGMENTS_TO_CLUSTER
+from .clusterer import REDUCTIONS as REDUCTIONS
+from .clusterer import Clustering as Clustering
+from .clusterer import SegmentClusterer as SegmentClusterer
+from .clusterer import assign_noise_to_nearest as assign_noise_to_nearest
+from .clusterer import cluster as cluster
+from .clusterer import default_min_cluster_size as default_min_cluster_size
+from .hierarchy import ClusterHierarchy as ClusterHierarchy
+from .similar import Similarity as Similarity
+from .similar import SimilarityIndex as SimilarityIndex
+from .similar import find_similar as find_similar

@@ -1,0 +1,10 @@
+from . import actions as actions
+from . import download as download
+from . import embedding_view as embedding_view
+from . import explorer as explorer
+from . import layers as layers
+from . import panel as panel
+from . import pixel_layer as pixel_layer
+from . import shortcuts as shortcuts
+from . import sync as sync
+from .explorer import ClusterExplorer as ClusterExplorer
