@@ -81,8 +81,8 @@ def test_layers_import_only_the_layers_below():
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 open: io/read, session/label_session, display/overlays, widget/explorer "
-                   "and evaluation/measures are 630-760 lines, not split yet")
+@pytest.mark.xfail(strict=True, reason="issue 15 open: io/read, session/label_session, display/overlays, "
+                   "widget/explorer and evaluation/measures are 630-760 lines, not split yet")
 def test_no_module_over_600_lines():
     long = {name: n for name, path in _modules() if (n := len(path.read_text().splitlines())) > 600}
     assert not long, long
