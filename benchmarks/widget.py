@@ -146,7 +146,9 @@ def _bench_detail(explorer, rng: np.random.Generator, table: Table, repeats: int
         table.add(f"detail: zoom in to a place, zoom {zoom}", times, None,
                   f"{h} x {w} px at {explorer.detail_grid.pixel_size:.1f} m: ids + labels PNG + true colour WebP")
     # the parts of one refresh at zoom 14 (the largest detail grid)
-    from s2label.display.overlays import colour_segments, png_data_url, reproject_segments
+    from s2label.display.images import png_data_url
+    from s2label.display.mercator import reproject_segments
+    from s2label.display.overlays import colour_segments
 
     fx, fy = _places(rng, 1)[0]
     view = _view_at(frame, fx, fy, 14)
@@ -179,14 +181,10 @@ def _bench_detail(explorer, rng: np.random.Generator, table: Table, repeats: int
 def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table, repeats: int) -> None:
     """Detail refresh on a whole-tile mosaic of the default scene, through the functions the explorer calls."""
     from s2label.display.detail import DetailTracker
-    from s2label.display.overlays import (
-        band_limits,
-        colour_segments,
-        display_grid,
-        png_data_url,
-        render_bands,
-        webp_data_url,
-    )
+    from s2label.display.imagery import band_limits, render_bands
+    from s2label.display.images import png_data_url, webp_data_url
+    from s2label.display.mercator import display_grid
+    from s2label.display.overlays import colour_segments
     from s2label.io.scene import Scene
     from s2label.segmentation.superpixels import Segmentation
 

@@ -8,7 +8,8 @@ that name would hide them.
 
 Examples
 --------
->>> import warnings
+>>> import sys, warnings
+>>> _ = sys.modules.pop("s2label.evaluate", None)  # the warning comes once per process, on first import
 >>> with warnings.catch_warnings(record=True) as caught:
 ...     warnings.simplefilter("always")
 ...     from s2label.evaluate import load_reference
@@ -47,7 +48,8 @@ MOVED: dict[str, tuple[str, ...]] = {
     "s2label.hierarchy": ("s2label.clustering.hierarchy",),
     "s2label.similar": ("s2label.clustering.similar",),
     "s2label.colours": ("s2label.display.colours",),
-    "s2label.widget.overlays": ("s2label.display.overlays",),
+    "s2label.widget.overlays": ("s2label.display.overlays", "s2label.display.mercator", "s2label.display.imagery",
+                                "s2label.display.images", "s2label.display.locate"),
     "s2label.widget.locate": ("s2label.display.locate",),
     "s2label.widget.images": ("s2label.display.images",),
     "s2label.widget.detail": ("s2label.display.detail",),
@@ -65,7 +67,8 @@ MOVED: dict[str, tuple[str, ...]] = {
     "s2label.propagate": ("s2label.session.propagate",),
     "s2label.spread": ("s2label.session.spread",),
     "s2label.pixel_labels": ("s2label.session.pixel_labels", "s2label.display.locate"),
-    "s2label.evaluate": ("s2label.evaluation.measures",),
+    "s2label.evaluate": ("s2label.evaluation.measures", "s2label.evaluation.context", "s2label.evaluation.baselines",
+                         "s2label.evaluation.inter_annotator"),
     "s2label.agreement": ("s2label.evaluation.inter_annotator",),
     "s2label.compare": ("s2label.evaluation.compare",),
     "s2label.summary": ("s2label.evaluation.summary",),

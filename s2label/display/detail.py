@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from affine import Affine
 from pyproj import Transformer
 
-from s2label.display.overlays import DisplayGrid, GridSpec, display_grid, mercator_frame, reproject_segments
+from s2label.display.mercator import DisplayGrid, GridSpec, display_grid, mercator_frame, reproject_segments
 from s2label.segmentation.superpixels import Segmentation
 
 __all__ = [

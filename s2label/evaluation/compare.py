@@ -35,11 +35,11 @@ from s2label.clustering.clusterer import (
 )
 from s2label.encoders.encoder import CNNConfig, GNNConfig, SegmentEncoder, fit_embed
 from s2label.encoders.spectral import spectral_features
+from s2label.evaluation.baselines import pixel_kmeans
+from s2label.evaluation.context import context_consistency
 from s2label.evaluation.measures import (
-    context_consistency,
     fragmentation,
     named_cluster_accuracy,
-    pixel_kmeans,
     rotate_scene,
     rotation_stability,
     segment_to_pixels,

@@ -9,7 +9,7 @@ Examples
 >>> import matplotlib
 >>> matplotlib.use("Agg")
 >>> import s2label
->>> from s2label import plot
+>>> from s2label.evaluation import plot
 >>> scene = s2label.sample_scene(window=((0, 96), (0, 96)))
 >>> seg = s2label.segment(scene, segment_size=150)
 >>> ax = plot.show_segments(scene, seg)

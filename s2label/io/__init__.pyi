@@ -1,3 +1,4 @@
+from . import band_files as band_files
 from . import bands as bands
 from . import datasets as datasets
 from . import read as read
@@ -6,6 +7,7 @@ from . import scene as scene
 from . import source as source
 from . import stac as stac
 from . import write as write
+from .band_files import RASTER_SUFFIXES as RASTER_SUFFIXES
 from .bands import CANONICAL_BANDS as CANONICAL_BANDS
 from .bands import COMMON_NAMES as COMMON_NAMES
 from .bands import RESOLUTION_M as RESOLUTION_M
@@ -19,7 +21,6 @@ from .datasets import SAMPLE_SHAPE as SAMPLE_SHAPE
 from .datasets import sample_scene as sample_scene
 from .datasets import sample_scene_path as sample_scene_path
 from .read import MIN_BANDS as MIN_BANDS
-from .read import RASTER_SUFFIXES as RASTER_SUFFIXES
 from .read import SceneGrid as SceneGrid
 from .read import read_scene as read_scene
 from .read import scene_grid as scene_grid

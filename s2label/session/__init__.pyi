@@ -11,6 +11,7 @@ from . import rules as rules
 from . import spread as spread
 from . import store as store
 from . import stored as stored
+from . import suggestions as suggestions
 from .annotators import Annotations as Annotations
 from .annotators import annotation as annotation
 from .annotators import annotator_view as annotator_view
@@ -60,3 +61,4 @@ from .store import is_store as is_store
 from .stored import StoredSession as StoredSession
 from .stored import load_into as load_into
 from .stored import store_path_for as store_path_for
+from .suggestions import Suggestions as Suggestions

@@ -30,6 +30,7 @@ from s2label.segmentation.export import (
     write_geojson,
     write_geopackage,
 )
+from s2label.session.rules import UNLABELLED
 
 if TYPE_CHECKING:
     from s2label.session.label_session import LabelSession
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["PRECISIONS", "label_table", "label_raster", "paint_pixel_overrides", "label_polygons", "export_labels",
            "scene_geometry"]
 
-#: Segments in no label (the session's ``UNLABELLED``; noise in the exported files).
-UNLABELLED = NOISE
 #: How finely labels are drawn.
 PRECISIONS = ("segment", "pixel")
 

@@ -28,11 +28,12 @@ import numpy as np
 from s2label.clustering.hierarchy import ClusterHierarchy
 from s2label.display.colours import is_hex_colour, palette, to_hex
 from s2label.errors import SessionError
+from s2label.segmentation.export import NOISE
 
 __all__ = ["Label", "SessionState", "EditRules", "UNLABELLED", "SOURCES", "MAX_NAME_LENGTH", "clean_name", "as_int"]
 
-#: Label id of segments in no label (HDBSCAN's noise at the start).
-UNLABELLED = -1
+#: Label id of segments in no label (HDBSCAN's noise at the start; noise in the exported files).
+UNLABELLED = NOISE
 _AUTO = -3  # no hand assignment: the segment follows the hierarchy
 MAX_NAME_LENGTH = 120
 SOURCES = ("cluster", "manual", "similar", "polygon")

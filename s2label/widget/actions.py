@@ -24,6 +24,7 @@ import numpy as np
 from s2label.display.figures import histogram_svg
 from s2label.errors import S2LabelError
 from s2label.session.label_session import UNLABELLED, LabelSession, PreparedEdit
+from s2label.widget.layers import wrap_row
 
 __all__ = ["ReviewActions", "FindSimilarActions", "BackgroundPropagation", "NO_ANSWER", "BUSY_HTML"]
 
@@ -162,6 +163,28 @@ class ReviewActions:
     propagation: BackgroundPropagation
     propagate_busy: w.HTML
 
+    def _build_review(self) -> None:
+        """The review and propagation widgets of the Labels tab."""
+        self.review_button = w.Button(description="Next to review", icon="search", layout=w.Layout(width="auto"),
+                                      tooltip="the most uncertain segment not set by hand, spread out (n)")
+        self.review_button.on_click(lambda _: self._review_next())
+        self.accept_button = w.Button(description="Accept", icon="check", layout=w.Layout(width="auto"),
+                                      disabled=True, tooltip="the label shown becomes a hand label")
+        self.accept_button.on_click(lambda _: self._answer(None))
+        # a value for the prompt that is not None: a Dropdown whose value is None shows blank
+        self.answer = w.Dropdown(options=[("or: another label…", NO_ANSWER)], value=NO_ANSWER, disabled=True,
+                                 layout=w.Layout(width="170px"))
+        self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] != NO_ANSWER else None, "value")
+        self.propagate_button = w.Button(description="Propagate", icon="share-alt", layout=w.Layout(width="auto"),
+                                         tooltip="spread the labels you gave to every segment not set by hand")
+        self.propagate_button.on_click(lambda _: self.propagation.request())  # in the worker thread too
+        self.auto_propagate = w.Checkbox(value=False, description="after each answer", indent=False,
+                                         layout=w.Layout(width="auto"))
+        self._build_background_propagation()  # in a worker thread, with a busy indicator
+        self.review_info = w.HTML("")
+        self.reviewing: int | None = None  # the segment shown by "Next to review"
+        self._reviewed: set[int] = set()
+
     def _build_background_propagation(self) -> None:
         """The worker that propagates after each answer, and its busy indicator (put beside the checkbox)."""
         self.propagate_busy = w.HTML("", layout=w.Layout(width="auto"))
@@ -250,6 +273,24 @@ class FindSimilarActions:
     similarity: Any
     positives: list[int]
     negatives: list[int]
+
+    def _build_similar_tab(self) -> None:
+        """The Similar tab: example kind, the examples, the threshold and its histogram, a new label."""
+        self.example_kind = w.ToggleButtons(options=["positive", "negative"], value="positive",
+                                            description="click adds", style={"button_width": "80px"})
+        self.examples = w.HTML("<i>switch to 'similar' mode and click example segments</i>")
+        self.threshold = w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.001, description="threshold",
+                                       continuous_update=True, readout_format=".3f",
+                                       layout=w.Layout(width="auto"))
+        self.threshold.observe(lambda _: self.refresh_similarity(), "value")
+        self.histogram = w.HTML("")
+        self.histogram.add_class("s2label-histogram")
+        self.similar_name = w.Text(placeholder="name of the new label", continuous_update=False,
+                                   layout=w.Layout(width="auto", flex="1 1 120px"))
+        self.similar_button = w.Button(description="Make label", icon="check", layout=w.Layout(width="auto"))
+        self.similar_button.on_click(self._label_from_similarity)
+        self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold, self.histogram,
+                                   wrap_row(self.similar_name, self.similar_button)])
 
     def set_examples(self, positives: list[int], negatives: list[int]) -> None:
         self.positives, self.negatives = list(positives), list(negatives)

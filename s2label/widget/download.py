@@ -25,6 +25,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import ipywidgets as w
+
+from s2label.widget.layers import wrap_row
+
 __all__ = ["MIME_TYPES", "mime_type", "human_size", "download_link", "ExportActions"]
 
 #: Media type of a file by its suffix (lower case); any other suffix is ``application/octet-stream``.
@@ -140,6 +144,20 @@ class ExportActions:
     export_info: Any
     say: Any
     _run: Any
+
+    def _build_export_tab(self) -> None:
+        """The Export tab: file name, hidden labels, precision and preview, one button per format."""
+        self.export_name = w.Text(value="labels", description="file name")
+        self.export_hidden = w.Checkbox(value=True, description="include hidden labels", indent=False)
+        self.export_buttons = {fmt: w.Button(description=fmt, icon="download", layout=w.Layout(width="auto"))
+                               for fmt in ("GeoJSON", "GeoPackage", "GeoTIFF")}
+        for fmt, button in self.export_buttons.items():
+            button.on_click(lambda _, fmt=fmt: self.export(fmt))
+        self.export_info = w.HTML("")
+        self.export_info.add_class("s2label-export-info")
+        self.export_tab = w.VBox([self.export_name, self.export_hidden,
+                                  wrap_row(self.export_precision, self.pixel_preview),
+                                  wrap_row(*self.export_buttons.values()), self.export_info])
 
     def export(self, fmt: str) -> Path | None:
         """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`, and offer

@@ -46,15 +46,11 @@ from rasterio.errors import RasterioError
 from s2label.display.colours import UNLABELLED_COLOUR, to_rgb
 from s2label.display.detail import Debouncer, DetailTracker, MapView
 from s2label.display.figures import spectrum_svg
-from s2label.display.overlays import (
-    DisplayGrid,
-    SegmentLocator,
-    band_limits,
-    display_grid,
-    render_bands,
-    segments_in_polygon,
-    webp_data_url,
-)
+from s2label.display.imagery import band_limits, render_bands
+from s2label.display.images import webp_data_url
+from s2label.display.locate import SegmentLocator, segments_in_polygon
+from s2label.display.mercator import DisplayGrid, display_grid
+from s2label.display.overlays import label_lut
 from s2label.display.segment_info import info_table_html, summary_html
 from s2label.errors import S2LabelError
 from s2label.io.bands import false_colour_bands
@@ -63,6 +59,7 @@ from s2label.segmentation.export import pixel_area_m2
 from s2label.session.label_session import UNLABELLED, LabelSession
 from s2label.widget.actions import NO_ANSWER, FindSimilarActions, ReviewActions
 from s2label.widget.download import ExportActions
+from s2label.widget.editing import LabelEditing
 from s2label.widget.embedding_view import EmbeddingView, project
 from s2label.widget.layers import (
     EXPLORER_CSS,
@@ -76,7 +73,6 @@ from s2label.widget.layers import (
     wrap_row,
     zoom_limits,
 )
-from s2label.widget.panel import LabelList
 from s2label.widget.pixel_layer import PixelActions
 from s2label.widget.shortcuts import KeyboardShortcuts, help_html
 from s2label.widget.sync import POLL_SECONDS, StoreSync
@@ -99,7 +95,8 @@ _MAP_HEIGHT = 600
 SELECT_ONLY = "select only"
 
 
-class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportActions, StoreSync, w.VBox):
+class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActions, ExportActions, StoreSync,
+                      w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -266,7 +263,6 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         return layer
 
     def _build_panel(self) -> None:
-        s = self.session
         self.mode = w.ToggleButtons(options=MODES, value="inspect", tooltips=list(_MODE_TIPS),
                                     style={"button_width": "72px"})
         self.mode.observe(self._on_mode, "value")
@@ -294,27 +290,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
             button.on_click(lambda _, h=handler: h())
         self.help_button.observe(lambda _: self._show_help(), "value")
         self.panel_button.observe(lambda _: self._show_panel(), "value")
-        # labels tab
-        self.panel = LabelList(self._on_row_change)
-        self.merge_name = w.Text(placeholder="name of the merged label", continuous_update=False,
-                                 layout=w.Layout(width="auto", flex="1 1 120px"))
-        self.merge_button = w.Button(description="Merge", icon="compress", tooltip="merge the ticked labels",
-                                     layout=w.Layout(width="auto"))
-        self.split_button = w.Button(description="Split", icon="expand", layout=w.Layout(width="auto"),
-                                     tooltip="split the ticked label one level finer along the HDBSCAN hierarchy")
-        self.delete_button = w.Button(description="Delete", icon="trash", layout=w.Layout(width="auto"),
-                                      tooltip="delete the ticked labels (their segments become unlabelled)")
-        for button, handler in ((self.merge_button, self._merge), (self.split_button, self._split),
-                                (self.delete_button, self._delete)):
-            button.on_click(handler)
-        self.granularity = w.SelectionSlider(options=[("1", 0)], description="labels", continuous_update=False,
-                                             disabled=s.hierarchy.flat, layout=w.Layout(width="auto", flex="1 1 220px",
-                                                                                        min_width="220px"),
-                                             tooltip="re-cut the HDBSCAN hierarchy: number of labels (yours kept)")
-        self.granularity.observe(self._recut, "value")
-        self.reset_cut = w.Button(description="HDBSCAN's cut", disabled=s.hierarchy.flat,
-                                  layout=w.Layout(width="auto"))
-        self.reset_cut.on_click(lambda _: self._run(s.recut, None))
+        self._build_editing()  # the labels list, merge / split / delete, granularity, new label
         self.opacity = w.FloatSlider(value=0.6, min=0.0, max=1.0, step=0.05, description="opacity")
         w.jslink((self.opacity, "value"), (self.label_layer, "opacity"))
         w.jslink((self.opacity, "value"), (self.details["labels"].layer, "opacity"))
@@ -323,30 +299,7 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.show_unlabelled = w.Checkbox(value=True, description="show unlabelled", indent=False)
         for box in (self.probability_alpha, self.show_unlabelled):
             box.observe(lambda _: self.refresh_overlay(), "value")
-        self.review_button = w.Button(description="Next to review", icon="search", layout=w.Layout(width="auto"),
-                                      tooltip="the most uncertain segment not set by hand, spread out (n)")
-        self.review_button.on_click(lambda _: self._review_next())
-        self.accept_button = w.Button(description="Accept", icon="check", layout=w.Layout(width="auto"),
-                                      disabled=True, tooltip="the label shown becomes a hand label")
-        self.accept_button.on_click(lambda _: self._answer(None))
-        # a value for the prompt that is not None: a Dropdown whose value is None shows blank
-        self.answer = w.Dropdown(options=[("or: another label…", NO_ANSWER)], value=NO_ANSWER, disabled=True,
-                                 layout=w.Layout(width="170px"))
-        self.answer.observe(lambda ch: self._answer(ch["new"]) if ch["new"] != NO_ANSWER else None, "value")
-        self.propagate_button = w.Button(description="Propagate", icon="share-alt", layout=w.Layout(width="auto"),
-                                         tooltip="spread the labels you gave to every segment not set by hand")
-        self.propagate_button.on_click(lambda _: self.propagation.request())  # in the worker thread too
-        self.auto_propagate = w.Checkbox(value=False, description="after each answer", indent=False,
-                                         layout=w.Layout(width="auto"))
-        self._build_background_propagation()  # in a worker thread, with a busy indicator
-        self.review_info = w.HTML("")
-        self.reviewing: int | None = None  # the segment shown by "Next to review"
-        self._reviewed: set[int] = set()
-        self.new_label_name = w.Text(placeholder="new label from the selection", continuous_update=False,
-                                     layout=w.Layout(width="auto", flex="1 1 120px"))
-        self.new_label_button = w.Button(description="New label", icon="plus", layout=w.Layout(width="auto"),
-                                         tooltip="a new label of the selected segments")
-        self.new_label_button.on_click(self._new_label_from_selection)
+        self._build_review()  # next to review, accept / answer, propagate
         for button in (self.merge_button, self.split_button, self.delete_button, self.reset_cut, self.review_button,
                        self.accept_button, self.propagate_button,
                        self.new_label_button, self.undo_button, self.redo_button, self.clear_button):
@@ -364,34 +317,8 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self.spectrum = w.HTML("")
         self.spectrum.add_class("s2label-spectrum")
         self.inspect_tab = w.VBox([self.info, self.spectrum])
-        # find-similar tab
-        self.example_kind = w.ToggleButtons(options=["positive", "negative"], value="positive",
-                                            description="click adds", style={"button_width": "80px"})
-        self.examples = w.HTML("<i>switch to 'similar' mode and click example segments</i>")
-        self.threshold = w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.001, description="threshold",
-                                       continuous_update=True, readout_format=".3f",
-                                       layout=w.Layout(width="auto"))
-        self.threshold.observe(lambda _: self.refresh_similarity(), "value")
-        self.histogram = w.HTML("")
-        self.histogram.add_class("s2label-histogram")
-        self.similar_name = w.Text(placeholder="name of the new label", continuous_update=False,
-                                   layout=w.Layout(width="auto", flex="1 1 120px"))
-        self.similar_button = w.Button(description="Make label", icon="check", layout=w.Layout(width="auto"))
-        self.similar_button.on_click(self._label_from_similarity)
-        self.similar_tab = w.VBox([self.example_kind, self.examples, self.threshold, self.histogram,
-                                   wrap_row(self.similar_name, self.similar_button)])
-        # export tab
-        self.export_name = w.Text(value="labels", description="file name")
-        self.export_hidden = w.Checkbox(value=True, description="include hidden labels", indent=False)
-        self.export_buttons = {fmt: w.Button(description=fmt, icon="download", layout=w.Layout(width="auto"))
-                               for fmt in ("GeoJSON", "GeoPackage", "GeoTIFF")}
-        for fmt, button in self.export_buttons.items():
-            button.on_click(lambda _, fmt=fmt: self.export(fmt))
-        self.export_info = w.HTML("")
-        self.export_info.add_class("s2label-export-info")
-        self.export_tab = w.VBox([self.export_name, self.export_hidden,
-                                  wrap_row(self.export_precision, self.pixel_preview),
-                                  wrap_row(*self.export_buttons.values()), self.export_info])
+        self._build_similar_tab()
+        self._build_export_tab()
         self.embedding_tab = w.VBox([w.HTML("<i>the embedding view opens with this tab</i>")])
 
     def _build_layout(self) -> None:
@@ -469,49 +396,16 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
         self._run(self.pixel_labels.update)
         self._offer_merge_name()
 
-    def _show_granularity(self) -> None:
-        s = self.session
-        if s.hierarchy.flat:
-            return
-        sizes = s.granularity_options()
-        options = [(str(n), level) for level, n in enumerate(sizes)]
-        level = self._level_shown()
-        self.granularity.unobserve(self._recut, "value")
-        try:
-            if list(self.granularity.options) != options:
-                self.granularity.options = options
-            self.granularity.value = level
-        finally:
-            self.granularity.observe(self._recut, "value")
-
-    def _level_shown(self) -> int:
-        """The granularity level of the session's cut (for HDBSCAN's own cut, the level with as many clusters)."""
-        s = self.session
-        if s.level is not None:
-            return s.level
-        clusters = s.granularity_levels()
-        return int(np.argmin([abs(k - len(s.hierarchy.selected)) for k in clusters]))
-
     def segment_lut(self) -> np.ndarray:
         """(N + 1, 4) uint8 RGBA per segment id from the session's labels, colours and hidden flags."""
         s = self.session
-        labels = s.segment_labels()
-        top = max([lab.id for lab in s.labels], default=0) + 2
-        table = np.zeros((top + 1, 4), np.uint8)  # row = label id + 1; row 0 = unlabelled
-        if self.show_unlabelled.value:
-            table[0] = _UNLABELLED_RGBA
-        for lab in s.labels:
-            if not lab.hidden:
-                table[lab.id + 1, :3] = to_rgb(lab.colour)
-                table[lab.id + 1, 3] = 255
-        lut = np.zeros((labels.size + 1, 4), np.uint8)
-        lut[1:] = table[np.minimum(labels + 1, top)]
-        if self.probability_alpha.value:
-            p = np.asarray(s.clustering.probabilities, np.float32)
-            manual = s.manual_rows()
-            alpha = np.where(manual, 1.0, 0.25 + 0.75 * np.clip(p, 0, 1))
-            lut[1:, 3] = (lut[1:, 3] * alpha).astype(np.uint8)
-        return lut
+        confidence = None
+        if self.probability_alpha.value:  # hand labels opaque, the others by their probability
+            p = np.clip(np.asarray(s.clustering.probabilities, np.float32), 0, 1)
+            confidence = np.where(s.manual_rows(), 1.0, 0.25 + 0.75 * p)
+        return label_lut(s.segment_labels(), {lab.id: None if lab.hidden else lab.colour for lab in s.labels},
+                         unlabelled=_UNLABELLED_RGBA if self.show_unlabelled.value else (0, 0, 0, 0),
+                         confidence=confidence)
 
     def refresh_overlay(self) -> None:
         """Recolour the label overlay and its detail (one lookup table over the display rasters; a PNG each)."""
@@ -697,64 +591,3 @@ class ClusterExplorer(ReviewActions, FindSimilarActions, PixelActions, ExportAct
             self.embedding_view.highlight(self.selected_segments)
         elif self.selected_segments.size:
             self.say(f"{self.selected_segments.size} segments selected in the embedding view")
-
-    # --- panel events -----------------------------------------------------------------------------------
-
-    def _name(self, label_id: int) -> str:
-        return "unlabelled" if label_id == UNLABELLED else self.session.label(label_id).name
-
-    def _on_row_change(self, label_id: int, what: str, value: Any) -> None:
-        s = self.session
-        if what == "ticked":
-            self._offer_merge_name()
-        elif what == "name":
-            if self._run(s.rename, label_id, value) is None:
-                self.refresh()  # put the previous name back in the box
-        elif what == "colour":
-            self._run(s.set_colour, label_id, value)
-        elif what == "hidden":
-            self._run(s.hide, label_id, bool(value))
-
-    def _offer_merge_name(self) -> None:
-        """Put the name a merge of the ticked labels would take in the merge box (to keep or change)."""
-        ids = self.panel.selected()
-        if len(ids) < 2:
-            self.merge_name.value = ""
-            return
-        labels = [self.session.label(i) for i in ids if any(lab.id == i for lab in self.session.labels)]
-        named = [lab.name for lab in labels if lab.named]
-        self.merge_name.value = named[0] if named else (labels[0].name if labels else "")
-
-    def _merge(self, _: Any = None) -> None:
-        ids = self.panel.selected()
-        name = self.merge_name.value.strip() or None
-        if self._run(self.session.merge, ids, name=name) is not None:
-            self.panel.clear_selection()
-            self.merge_name.value = ""
-
-    def _split(self, _: Any = None) -> None:
-        ids = self.panel.selected()
-        if len(ids) != 1:
-            self.say("tick exactly one label to split", error=True)
-            return
-        if self._run(self.session.split, ids[0]) is not None:
-            self.panel.clear_selection()
-
-    def _delete(self, _: Any = None) -> None:
-        for label_id in self.panel.selected():
-            self._run(self.session.delete, label_id)
-
-    def _undo(self) -> None:
-        self._run(self.session.undo)
-
-    def _redo(self) -> None:
-        self._run(self.session.redo)
-
-    def _recut(self, change: Mapping[str, Any]) -> None:
-        self._run(self.session.recut, int(change["new"]))
-
-    def _new_label_from_selection(self, _: Any = None) -> None:
-        if self.selected_segments.size == 0:
-            self.say("select segments first (click, draw a polygon, or brush the embedding view)", error=True)
-            return
-        self._run(self.session.create_label, self.new_label_name.value, self.selected_segments.tolist())

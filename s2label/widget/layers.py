@@ -31,7 +31,8 @@ from traitlets import Int
 from s2label.display._crs import WEB_MERCATOR, WGS84, crs_transformer
 from s2label.display.detail import screen_pixel_size
 from s2label.display.images import EMPTY_IMAGE, png_data_url
-from s2label.display.overlays import DisplayGrid, colour_segments, outline_segments
+from s2label.display.mercator import DisplayGrid
+from s2label.display.overlays import colour_segments, outline_segments
 
 __all__ = ["EXPLORER_CSS", "wrap_row", "ExplorerMap", "zoom_limits", "fit_zoom", "DetailOverlay", "LutOverlay",
            "segment_boxes", "Legend", "LayerSwitches"]

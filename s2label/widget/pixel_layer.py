@@ -29,8 +29,9 @@ import numpy as np
 from rasterio.crs import CRS
 
 from s2label.display.colours import to_rgb
-from s2label.display.images import png_data_url
-from s2label.display.overlays import EMPTY_IMAGE, DisplayGrid, colour_segments, outline_segments, reproject_segments
+from s2label.display.images import EMPTY_IMAGE, png_data_url
+from s2label.display.mercator import DisplayGrid, reproject_segments
+from s2label.display.overlays import colour_segments, outline_segments
 from s2label.segmentation.export import NODATA
 from s2label.segmentation.superpixels import Segmentation
 from s2label.session.export import paint_pixel_overrides

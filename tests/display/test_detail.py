@@ -16,7 +16,7 @@ from rasterio.crs import CRS
 from rasterio.warp import Resampling, reproject
 
 import s2label
-from s2label.display import overlays
+from s2label.display import mercator
 from s2label.display.detail import (
     EARTH_CIRCUMFERENCE,
     Debouncer,
@@ -27,15 +27,9 @@ from s2label.display.detail import (
     screen_pixel_size,
     visible_bounds,
 )
-from s2label.display.overlays import (
-    DisplayGrid,
-    GridSpec,
-    SegmentLocator,
-    band_limits,
-    display_grid,
-    mercator_frame,
-    render_bands,
-)
+from s2label.display.imagery import band_limits, render_bands
+from s2label.display.locate import SegmentLocator
+from s2label.display.mercator import DisplayGrid, GridSpec, display_grid, mercator_frame
 from s2label.io.scene import Scene
 from s2label.segmentation.superpixels import Segmentation
 
@@ -224,13 +218,13 @@ def test_detail_ids_are_the_native_ids(blocks: Segmentation, overview: DisplayGr
 
 def test_detail_reads_only_a_window(blocks: Segmentation, overview: DisplayGrid, monkeypatch) -> None:
     sources = []
-    real = overlays.reproject
+    real = mercator.reproject
 
     def spy(source, destination, **kwargs):
         sources.append(source.shape)
         return real(source, destination, **kwargs)
 
-    monkeypatch.setattr(overlays, "reproject", spy)
+    monkeypatch.setattr(mercator, "reproject", spy)
     frame = mercator_frame(blocks)
     grid = detail_grid(blocks, view_of(frame, (0.40, 0.45), (0.50, 0.55), 18), overview=overview, margin=0.2)
     (shape,) = sources

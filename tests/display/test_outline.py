@@ -13,7 +13,9 @@ from affine import Affine
 from PIL import Image
 from rasterio.crs import CRS
 
-from s2label.display.overlays import EMPTY_IMAGE, colour_segments, display_grid, outline_segments
+from s2label.display.images import EMPTY_IMAGE
+from s2label.display.mercator import display_grid
+from s2label.display.overlays import colour_segments, outline_segments
 from s2label.errors import SegmentationError
 from s2label.segmentation.superpixels import Segmentation
 

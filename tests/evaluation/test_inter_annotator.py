@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from s2label.errors import SessionError
-from s2label.evaluation.measures import agreement
+from s2label.evaluation.inter_annotator import agreement
 from s2label.session.label_session import LabelSession
 
 

@@ -18,8 +18,7 @@ import pytest
 from rasterio.warp import transform_bounds
 
 from s2label.errors import BandError, S2LabelWarning, SceneError
-from s2label.io import read as read_module
-from s2label.io import read_scene
+from s2label.io import band_files, read_scene
 from s2label.io.stac import StacBand, stac_bands
 
 pystac = pytest.importorskip("pystac")
@@ -211,7 +210,7 @@ def test_refused_connection_is_retried_then_named(stac_catalogue, free_port):
     elapsed = time.monotonic() - start
     assert str(info.value).startswith(f"{href}: ")
     # two pauses between three attempts, and no more
-    assert 2 * read_module._HTTP_RETRY_DELAY <= elapsed < 5
+    assert 2 * band_files._HTTP_RETRY_DELAY <= elapsed < 5
 
 
 def test_server_that_comes_up_during_the_retry(stac_catalogue, free_port, start_server):

@@ -8,6 +8,7 @@ import s2label
 from s2label.clustering.clusterer import cluster
 from s2label.encoders.encoder import GNNConfig, fit_embed
 from s2label.errors import ModelError
+from s2label.io.datasets import sample_scene_path
 from s2label.pipeline.model import MODEL_VERSION, load_model, save_model
 
 
@@ -108,6 +109,6 @@ def test_scene_with_other_bands_is_refused(fitted, tmp_path):
     with pytest.raises(ModelError, match="trained on bands B02, B03, B04, B08"):
         s2label.run(other, model=folder, progress=False)
     # read from disk with the model's bands picked automatically
-    result = s2label.run(s2label.sample_scene_path(), model=folder, progress=False,
+    result = s2label.run(sample_scene_path(), model=folder, progress=False,
                          read_options={"window": ((0, 128), (0, 128))})
     assert result.scene.bands == ("B02", "B03", "B04", "B08")

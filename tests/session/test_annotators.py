@@ -6,7 +6,7 @@ import json
 import pytest
 
 from s2label.errors import SessionError
-from s2label.evaluation.measures import agreement
+from s2label.evaluation.inter_annotator import agreement
 from s2label.session.label_session import LabelSession
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import s2label.session.propagate
 from s2label.display.colours import UNLABELLED_COLOUR, to_rgb
-from s2label.display.overlays import EMPTY_IMAGE
+from s2label.display.images import EMPTY_IMAGE
 from s2label.session.label_session import UNLABELLED, LabelSession
 from s2label.widget import ClusterExplorer
 from s2label.widget.actions import NO_ANSWER

@@ -14,8 +14,8 @@ from rasterio.features import rasterize
 from shapely.geometry import mapping
 
 from s2label.display.colours import to_rgb
+from s2label.display.images import EMPTY_IMAGE
 from s2label.display.locate import polygon_to_scene_crs
-from s2label.display.overlays import EMPTY_IMAGE
 from s2label.session.label_session import LabelSession
 from s2label.widget import ClusterExplorer
 from s2label.widget.pixel_layer import ID_OFFSET
