@@ -47,7 +47,7 @@ class Researcher:
     def __init__(self, session: LabelSession, reference: np.ndarray) -> None:
         self.session = session
         self.reference = reference
-        labels = session.segmentation.labels
+        labels = session.segmentation.ids
         ok = (labels > 0) & (reference > 0)
         self.total = int(ok.sum())
         n, c = session.n_segments, int(reference.max()) + 1
@@ -79,7 +79,7 @@ class Researcher:
         lut = np.zeros(max([*classes, 0]) + 2, np.int64)
         for lid, k in classes.items():
             lut[lid + 1] = k
-        seg_class = lut[self.session.segment_labels() + 1]  # unlabelled -> 0: wrong
+        seg_class = lut[self.session.label_of_segment() + 1]  # unlabelled -> 0: wrong
         return float(self.hist[np.arange(self.hist.shape[0]), seg_class].sum() / self.total) if seg_class.size else 0.0
 
     def label_for(self, klass: int) -> int | None:
@@ -111,7 +111,7 @@ def simulate(session: LabelSession, reference: np.ndarray, *, actions: int, prop
 
     if 0 in pixel_at:
         pixel[0] = r.pixel_accuracy()
-    hdbscan = np.asarray(session.clustering.labels)  # label k starts as cluster k
+    hdbscan = np.asarray(session.clustering.cluster)  # label k starts as cluster k
     clusters = sorted(session.labels, key=lambda lab: -session.counts()[lab.id])
     for lab in clusters:  # one action each, largest first
         if len(curve) > actions:

@@ -58,7 +58,7 @@ def main() -> None:
 
     from skimage.graph import RAG
 
-    labels = result.segmentation.labels
+    labels = result.segmentation.ids
     ours, graph = _time(lambda: s2label.build_graph(labels), args.repeats)
     theirs, rag = _time(lambda: RAG(labels, connectivity=1), args.rag_repeats)
     rag_edges = {tuple(sorted(e)) for e in rag.edges() if 0 not in e}

@@ -42,7 +42,7 @@ def main() -> None:
     emb = s2label.embed(scene, seg, s2label.build_graph(seg), encoder="spectral")
     clu = s2label.cluster(emb, reduce="pca")
     session = LabelSession(seg, emb, clu, scene=scene)
-    labels = np.asarray(clu.labels)
+    labels = np.asarray(clu.cluster)
     for k in range(max(2, min(4, clu.n_clusters))):
         session.create_label(f"class {k}", (np.flatnonzero(labels == k)[:3] + 1).tolist())
     t = time.perf_counter()

@@ -193,7 +193,7 @@ def _bench_mosaic(scene, seg, tiles: int, rng: np.random.Generator, table: Table
     h, w = seg.shape
     n = seg.n_segments
     offsets = (np.arange(tiles * tiles, dtype=np.int32) * n).reshape(tiles, tiles)
-    labels = np.tile(seg.labels, (tiles, tiles))[:side, :side]
+    labels = np.tile(seg.ids, (tiles, tiles))[:side, :side]
     labels += np.where(labels > 0, np.repeat(np.repeat(offsets, h, 0), w, 1)[:side, :side], 0)
     bands = ("B04", "B03", "B02")
     data = np.stack([np.tile(scene.band(b), (tiles, tiles))[:side, :side] for b in bands])
@@ -393,11 +393,11 @@ def _bench_explorer(scene, args, segment_size: int, rng: np.random.Generator, ta
     table.add("new label from 50 segments", create, EDIT_TARGET_MS)
 
     # clicks at random valid pixels (seeded)
-    rows, cols = np.nonzero(seg.labels > 0)
+    rows, cols = np.nonzero(seg.ids > 0)
     pick = rng.choice(rows.size, size=n, replace=False)
     points = [explorer.locator.latlon(int(rows[k]), int(cols[k])) for k in pick]
     locate = [_ms(lambda p=p: explorer.locator.locate(*p)) for p in points]
-    assert all(explorer.locator.locate(*p) == seg.labels[rows[k], cols[k]] for p, k in zip(points, pick, strict=True))
+    assert all(explorer.locator.locate(*p) == seg.ids[rows[k], cols[k]] for p, k in zip(points, pick, strict=True))
     table.add("click: handle_click (inspect)", [_ms(lambda p=p: explorer.handle_click(*p)) for p in points],
               CLICK_TARGET_MS, "info panel + selection overlay")
     table.add("click: locator.locate", locate, CLICK_TARGET_MS, "raw lookup")

@@ -19,7 +19,7 @@ Examples
 >>> graph = s2label.build_graph(seg)
 >>> emb = s2label.embed(scene, seg, graph, encoder="spectral")   # "cnn-gnn" is the default
 >>> clusters = s2label.cluster(emb, min_cluster_size=5, reduce="pca")
->>> clusters.labels.shape == (seg.n_segments,)
+>>> clusters.cluster.shape == (seg.n_segments,)
 True
 """
 

@@ -25,6 +25,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from s2label._renamed import renamed_attribute
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import ClusteringError, S2LabelWarning
 
@@ -285,8 +286,8 @@ class Clustering:
 
     Attributes
     ----------
-    labels : ndarray (N,) int32
-        Cluster of each segment, -1 = noise.
+    cluster : ndarray (N,) int32
+        Cluster of each segment, -1 = noise (``labels`` before 0.2, still an alias until 0.3).
     probabilities : ndarray (N,) float32
         Strength of membership (0 for noise).
     outlier_scores : ndarray (N,) float32
@@ -302,7 +303,7 @@ class Clustering:
         The fitted clusterer, to assign new segments.
     """
 
-    labels: np.ndarray
+    cluster: np.ndarray
     probabilities: np.ndarray
     outlier_scores: np.ndarray
     segment_ids: np.ndarray
@@ -311,35 +312,38 @@ class Clustering:
     params: Mapping[str, Any] = field(default_factory=dict)
     model: SegmentClusterer | None = None
 
+    labels = renamed_attribute("cluster", "Clustering.labels")
+    labels_noise_assigned = renamed_attribute("cluster_noise_assigned", "Clustering.labels_noise_assigned")
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def __repr__(self) -> str:
-        return (f"Clustering({self.n_clusters} clusters over {self.labels.size} segments, "
+        return (f"Clustering({self.n_clusters} clusters over {self.cluster.size} segments, "
                 f"{self.noise_fraction:.1%} noise)")
 
     @property
     def n_clusters(self) -> int:
-        return int(self.labels.max()) + 1 if self.labels.size and self.labels.max() >= 0 else 0
+        return int(self.cluster.max()) + 1 if self.cluster.size and self.cluster.max() >= 0 else 0
 
     @property
     def noise_fraction(self) -> float:
-        return float(np.mean(self.labels < 0)) if self.labels.size else 0.0
+        return float(np.mean(self.cluster < 0)) if self.cluster.size else 0.0
 
     def sizes(self) -> np.ndarray:
         """(n_clusters,) number of segments in each cluster."""
-        return np.bincount(self.labels[self.labels >= 0], minlength=self.n_clusters)
+        return np.bincount(self.cluster[self.cluster >= 0], minlength=self.n_clusters)
 
-    def labels_noise_assigned(self) -> np.ndarray:
+    def cluster_noise_assigned(self) -> np.ndarray:
         """Labels with every noise segment given the cluster of its nearest non-noise segment
         in :attr:`embedding` (the noise stays marked in :attr:`labels`)."""
-        return assign_noise_to_nearest(self.labels, self.embedding)
+        return assign_noise_to_nearest(self.cluster, self.embedding)
 
     def summary(self) -> dict[str, float | int]:
         """Counts a report needs: clusters, noise share, largest cluster share."""
         sizes = self.sizes()
         return {"clusters": self.n_clusters, "noise_fraction": round(self.noise_fraction, 6),
-                "largest_cluster_fraction": round(float(sizes.max() / self.labels.size), 6) if sizes.size else 0.0}
+                "largest_cluster_fraction": round(float(sizes.max() / self.cluster.size), 6) if sizes.size else 0.0}
 
 
 def assign_noise_to_nearest(labels: np.ndarray, space: np.ndarray) -> np.ndarray:
@@ -425,7 +429,7 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
     (2, 0.0)
     >>> s = cluster(Embeddings(v, np.arange(1, 101), "spectral"), reduce="pca", min_cluster_size=20, sample=40)
     >>> from sklearn.metrics import adjusted_rand_score
-    >>> s.params["fit_rows"], adjusted_rand_score(c.labels, s.labels)
+    >>> s.params["fit_rows"], adjusted_rand_score(c.cluster, s.cluster)
     (40, 1.0)
     """
     n = embeddings.n
@@ -448,7 +452,7 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
     probabilities, outliers = strengths, 1.0 - strengths
     labels[rows], probabilities[rows], outliers[rows] = model.labels_, model.probabilities_, model.outlier_scores_
     params = _model_params(model, embeddings) | {"fit_rows": int(rows.size), "sample_seed": random_state}
-    return Clustering(labels=labels, probabilities=probabilities, outlier_scores=outliers.astype(np.float32),
+    return Clustering(cluster=labels, probabilities=probabilities, outlier_scores=outliers.astype(np.float32),
                       segment_ids=embeddings.segment_ids, condensed_tree=model.condensed_tree_,
                       embedding=model.transform(embeddings.vectors), params=params, model=model)
 
@@ -461,7 +465,7 @@ def _model_params(model: SegmentClusterer, embeddings: Embeddings) -> dict[str, 
 def clustering_from_model(model: SegmentClusterer, embeddings: Embeddings) -> Clustering:
     """The :class:`Clustering` of the segments a :class:`SegmentClusterer` was fitted on."""
     params = _model_params(model, embeddings)
-    return Clustering(labels=model.labels_, probabilities=model.probabilities_,
+    return Clustering(cluster=model.labels_, probabilities=model.probabilities_,
                       outlier_scores=model.outlier_scores_, segment_ids=embeddings.segment_ids,
                       condensed_tree=model.condensed_tree_, embedding=model.embedding_, params=params, model=model)
 
@@ -474,6 +478,6 @@ def predict_clustering(model: SegmentClusterer, embeddings: Embeddings) -> Clust
     """
     labels, strengths = model.approximate_predict(embeddings.vectors)
     params = model.get_params() | {"predicted": True, "embedding_method": embeddings.method}
-    return Clustering(labels=labels, probabilities=strengths, outlier_scores=1.0 - strengths,
+    return Clustering(cluster=labels, probabilities=strengths, outlier_scores=1.0 - strengths,
                       segment_ids=embeddings.segment_ids, condensed_tree=model.condensed_tree_,
                       embedding=model.transform(embeddings.vectors), params=params, model=model)

@@ -16,7 +16,7 @@ Examples
 >>> v = np.concatenate([rng.normal(c, .3, (60, 3)) for c in (0, 3, 6, 20)]).astype("f4")
 >>> c = s2label.cluster(Embeddings(v, np.arange(1, 241), "spectral"), reduce="none", min_cluster_size=10)
 >>> h = ClusterHierarchy.from_clustering(c)
->>> np.array_equal(h.assign(h.selected), c.labels)
+>>> np.array_equal(h.assign(h.selected), c.cluster)
 True
 >>> [len(h.level_cut(k)) for k in range(4)]
 [1, 2, 3, 4]
@@ -71,7 +71,7 @@ class ClusterHierarchy:
     @classmethod
     def from_clustering(cls, clustering: Clustering) -> ClusterHierarchy:
         """The hierarchy of ``clustering``; a flat one when its tree does not describe its own segments."""
-        labels = np.asarray(clustering.labels)
+        labels = np.asarray(clustering.cluster)
         n = labels.size
         tree = np.asarray(clustering.condensed_tree)
         if clustering.params.get("predicted") or clustering.params.get("fit_rows") or tree.size == 0 or n == 0:

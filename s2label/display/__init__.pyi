@@ -45,6 +45,7 @@ from .mercator import mercator_frame as mercator_frame
 from .mercator import reproject_segments as reproject_segments
 from .mercator import source_window as source_window
 from .overlays import colour_segments as colour_segments
+from .overlays import label_lut as label_lut
 from .overlays import outline_segments as outline_segments
 from .overlays import segment_lut as segment_lut
 from .segment_info import info_table_html as info_table_html

@@ -99,7 +99,7 @@ def render_bands(scene: Scene, grid: DisplayGrid | GridSpec, bands: Sequence[str
     scene : Scene
     grid : DisplayGrid or GridSpec
     bands : sequence of 3 str
-        Band names for red, green and blue (any spelling :func:`~s2label.io.bands.normalize_band` accepts).
+        Band names for red, green and blue (any spelling :func:`~s2label.io.bands.normalise_band` accepts).
     percentiles : (float, float)
         Low and high percentiles mapped to 0 and 255.
     limits : ndarray, shape (3, 2), optional

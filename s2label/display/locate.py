@@ -50,7 +50,7 @@ class SegmentLocator:
 
     def __init__(self, segmentation: Segmentation) -> None:
         self.segmentation = segmentation
-        self._labels = segmentation.labels
+        self._labels = segmentation.ids
         self._height, self._width = segmentation.shape
         inv = ~segmentation.transform
         self._inv = (float(inv.a), float(inv.b), float(inv.c), float(inv.d), float(inv.e), float(inv.f))
@@ -215,7 +215,7 @@ def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike,
         return np.zeros(0, np.int32)
     (r0, r1, c0, c1), inside = window
     n = segmentation.n_segments
-    counts = np.bincount(segmentation.labels[r0:r1, c0:c1][inside], minlength=n + 1)[1:]
+    counts = np.bincount(segmentation.ids[r0:r1, c0:c1][inside], minlength=n + 1)[1:]
     candidates = np.flatnonzero(counts)
     if candidates.size == 0:
         return np.zeros(0, np.int32)
@@ -297,7 +297,7 @@ def pixels_in_polygon(segmentation: Segmentation, valid: np.ndarray | None, geom
         raise SessionError("the polygon lies outside the scene")
     (r0, r1, c0, c1), inside = window
     width = segmentation.shape[1]
-    inside &= segmentation.labels[r0:r1, c0:c1] > 0
+    inside &= segmentation.ids[r0:r1, c0:c1] > 0
     if valid is not None:
         inside &= np.asarray(valid)[r0:r1, c0:c1]
     rr, cc = np.nonzero(inside)

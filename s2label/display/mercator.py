@@ -36,6 +36,7 @@ from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
+from s2label._renamed import renamed_attribute
 from s2label.display._crs import WEB_MERCATOR, WGS84, crs_transformer
 from s2label.errors import SegmentationError
 from s2label.segmentation.superpixels import Segmentation
@@ -117,8 +118,8 @@ class DisplayGrid:
     bounds : tuple
         ``((south, west), (north, east))`` in degrees: the exact corners of the grid, as
         ``ipyleaflet.ImageOverlay(bounds=...)`` takes them.
-    center : tuple of float
-        (lat, lon) of the middle of the grid, for ``ipyleaflet.Map(center=...)``.
+    centre : tuple of float
+        (lat, lon) of the middle of the grid, for ``ipyleaflet.Map(center=...)`` (``center`` before 0.2).
     n_segments : int
         N of the source segmentation: a lookup table for :func:`colour_segments` needs N + 1 rows.
 
@@ -133,7 +134,7 @@ class DisplayGrid:
     >>> grid.shape, grid.crs.to_epsg()
     ((67, 100), 3857)
     >>> (south, west), (north, east) = grid.bounds
-    >>> bool(south < grid.center[0] < north and west < grid.center[1] < east)
+    >>> bool(south < grid.centre[0] < north and west < grid.centre[1] < east)
     True
     """
 
@@ -141,8 +142,10 @@ class DisplayGrid:
     shape: tuple[int, int]
     segment_ids: np.ndarray
     bounds: tuple[tuple[float, float], tuple[float, float]]
-    center: tuple[float, float]
+    centre: tuple[float, float]
     n_segments: int
+
+    center = renamed_attribute("centre", "DisplayGrid.center")
 
     @property
     def crs(self) -> CRS:
@@ -268,7 +271,7 @@ def reproject_segments(segmentation: Segmentation, spec: GridSpec, *, n_segments
     window = source_window(segmentation.transform, segmentation.shape, segmentation.crs, spec)
     if window is not None:
         rows, cols = window
-        reproject(np.ascontiguousarray(segmentation.labels[rows, cols]), ids,
+        reproject(np.ascontiguousarray(segmentation.ids[rows, cols]), ids,
                   src_transform=segmentation.transform * Affine.translation(cols.start, rows.start),
                   src_crs=segmentation.crs, src_nodata=0, dst_transform=spec.transform, dst_crs=WEB_MERCATOR,
                   dst_nodata=0, resampling=Resampling.nearest)
@@ -279,7 +282,7 @@ def reproject_segments(segmentation: Segmentation, spec: GridSpec, *, n_segments
     lons, lats = to_lonlat.transform([left, right, (left + right) / 2], [bottom, top, (bottom + top) / 2])
     bounds = ((float(lats[0]), float(lons[0])), (float(lats[1]), float(lons[1])))
     return DisplayGrid(transform=spec.transform, shape=(h, w), segment_ids=ids, bounds=bounds,
-                       center=(float(lats[2]), float(lons[2])),
+                       centre=(float(lats[2]), float(lons[2])),
                        n_segments=segmentation.n_segments if n_segments is None else int(n_segments))
 
 

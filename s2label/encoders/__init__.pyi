@@ -21,14 +21,14 @@ from .gnn import GNNConfig as GNNConfig
 from .gnn import GNNModel as GNNModel
 from .gnn import GraphEncoder as GraphEncoder
 from .gnn import dgi_summary as dgi_summary
-from .gnn import standardize_columns as standardize_columns
+from .gnn import standardise_columns as standardise_columns
 from .gnn import train_gnn as train_gnn
 from .gnn import training_nodes as training_nodes
 from .pooled import PooledWindows as PooledWindows
 from .pooled import pool_windows as pool_windows
 from .pooled import training_sample as training_sample
 from .spectral import index_bands as index_bands
-from .spectral import normalized_difference as normalized_difference
+from .spectral import normalised_difference as normalised_difference
 from .spectral import segment_means as segment_means
 from .spectral import segment_stats as segment_stats
 from .spectral import spectral_features as spectral_features

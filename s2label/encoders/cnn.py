@@ -369,6 +369,6 @@ def _loss(net: UNet, xb: torch.Tensor, vb: torch.Tensor, k: int, cfg: CNNConfig,
 
 def pool_segments(feature_map: np.ndarray, segmentation: Segmentation, *, std: bool = False) -> np.ndarray:
     """Masked mean (and standard deviation) of a (F, H, W) feature map over each segment: (N, F) or (N, 2F)."""
-    mean, spread = segment_stats(feature_map, segmentation.labels, segmentation.n_segments, std=std)
+    mean, spread = segment_stats(feature_map, segmentation.ids, segmentation.n_segments, std=std)
     out = mean if spread is None else np.hstack([mean, spread])
     return out.astype(np.float32)

@@ -17,11 +17,12 @@ from torch import nn
 from torch_geometric.nn import DeepGraphInfomax, SAGEConv
 from tqdm.auto import tqdm
 
+from s2label._renamed import renamed_function
 from s2label.encoders.cnn import resolve_device, torch_threads
 from s2label.errors import S2LabelError
 from s2label.segmentation.graph import SegmentGraph
 
-__all__ = ["GraphEncoder", "GNNConfig", "GNNModel", "train_gnn", "training_nodes", "standardize_columns", "dgi_summary"]
+__all__ = ["GraphEncoder", "GNNConfig", "GNNModel", "train_gnn", "training_nodes", "standardise_columns", "dgi_summary"]
 
 
 class GraphEncoder(nn.Module):
@@ -79,7 +80,7 @@ class GNNConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-def standardize_columns(x: np.ndarray, mean: np.ndarray | None = None,
+def standardise_columns(x: np.ndarray, mean: np.ndarray | None = None,
                         std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero-mean, unit-variance columns (with the statistics used, to apply them to another scene)."""
     mean = x.mean(axis=0) if mean is None else mean
@@ -130,8 +131,8 @@ class GNNModel:
                                f"{self.mean.shape[0]}")
         if x.shape[0] != graph.num_nodes:
             raise S2LabelError(f"{x.shape[0]} node feature rows for a graph of {graph.num_nodes} segments")
-        xs, _, _ = standardize_columns(x, self.mean, self.std)
-        h, _, _ = standardize_columns(self._encode(xs, graph, device, num_threads), self.h_mean, self.h_std)
+        xs, _, _ = standardise_columns(x, self.mean, self.std)
+        h, _, _ = standardise_columns(self._encode(xs, graph, device, num_threads), self.h_mean, self.h_std)
         return np.hstack([self.config.self_weight * xs, h]).astype(np.float32)
 
     @torch.no_grad()
@@ -209,7 +210,7 @@ def train_gnn(x: np.ndarray, graph: SegmentGraph, *, config: GNNConfig | None = 
     if not np.isfinite(x).all():
         raise S2LabelError("node features contain NaN or infinity")
     dev = resolve_device(device)
-    xs, mean, std = standardize_columns(x)
+    xs, mean, std = standardise_columns(x)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     encoder = GraphEncoder(x.shape[1], cfg.hidden_channels, cfg.out_channels, cfg.num_layers)
@@ -233,5 +234,8 @@ def train_gnn(x: np.ndarray, graph: SegmentGraph, *, config: GNNConfig | None = 
             opt.step()
             model.losses.append(float(loss.detach()))
     dgi.eval()
-    _, model.h_mean, model.h_std = standardize_columns(model._encode(xs, graph, device, num_threads))
+    _, model.h_mean, model.h_std = standardise_columns(model._encode(xs, graph, device, num_threads))
     return model
+
+
+standardize_columns = renamed_function(standardise_columns, "s2label.encoders.gnn.standardize_columns")

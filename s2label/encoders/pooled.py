@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from s2label._dask import Tasks
-from s2label.encoders.spectral import index_bands, normalized_difference
+from s2label.encoders.spectral import index_bands, normalised_difference
 from s2label.errors import SceneTooSmallError, SegmentationError
 from s2label.io.scene import Scene
 from s2label.io.source import WindowedSource
@@ -106,7 +106,7 @@ def _pool_window(src: WindowedSource, grid: WindowGrid, i: int, labels: np.ndarr
         channels.append(np.zeros((width,) + data.shape[1:], np.float32))
     else:
         channels.append(data * data)
-        channels += [normalized_difference(data[a], data[b])[None] for a, b in index_bands(scene.bands).values()]
+        channels += [normalised_difference(data[a], data[b])[None] for a, b in index_bands(scene.bands).values()]
     ids, inverse = np.unique(labels.ravel(), return_inverse=True)
     counts = np.bincount(inverse, minlength=ids.size)
     sums = np.empty((ids.size, sum(c.shape[0] for c in channels)), np.float64)
@@ -152,7 +152,7 @@ def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentati
     args = []
     for i in range(len(grid)):
         r0, r1, c0, c1 = grid.core(i)
-        block = segmentation.labels[r0:r1, c0:c1]
+        block = segmentation.ids[r0:r1, c0:c1]
         args.append((src_h, grid, i, block if not tasks.distributed else tasks.client.scatter(block), cnn_h,
                      margin, std, device, num_threads))
     handles = tasks.map(_pool_window, args, name="encode windows", progress=progress)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from s2label._renamed import renamed_function
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import SegmentationError
 from s2label.io.bands import find_band
 from s2label.io.scene import Scene
 from s2label.segmentation.superpixels import Segmentation
 
-__all__ = ["spectral_features", "segment_means", "segment_stats", "normalized_difference", "index_bands"]
+__all__ = ["spectral_features", "segment_means", "segment_stats", "normalised_difference", "index_bands"]
 
 
 def segment_means(values: np.ndarray, labels: np.ndarray, n_segments: int) -> np.ndarray:
@@ -69,7 +70,7 @@ def segment_stats(values: np.ndarray, labels: np.ndarray, n_segments: int, *,
     return mean, spread
 
 
-def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def normalised_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(a - b) / (a + b)``, 0 where ``a + b == 0``."""
     num = a.astype(np.float32) - b
     den = a.astype(np.float32) + b
@@ -125,7 +126,7 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
     >>> emb.feature_names[:2], emb.feature_names[-2:]
     (('mean_B01', 'mean_B02'), ('NDVI', 'NDWI'))
     """
-    labels = segmentation.labels
+    labels = segmentation.ids
     if labels.shape != scene.shape:
         raise SegmentationError(f"segmentation {labels.shape} is not on the scene's grid {scene.shape}")
     n = segmentation.n_segments
@@ -137,9 +138,12 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
         names += [f"std_{b}" for b in scene.bands]
     if indices:
         for name, (a, b) in index_bands(scene.bands).items():
-            columns.append(segment_means(normalized_difference(scene.data[a], scene.data[b]), labels, n)[:, None])
+            columns.append(segment_means(normalised_difference(scene.data[a], scene.data[b]), labels, n)[:, None])
             names.append(name)
     vectors = np.concatenate(columns, axis=1)
     return Embeddings(vectors=vectors.astype(np.float32), segment_ids=segmentation.segment_ids,
                       method="spectral", params={"std": std, "indices": indices, "bands": list(scene.bands)},
                       feature_names=tuple(names))
+
+
+normalized_difference = renamed_function(normalised_difference, "s2label.encoders.spectral.normalized_difference")

@@ -188,7 +188,7 @@ def compare_methods(
         enc, emb = fit_embed(scn, sg, gr, encoder=kind, seed=seed, cnn=cnn, gnn=gnn)  # type: ignore[arg-type]
         clus = cluster(emb, **copts)
         assert clus.model is not None
-        return _Fitted(clus.labels, clus.labels_noise_assigned(), emb.vectors, time.perf_counter() - t0, enc,
+        return _Fitted(clus.cluster, clus.cluster_noise_assigned(), emb.vectors, time.perf_counter() - t0, enc,
                        clus.model)
 
     fitted: dict[str, _Fitted] = {}
@@ -215,7 +215,7 @@ def compare_methods(
             emb = enc.encode(scene, seg, graph)
             clus = cluster(emb, **copts)
             assert clus.model is not None
-            fitted[method] = _Fitted(clus.labels, clus.labels_noise_assigned(), emb.vectors,
+            fitted[method] = _Fitted(clus.cluster, clus.cluster_noise_assigned(), emb.vectors,
                                      time.perf_counter() - t0 + fitted["cnn-gnn"].encoder.timings.get("train_cnn", 0),
                                      enc, clus.model)
         elif method not in fitted:
@@ -258,7 +258,7 @@ def _apply(fit: _Fitted, scene: Scene, seg: Segmentation, graph: SegmentGraph) -
     assert fit.encoder is not None and fit.clusterer is not None
     emb = fit.encoder.encode(scene, seg, graph)
     clus: Clustering = predict_clustering(fit.clusterer, emb)
-    return assign_noise_to_nearest(clus.labels, clus.embedding)
+    return assign_noise_to_nearest(clus.cluster, clus.embedding)
 
 
 def _score_segments(method: str, fit: _Fitted, scene: Scene, seg: Segmentation, graph: SegmentGraph,

@@ -157,7 +157,7 @@ def context_consistency(scene: Scene, segmentation: Segmentation, graph: Segment
     found = eligible[nn.kneighbors(vectors[queries], return_distance=False)]
     retrieved, random_pairs = [], []
     for q, candidates in zip(queries, found, strict=True):
-        excluded = np.append(graph.neighbors(int(q)), q)
+        excluded = np.append(graph.neighbours(int(q)), q)
         hits = candidates[~np.isin(candidates, excluded)][:k]
         retrieved += [(q, h) for h in hits]
         others = eligible[~np.isin(eligible, excluded)]

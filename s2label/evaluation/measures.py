@@ -391,9 +391,9 @@ def sample_agreement(embeddings: Any, sample: int, *, full: Any = None, **cluste
     seconds_sampled = time.perf_counter() - t1
     return SampleAgreement(
         n_segments=int(embeddings.n), fit_rows=int(part.params.get("fit_rows", embeddings.n)),
-        ari=float(adjusted_rand_score(full.labels, part.labels)),
-        nmi=float(normalized_mutual_info_score(full.labels, part.labels)),
-        ari_assigned=float(adjusted_rand_score(full.labels_noise_assigned(), part.labels_noise_assigned())),
+        ari=float(adjusted_rand_score(full.cluster, part.cluster)),
+        nmi=float(normalized_mutual_info_score(full.cluster, part.cluster)),
+        ari_assigned=float(adjusted_rand_score(full.cluster_noise_assigned(), part.cluster_noise_assigned())),
         clusters_full=full.n_clusters, clusters_sampled=part.n_clusters, noise_full=full.noise_fraction,
         noise_sampled=part.noise_fraction, seconds_full=seconds_full, seconds_sampled=seconds_sampled,
     )

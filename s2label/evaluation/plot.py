@@ -118,8 +118,8 @@ def show_segments(scene: Scene, segmentation: Segmentation, *, ax: Axes | None =
         of a smaller one; ``None`` shows everything.
     title : str, optional
     """
-    if segmentation.labels.shape != scene.shape:
-        raise SegmentationError(f"segmentation {segmentation.labels.shape} is not on the scene's grid "
+    if segmentation.ids.shape != scene.shape:
+        raise SegmentationError(f"segmentation {segmentation.ids.shape} is not on the scene's grid "
                                 f"{scene.shape}")
     h, w = scene.shape
     if isinstance(window, str):
@@ -132,7 +132,7 @@ def show_segments(scene: Scene, segmentation: Segmentation, *, ax: Axes | None =
     if r1 <= r0 or c1 <= c0:
         raise ValueError(f"window {window!r} holds no pixel of the {w} x {h} px scene")
     rgba = scene_rgb(scene, "true")[r0:r1, c0:c1]
-    labels = segmentation.labels[r0:r1, c0:c1]
+    labels = segmentation.ids[r0:r1, c0:c1]
     edges = find_boundaries(labels, mode="inner") & (labels > 0)
     rgba[edges, :3] = np.array(to_rgb(colour)) / 255.0
     ax = _axes(ax)
@@ -146,13 +146,13 @@ def show_segments(scene: Scene, segmentation: Segmentation, *, ax: Axes | None =
 def _pixel_labels(segmentation: Segmentation, labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     n = segmentation.n_segments
-    if labels.shape == segmentation.labels.shape:
+    if labels.shape == segmentation.ids.shape:
         return labels.astype(np.int64)
     if labels.shape != (n,):
         raise SegmentationError(f"labels have shape {labels.shape}: expected ({n},) per segment or "
-                                f"{segmentation.labels.shape} per pixel")
+                                f"{segmentation.ids.shape} per pixel")
     lut = np.concatenate([[-2], labels.astype(np.int64)])
-    return lut[segmentation.labels]
+    return lut[segmentation.ids]
 
 
 def show_labels(segmentation: Segmentation, labels: np.ndarray, *, names: Mapping[int, str] | None = None,
@@ -172,7 +172,7 @@ def show_labels(segmentation: Segmentation, labels: np.ndarray, *, names: Mappin
     Axes
     """
     pix = _pixel_labels(segmentation, labels)
-    return show_label_map(np.where(segmentation.labels > 0, pix, -2), names=names, colours=colours, ax=ax,
+    return show_label_map(np.where(segmentation.ids > 0, pix, -2), names=names, colours=colours, ax=ax,
                           legend=legend, max_legend=max_legend, title=title)
 
 
@@ -228,7 +228,7 @@ def show_session(session: LabelSession, *, ax: Axes | None = None, legend: bool 
     """The labels of a :class:`~s2label.LabelSession` with their names and colours (hidden ones too)."""
     names = {lab.id: lab.name for lab in session.labels}
     colours = {lab.id: lab.colour for lab in session.labels}
-    return show_labels(session.segmentation, session.segment_labels(), names=names, colours=colours, ax=ax,
+    return show_labels(session.segmentation, session.label_of_segment(), names=names, colours=colours, ax=ax,
                        legend=legend, title=title if title is not None else f"{len(names)} labels")
 
 
@@ -239,7 +239,7 @@ def show_segment_values(segmentation: Segmentation, values: np.ndarray, *, ax: A
     values = np.asarray(values, dtype=np.float64)
     if values.shape != (segmentation.n_segments,):
         raise SegmentationError(f"values have shape {values.shape}, expected ({segmentation.n_segments},)")
-    img = np.concatenate([[np.nan], values])[segmentation.labels]
+    img = np.concatenate([[np.nan], values])[segmentation.ids]
     ax = _axes(ax)
     image = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, shrink=0.8, label=label)

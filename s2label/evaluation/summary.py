@@ -148,7 +148,7 @@ def label_spectra(scene: Scene, segmentation: Segmentation, segment_labels: np.n
     segmentation : Segmentation
         On the scene's grid, N segments.
     segment_labels : ndarray, shape (N,), int
-        Label of each segment (row ``i`` = segment id ``i + 1``), e.g. ``clustering.labels``; negative
+        Label of each segment (row ``i`` = segment id ``i + 1``), e.g. ``clustering.cluster``; negative
         values are kept as one group ``-1``.
     names : mapping, optional
         Label id to name.
@@ -175,15 +175,15 @@ def label_spectra(scene: Scene, segmentation: Segmentation, segment_labels: np.n
     >>> spectra.names, spectra.where(ndvi_above=0.5)
     (('cluster 0', 'field'), [1])
     """
-    if segmentation.labels.shape != scene.shape:
-        raise SegmentationError(f"segmentation {segmentation.labels.shape} is not on the scene's grid "
+    if segmentation.ids.shape != scene.shape:
+        raise SegmentationError(f"segmentation {segmentation.ids.shape} is not on the scene's grid "
                                 f"{scene.shape}")
     n = segmentation.n_segments
     if np.shape(segment_labels) != (n,):
         raise SegmentationError(f"segment_labels has shape {np.shape(segment_labels)}, expected ({n},) for "
                                 f"{n} segments")
-    means, _ = segment_stats(scene.data, segmentation.labels, n)
-    sizes = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
+    means, _ = segment_stats(scene.data, segmentation.ids, n)
+    sizes = np.bincount(segmentation.ids.ravel(), minlength=n + 1)[1:]
     return spectra_of_labels(means, sizes, segment_labels, scene.bands, names=names)
 
 
@@ -195,6 +195,6 @@ def session_spectra(session: LabelSession) -> LabelSpectra:
     """
     if session.spectra is None:
         raise SessionError("this session has no segment spectra: build it with LabelSession.from_result")
-    sizes = np.bincount(session.segmentation.labels.ravel(), minlength=session.n_segments + 1)[1:]
+    sizes = np.bincount(session.segmentation.ids.ravel(), minlength=session.n_segments + 1)[1:]
     names = {lab.id: lab.name for lab in session.labels} | {-1: "unlabelled"}
-    return spectra_of_labels(session.spectra, sizes, session.segment_labels(), session.bands, names=names)
+    return spectra_of_labels(session.spectra, sizes, session.label_of_segment(), session.bands, names=names)

@@ -15,8 +15,8 @@ from .bands import WAVELENGTH_NM as WAVELENGTH_NM
 from .bands import band_from_filename as band_from_filename
 from .bands import false_colour_bands as false_colour_bands
 from .bands import find_band as find_band
-from .bands import normalize_band as normalize_band
-from .bands import normalize_bands as normalize_bands
+from .bands import normalise_band as normalise_band
+from .bands import normalise_bands as normalise_bands
 from .datasets import SAMPLE_SHAPE as SAMPLE_SHAPE
 from .datasets import sample_scene as sample_scene
 from .datasets import sample_scene_path as sample_scene_path

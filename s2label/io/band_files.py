@@ -22,7 +22,7 @@ import rasterio
 from rasterio.errors import RasterioIOError
 
 from s2label.errors import BandError, S2LabelWarning, SceneError
-from s2label.io.bands import CANONICAL_BANDS, band_from_filename, normalize_band, normalize_bands
+from s2label.io.bands import CANONICAL_BANDS, band_from_filename, normalise_band, normalise_bands
 from s2label.io.safe import baseline_offset_default, find_safe_root, parse_safe
 from s2label.io.stac import describe_item, is_stac_item, stac_bands
 
@@ -255,14 +255,14 @@ def _file_sources(path: Path, band_names: Sequence[str] | None, *,
 def _stack_names(path: Path, count: int, descriptions: Sequence[str | None],
                  band_names: Sequence[str] | None) -> tuple[str, ...]:
     if band_names is not None:
-        names = normalize_bands(band_names)
+        names = normalise_bands(band_names)
         if len(names) != count:
             raise BandError(f"band_names has {len(names)} names for {count} bands", path=path)
         return names
     parsed = [_try_normalize(d) for d in descriptions]
     if all(parsed):
         try:
-            return normalize_bands(parsed)  # type: ignore[arg-type]
+            return normalise_bands(parsed)  # type: ignore[arg-type]
         except BandError as exc:
             raise BandError(exc.problem, path=path) from None
     if count in (13, 12):
@@ -278,7 +278,7 @@ def _try_normalize(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        return normalize_band(name)
+        return normalise_band(name)
     except BandError:
         return band_from_filename(name)
 

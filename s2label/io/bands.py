@@ -1,11 +1,11 @@
 """Sentinel-2 band names, resolutions and wavelengths: the one place band spellings are normalised.
 
 Band names arrive spelled ``B8A``, ``B8a``, ``b08``, ``B8``, ``B1``, ``nir`` or ``swir16``; everything in s2label
-uses the canonical ESA spelling (``B01`` ... ``B12``, ``B8A``) returned by :func:`normalize_band`.
+uses the canonical ESA spelling (``B01`` ... ``B12``, ``B8A``) returned by :func:`normalise_band`.
 
 Examples
 --------
->>> normalize_band("b8a"), normalize_band("B8"), normalize_band("B1"), normalize_band("nir")
+>>> normalise_band("b8a"), normalise_band("B8"), normalise_band("B1"), normalise_band("nir")
 ('B8A', 'B08', 'B01', 'B08')
 >>> band_from_filename("T33UUP_20170613T101031_B8A_20m.jp2")
 'B8A'
@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Iterable
 
+from s2label._renamed import renamed_function
 from s2label.errors import BandError
 
 __all__ = [
@@ -26,8 +27,8 @@ __all__ = [
     "RESOLUTION_M",
     "WAVELENGTH_NM",
     "COMMON_NAMES",
-    "normalize_band",
-    "normalize_bands",
+    "normalise_band",
+    "normalise_bands",
     "band_from_filename",
     "find_band",
     "false_colour_bands",
@@ -63,7 +64,7 @@ _BAND_RE = re.compile(r"^B?0*(\d{1,2})(A?)$", re.IGNORECASE)
 _TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])B(0?[1-9]|1[0-2]|8A)(?![0-9A-Za-z])", re.IGNORECASE)
 
 
-def normalize_band(name: str) -> str:
+def normalise_band(name: str) -> str:
     """Return the canonical spelling of one Sentinel-2 band name.
 
     Parameters
@@ -83,7 +84,7 @@ def normalize_band(name: str) -> str:
 
     Examples
     --------
-    >>> [normalize_band(b) for b in ("B8A", "b8a", "B08", "B8", "B10", "red")]
+    >>> [normalise_band(b) for b in ("B8A", "b8a", "B08", "B8", "B10", "red")]
     ['B8A', 'B8A', 'B08', 'B08', 'B10', 'B04']
     """
     if not isinstance(name, str):
@@ -104,15 +105,15 @@ def normalize_band(name: str) -> str:
     )
 
 
-def normalize_bands(names: Iterable[str]) -> tuple[str, ...]:
+def normalise_bands(names: Iterable[str]) -> tuple[str, ...]:
     """Normalise several band names and refuse duplicates.
 
     Examples
     --------
-    >>> normalize_bands(["b2", "B03", "red"])
+    >>> normalise_bands(["b2", "B03", "red"])
     ('B02', 'B03', 'B04')
     """
-    out = tuple(normalize_band(n) for n in names)
+    out = tuple(normalise_band(n) for n in names)
     dupes = sorted({b for b in out if out.count(b) > 1})
     if dupes:
         raise BandError(f"band(s) given twice: {', '.join(dupes)}")
@@ -135,7 +136,7 @@ def band_from_filename(path: str | os.PathLike[str]) -> str | None:
     tokens = _TOKEN_RE.findall(stem)
     if not tokens:
         return None
-    return normalize_band("B" + tokens[-1])
+    return normalise_band("B" + tokens[-1])
 
 
 def find_band(bands: Iterable[str], *wanted: str) -> int | None:
@@ -163,3 +164,9 @@ def false_colour_bands(bands: Iterable[str]) -> tuple[str, str, str]:
     """
     names = set(bands)
     return ("B8A" if "B08" not in names and "B8A" in names else "B08", "B04", "B03")
+
+
+normalize_band = renamed_function(normalise_band, "s2label.io.bands.normalize_band")
+
+
+normalize_bands = renamed_function(normalise_bands, "s2label.io.bands.normalize_bands")

@@ -35,7 +35,7 @@ from s2label.io.band_files import (
     _resolve_sources,
     _tag_scaling,
 )
-from s2label.io.bands import normalize_band, normalize_bands
+from s2label.io.bands import normalise_band, normalise_bands
 from s2label.io.scene import Scene
 from s2label.io.stac import load_item
 
@@ -235,7 +235,7 @@ def _plan_read(source: Any, *, bands: Sequence[str] | None, band_names: Sequence
         source = load_item(source)
     sources, meta = _resolve_sources(source, band_names)
     if bands is not None:
-        wanted = normalize_bands(bands)
+        wanted = normalise_bands(bands)
         by_band = {s.band: s for s in sources}
         missing = [b for b in wanted if b not in by_band]
         if missing:
@@ -317,7 +317,7 @@ def _pick(value: float | Mapping[str, float] | None, band: str, default: float) 
     if value is None:
         return float(default)
     if isinstance(value, Mapping):
-        norm = {normalize_band(k): float(v) for k, v in value.items()}
+        norm = {normalise_band(k): float(v) for k, v in value.items()}
         return norm.get(band, float(default))
     return float(value)
 

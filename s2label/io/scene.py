@@ -13,7 +13,7 @@ from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 
 from s2label.errors import BandError, SceneError
-from s2label.io.bands import find_band, normalize_band
+from s2label.io.bands import find_band, normalise_band
 
 __all__ = ["Scene"]
 
@@ -68,7 +68,7 @@ class Scene:
         if valid.shape != data.shape[1:]:
             raise SceneError(f"valid mask {valid.shape} does not match data {data.shape[1:]}",
                              path=self.source or None)
-        bands = tuple(normalize_band(b) for b in self.bands)
+        bands = tuple(normalise_band(b) for b in self.bands)
         if len(bands) != data.shape[0]:
             raise BandError(f"{len(bands)} band names for {data.shape[0]} channels")
         if self.crs is None:
@@ -105,8 +105,8 @@ class Scene:
 
     # --- bands ----------------------------------------------------------------------------------
     def band_index(self, name: str) -> int:
-        """Channel index of a band (any spelling :func:`~s2label.io.bands.normalize_band` accepts)."""
-        canonical = normalize_band(name)
+        """Channel index of a band (any spelling :func:`~s2label.io.bands.normalise_band` accepts)."""
+        canonical = normalise_band(name)
         idx = find_band(self.bands, canonical)
         if idx is None:
             raise BandError(f"band {canonical} is not in this scene (it has {', '.join(self.bands)})",

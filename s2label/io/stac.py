@@ -3,7 +3,7 @@
 A STAC item (Earth Search, Microsoft Planetary Computer, a static catalogue of your own) lists one asset per
 band, usually a Cloud-Optimised GeoTIFF. Assets are matched to bands by their ``eo:bands`` (or STAC 1.1
 ``bands``) name or common name, else by their key (``"B04"``, ``"red"``, ``"nir08"``), all through
-:func:`s2label.io.bands.normalize_band`. Only single-band image assets count: GeoTIFF/COG and JPEG 2000; thumbnails,
+:func:`s2label.io.bands.normalise_band`. Only single-band image assets count: GeoTIFF/COG and JPEG 2000; thumbnails,
 overviews, true-colour previews and metadata are skipped. When one band comes as both a COG and a JP2 (Earth
 Search's ``red`` and ``red-jp2``), the COG is used.
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, cast
 from urllib.parse import urlsplit
 
 from s2label.errors import BandError, S2LabelWarning, SceneError
-from s2label.io.bands import CANONICAL_BANDS, normalize_band
+from s2label.io.bands import CANONICAL_BANDS, normalise_band
 
 if TYPE_CHECKING:
     import pystac
@@ -239,7 +239,7 @@ def _try_band(name: object) -> str | None:
     if not isinstance(name, str) or not name:
         return None
     try:
-        return normalize_band(name)
+        return normalise_band(name)
     except BandError:
         return None
 

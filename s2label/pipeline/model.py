@@ -33,7 +33,7 @@ from s2label.encoders.cnn import CNNConfig, CNNEncoder, UNet
 from s2label.encoders.encoder import SegmentEncoder
 from s2label.encoders.gnn import GNNConfig, GNNModel, GraphEncoder, dgi_summary
 from s2label.errors import ClusteringError, ModelError
-from s2label.io.bands import normalize_bands
+from s2label.io.bands import normalise_bands
 
 __all__ = ["SavedModel", "save_model", "load_model", "MODEL_FORMAT", "MODEL_VERSION"]
 
@@ -146,7 +146,7 @@ def load_model(path: str | os.PathLike[str], *, device: str = "auto", num_thread
         if file_sha256(f) != digest:
             raise ModelError("file is corrupt or was changed after saving (checksum mismatch)", path=f)
     try:
-        bands = normalize_bands(meta["bands"])
+        bands = normalise_bands(meta["bands"])
         kind = str(meta["encoder"])
         encoder = SegmentEncoder(kind, bands, device=device, num_threads=num_threads)
         if "cnn" in meta:

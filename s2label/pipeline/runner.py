@@ -23,6 +23,7 @@ from s2label._atomic import atomic_path, ensure_writable_dir, write_json_atomic
 from s2label._dask import local_client
 from s2label._json import to_jsonable
 from s2label._profiling import Profiler, peak_rss_mb
+from s2label._renamed import renamed_attribute
 from s2label._version import __version__
 from s2label.clustering.clusterer import Clustering, cluster, predict_clustering
 from s2label.encoders.embeddings import Embeddings
@@ -32,7 +33,7 @@ from s2label.io.read import read_scene
 from s2label.io.scene import Scene
 from s2label.io.write import write_raster
 from s2label.pipeline.model import SavedModel, load_model, save_model
-from s2label.segmentation.export import vectorize, write_geojson, write_geopackage, write_label_raster
+from s2label.segmentation.export import vectorise, write_geojson, write_geopackage, write_label_raster
 from s2label.segmentation.graph import SegmentGraph, build_graph
 from s2label.segmentation.superpixels import Segmentation, segment
 
@@ -85,11 +86,13 @@ class PipelineResult:
         assert self.scene is not None
         from s2label.encoders.spectral import segment_stats
 
-        return segment_stats(self.scene.data, self.segmentation.labels, self.segmentation.n_segments)[0]
+        return segment_stats(self.scene.data, self.segmentation.ids, self.segmentation.n_segments)[0]
 
-    def segment_labels(self, *, assign_noise: bool = False) -> np.ndarray:
+    def cluster_of_segment(self, *, assign_noise: bool = False) -> np.ndarray:
         """(N,) cluster of each segment; with ``assign_noise`` noise gets its nearest cluster."""
-        return self.clustering.labels_noise_assigned() if assign_noise else self.clustering.labels.copy()
+        return self.clustering.cluster_noise_assigned() if assign_noise else self.clustering.cluster.copy()
+
+    segment_labels = renamed_attribute("cluster_of_segment", "PipelineResult.segment_labels")
 
 
 def _seed_everything(seed: int) -> None:
@@ -223,7 +226,7 @@ def run(
     --------
     >>> from s2label.io.datasets import sample_scene
     >>> result = run(sample_scene(window=((0, 200), (0, 200))), encoder="spectral", reduce="pca", progress=False)
-    >>> result.segmentation.n_segments > 100, result.clustering.labels.shape == (result.graph.num_nodes,)
+    >>> result.segmentation.n_segments > 100, result.clustering.cluster.shape == (result.graph.num_nodes,)
     (True, True)
     """
     if out is not None:
@@ -421,7 +424,7 @@ def _check_model_bands(model: SavedModel, scene: Scene) -> None:
 def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Profiler, *, source: str = "",
             grid: Any = None) -> dict[str, Any]:
     scene, seg, graph, clus = result.scene, result.segmentation, result.graph, result.clustering
-    valid = seg.labels > 0 if scene is None else scene.valid  # segments cover every valid pixel
+    valid = seg.ids > 0 if scene is None else scene.valid  # segments cover every valid pixel
     return {
         "s2label_version": __version__,
         "python": platform.python_version(),
@@ -437,7 +440,7 @@ def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Pro
         "counts": {
             "pixels": int(valid.size), "valid_pixels": int(valid.sum()),
             "segments": seg.n_segments, "edges": graph.num_edges, "isolated_segments": int(graph.isolated().size),
-            "embedding_dim": result.embeddings.dim, "noise_segments": int((clus.labels < 0).sum()),
+            "embedding_dim": result.embeddings.dim, "noise_segments": int((clus.cluster < 0).sum()),
             **clus.summary(),
         },
     }
@@ -453,18 +456,18 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
     """
     out_dir = ensure_writable_dir(out_dir)
     seg, clus, emb = result.segmentation, result.clustering, result.embeddings
-    raw = clus.labels
-    assigned = clus.labels_noise_assigned()
+    raw = clus.cluster
+    assigned = clus.cluster_noise_assigned()
     written = [
-        write_raster(out_dir / "segments.tif", seg.labels, transform=seg.transform, crs=seg.crs, nodata=0),
+        write_raster(out_dir / "segments.tif", seg.ids, transform=seg.transform, crs=seg.crs, nodata=0),
         write_label_raster(out_dir / "clusters.tif", seg, raw, names=names),
     ]
     if clus.n_clusters:
         noise_per_cluster = np.bincount(assigned[raw < 0], minlength=clus.n_clusters)
         extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c])} for c in range(clus.n_clusters)}
-        polygons = vectorize(seg, assigned, names=names, extra_properties=extra, include_noise=False)
+        polygons = vectorise(seg, assigned, names=names, extra_properties=extra, include_noise=False)
     else:  # everything is noise: export it as such rather than an empty file
-        polygons = vectorize(seg, raw, names=names, include_noise=True)
+        polygons = vectorise(seg, raw, names=names, include_noise=True)
     written.append(write_geojson(out_dir / "clusters.geojson", polygons))
     if gpkg:
         written.append(write_geopackage(out_dir / "clusters.gpkg", polygons, layer="clusters"))

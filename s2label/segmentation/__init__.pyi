@@ -9,8 +9,8 @@ from .export import LabelPolygons as LabelPolygons
 from .export import label_raster as label_raster
 from .export import pixel_area_m2 as pixel_area_m2
 from .export import to_geojson as to_geojson
-from .export import vectorize as vectorize
-from .export import vectorize_raster as vectorize_raster
+from .export import vectorise as vectorise
+from .export import vectorise_raster as vectorise_raster
 from .export import write_geojson as write_geojson
 from .export import write_geopackage as write_geopackage
 from .export import write_label_raster as write_label_raster
@@ -29,4 +29,4 @@ from .superpixels import MIN_SEGMENTS as MIN_SEGMENTS
 from .superpixels import Segmentation as Segmentation
 from .superpixels import band_stats as band_stats
 from .superpixels import segment as segment
-from .superpixels import standardize as standardize
+from .superpixels import standardise as standardise

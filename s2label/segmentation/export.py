@@ -25,12 +25,13 @@ from shapely.geometry.polygon import orient
 
 from s2label._atomic import atomic_path
 from s2label._json import to_jsonable
+from s2label._renamed import renamed_function
 from s2label.errors import OutputError, SegmentationError
 from s2label.io.write import write_raster
 from s2label.segmentation.superpixels import Segmentation
 
 __all__ = [
-    "NOISE", "NODATA", "LabelPolygons", "label_raster", "vectorize", "vectorize_raster", "to_geojson", "write_geojson",
+    "NOISE", "NODATA", "LabelPolygons", "label_raster", "vectorise", "vectorise_raster", "to_geojson", "write_geojson",
     "write_geopackage", "write_label_raster", "pixel_area_m2",
 ]
 
@@ -98,7 +99,7 @@ def pixel_area_m2(transform: Any, crs: CRS) -> float | None:
     return None
 
 
-def vectorize(
+def vectorise(
     segmentation: Segmentation,
     segment_labels: np.ndarray,
     *,
@@ -127,12 +128,12 @@ def vectorize(
     """
     labels = np.asarray(segment_labels).astype(np.int32)
     seg_counts = {int(v): int(c) for v, c in zip(*np.unique(labels, return_counts=True), strict=True)}
-    return vectorize_raster(label_raster(segmentation, labels), segmentation.transform, segmentation.crs,
+    return vectorise_raster(label_raster(segmentation, labels), segmentation.transform, segmentation.crs,
                             names=names, extra_properties=extra_properties, include_noise=include_noise,
                             segment_counts=seg_counts)
 
 
-def vectorize_raster(raster: np.ndarray, transform: Any, crs: CRS, *, names: Mapping[int, str] | None = None,
+def vectorise_raster(raster: np.ndarray, transform: Any, crs: CRS, *, names: Mapping[int, str] | None = None,
                      extra_properties: Mapping[int, Mapping[str, Any]] | None = None, include_noise: bool = True,
                      segment_counts: Mapping[int, int] | None = None) -> LabelPolygons:
     """Dissolve the pixels of each value of a label raster into one (Multi)Polygon.
@@ -144,7 +145,7 @@ def vectorize_raster(raster: np.ndarray, transform: Any, crs: CRS, *, names: Map
     transform, crs
         The raster's grid.
     names, extra_properties, include_noise
-        As :func:`vectorize`.
+        As :func:`vectorise`.
     segment_counts : mapping label -> int, optional
         The ``n_segments`` property (0 where missing).
 
@@ -281,3 +282,9 @@ def write_label_raster(path: str | os.PathLike[str], segmentation: Segmentation,
         tags["S2LABEL_NAMES"] = json.dumps({str(k): v for k, v in names.items()})
     return write_raster(path, raster, transform=segmentation.transform, crs=segmentation.crs, nodata=NODATA,
                         tags=tags)
+
+
+vectorize = renamed_function(vectorise, "s2label.segmentation.export.vectorize")
+
+
+vectorize_raster = renamed_function(vectorise_raster, "s2label.segmentation.export.vectorize_raster")

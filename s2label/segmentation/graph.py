@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from s2label._renamed import renamed_attribute
 from s2label.errors import SegmentationError
 from s2label.segmentation.superpixels import Segmentation
 
@@ -82,7 +83,9 @@ class SegmentGraph:
         n = self.num_nodes
         return sp.csr_matrix((self.edge_weight, (self.edge_index[0], self.edge_index[1])), shape=(n, n))
 
-    def neighbors(self, node: int) -> np.ndarray:
+    neighbors = renamed_attribute("neighbours", "SegmentGraph.neighbors")
+
+    def neighbours(self, node: int) -> np.ndarray:
         """Nodes adjacent to ``node``."""
         ei = self.edge_index
         lo, hi = np.searchsorted(ei[0], [node, node + 1])
@@ -169,7 +172,7 @@ def build_graph(segmentation: Segmentation | np.ndarray, *, chunk_rows: int = 10
     -------
     SegmentGraph
     """
-    labels = segmentation.labels if isinstance(segmentation, Segmentation) else np.asarray(segmentation)
+    labels = segmentation.ids if isinstance(segmentation, Segmentation) else np.asarray(segmentation)
     if labels.ndim != 2:
         raise SegmentationError(f"labels must be (H, W), got shape {labels.shape}")
     if labels.size and labels.min() < 0:

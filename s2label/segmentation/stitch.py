@@ -86,7 +86,7 @@ def _segment_window(src: WindowedSource, grid: WindowGrid, i: int, params: Mappi
         labels = np.zeros(scene.shape, np.int32)
     else:
         opts = {k: v for k, v in params.items() if k != "segment_size"}
-        labels = segment_on_grid(scene, (bounds[0], bounds[2]), segment_size=size, stats=stats, **opts).labels
+        labels = segment_on_grid(scene, (bounds[0], bounds[2]), segment_size=size, stats=stats, **opts).ids
     n_local = int(labels.max())
     flat = labels.ravel()
     counts = np.bincount(flat, minlength=n_local + 1).astype(np.float64)
@@ -139,10 +139,10 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
         padded = Scene(data, scene.bands, scene.transform * Affine.translation(-left, -top), scene.crs, valid,
                        scene.source, dict(scene.meta))
         seg = segment(padded, n_segments=n, stats=stats, seed_step=step, **options)
-        labels = connected_pieces(seg.labels[top:, left:], background=0, connectivity=1).astype(np.int32)
+        labels = connected_pieces(seg.ids[top:, left:], background=0, connectivity=1).astype(np.int32)
         return Segmentation(labels, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
     seg = segment(scene, n_segments=n, stats=stats, seed_step=step, **options)
-    return Segmentation(seg.labels, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
+    return Segmentation(seg.ids, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
 
 
 def plan_segment_windows(shape: tuple[int, int], segment_size: float, *, size: int = 2048,

@@ -14,10 +14,11 @@ from rasterio.crs import CRS
 from skimage.measure import label as connected_components
 from skimage.segmentation import felzenszwalb, slic
 
+from s2label._renamed import renamed_attribute, renamed_function
 from s2label.errors import SceneTooSmallError, SegmentationError
 from s2label.io.scene import Scene
 
-__all__ = ["Segmentation", "segment", "standardize", "band_stats", "MIN_SEGMENTS"]
+__all__ = ["Segmentation", "segment", "standardise", "band_stats", "MIN_SEGMENTS"]
 
 #: A scene must hold at least this many segments' worth of valid pixels.
 MIN_SEGMENTS = 4
@@ -29,8 +30,9 @@ class Segmentation:
 
     Attributes
     ----------
-    labels : ndarray, shape (H, W), int32
-        0 where masked or no data; segments are numbered 1..N, each 4-connected.
+    ids : ndarray, shape (H, W), int32
+        Segment id of each pixel: 0 where masked or no data; segments are numbered 1..N, each 4-connected.
+        (``labels`` before 0.2, still an alias until 0.3.)
     transform, crs
         The scene's grid.
     params : Mapping
@@ -46,35 +48,37 @@ class Segmentation:
     (3, [2, 2, 1])
     """
 
-    labels: np.ndarray
+    ids: np.ndarray
     transform: Affine
     crs: CRS
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    labels = renamed_attribute("ids", "Segmentation.labels")
+
     def __post_init__(self) -> None:
-        labels = np.asarray(self.labels)
-        if labels.ndim != 2:
-            raise SegmentationError(f"labels must be (H, W), got shape {labels.shape}")
-        if labels.dtype != np.int32:
-            labels = labels.astype(np.int32)
-        if labels.size and labels.min() < 0:
-            raise SegmentationError("segment labels must be >= 0 (0 = no data)")
-        object.__setattr__(self, "labels", labels)
+        ids = np.asarray(self.ids)
+        if ids.ndim != 2:
+            raise SegmentationError(f"segment ids must be (H, W), got shape {ids.shape}")
+        if ids.dtype != np.int32:
+            ids = ids.astype(np.int32)
+        if ids.size and ids.min() < 0:
+            raise SegmentationError("segment ids must be >= 0 (0 = no data)")
+        object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     @property
     def n_segments(self) -> int:
         """Number of segments N (the largest id)."""
-        return int(self.labels.max()) if self.labels.size else 0
+        return int(self.ids.max()) if self.ids.size else 0
 
     def __repr__(self) -> str:
-        h, w = self.labels.shape
+        h, w = self.ids.shape
         method = self.params.get("method", "")
         return f"Segmentation({self.n_segments} segments on {w}x{h} px" + (f", {method}" if method else "") + ")"
 
     @property
     def shape(self) -> tuple[int, int]:
-        return (int(self.labels.shape[0]), int(self.labels.shape[1]))
+        return (int(self.ids.shape[0]), int(self.ids.shape[1]))
 
     @property
     def segment_ids(self) -> np.ndarray:
@@ -83,7 +87,7 @@ class Segmentation:
 
     def areas(self) -> np.ndarray:
         """(N,) int64 pixel count of each segment, index ``id - 1``."""
-        return np.bincount(self.labels.ravel(), minlength=self.n_segments + 1)[1:]
+        return np.bincount(self.ids.ravel(), minlength=self.n_segments + 1)[1:]
 
     def to_raster(self, values: np.ndarray, *, fill: float = 0) -> np.ndarray:
         """Paint a per-segment array (N,) or (N, K) onto the grid; ``fill`` where there is no segment.
@@ -103,7 +107,7 @@ class Segmentation:
         lut = np.empty((self.n_segments + 1,) + values.shape[1:], dtype=np.result_type(values, fill))
         lut[0] = fill
         lut[1:] = values
-        return lut[self.labels]
+        return lut[self.ids]
 
 
 def band_stats(scene: Scene, bands: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +123,7 @@ def band_stats(scene: Scene, bands: Sequence[str] | None = None) -> tuple[np.nda
     return mean, std
 
 
-def standardize(scene: Scene, bands: Sequence[str] | None = None, *,
+def standardise(scene: Scene, bands: Sequence[str] | None = None, *,
                 stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Bands scaled to zero mean and unit variance over valid pixels; 0 outside the mask.
 
@@ -189,7 +193,7 @@ def segment(
     felzenszwalb_scale : float
         Felzenszwalb's ``scale`` (larger: larger segments); its ``min_size`` is ``segment_size // 4``.
     stats : (mean, std), optional
-        Per-band statistics to standardise with (default: the scene's own; see :func:`standardize`).
+        Per-band statistics to standardise with (default: the scene's own; see :func:`standardise`).
     seed_step : int, optional
         SLIC only: put the initial cluster centres on a regular grid of this step in pixels, starting at
         ``seed_step // 2`` from the top-left corner, over the whole raster (masked pixels included), instead of
@@ -238,7 +242,7 @@ def segment(
             f"{n_valid} valid pixels make {n_segments} segment(s) of ~{size:.0f} px; at least {MIN_SEGMENTS} "
             "are needed (use a smaller segment size or a larger scene/window)", path=scene.source or None)
 
-    image = standardize(scene, bands, stats=stats)
+    image = standardise(scene, bands, stats=stats)
     if not valid.all():
         image[:, ~valid] = image[:, valid].min(axis=1)[:, None] - 10.0
     params: dict[str, Any] = {"method": method, "bands": list(bands) if bands else list(scene.bands),
@@ -264,4 +268,7 @@ def segment(
         raise SegmentationError(f"unknown segmentation method {method!r}; use 'slic' or 'felzenszwalb'")
     raw[~valid] = 0
     labels = connected_components(raw, background=0, connectivity=1).astype(np.int32)
-    return Segmentation(labels=labels, transform=scene.transform, crs=scene.crs, params=params)
+    return Segmentation(ids=labels, transform=scene.transform, crs=scene.crs, params=params)
+
+
+standardize = renamed_function(standardise, "s2label.segmentation.superpixels.standardize")

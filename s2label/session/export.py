@@ -26,7 +26,7 @@ from s2label.segmentation.export import (
     NOISE,
     LabelPolygons,
     pixel_area_m2,
-    vectorize_raster,
+    vectorise_raster,
     write_geojson,
     write_geopackage,
 )
@@ -84,7 +84,7 @@ def label_raster(session: LabelSession, *, precision: str = "segment", **options
     else:
         if options:
             raise SessionError(f"{sorted(options)} apply to precision='pixel' only")
-        raster = session.segmentation.to_raster(session.segment_labels().astype(np.int32), fill=NODATA)
+        raster = session.segmentation.to_raster(session.label_of_segment().astype(np.int32), fill=NODATA)
     return paint_pixel_overrides(raster, session.pixel_overrides())
 
 
@@ -107,7 +107,7 @@ def _pixel_precise(session: LabelSession, options: Mapping[str, Any]) -> Any:
     cached = getattr(session, "_pixel_cache", None)
     if cached is not None and cached[0] is state and cached[1] == key:
         return cached[2]
-    result = refine_pixels(session.scene, session.segmentation, session.segment_labels(), session.probabilities(),
+    result = refine_pixels(session.scene, session.segmentation, session.label_of_segment(), session.probabilities(),
                            **options)
     session._pixel_cache = (state, key, result)
     return result
@@ -129,7 +129,7 @@ def label_table(session: LabelSession) -> list[dict[str, Any]]:
     """One row per label of a session, in panel order: id, name, colour, hidden, counts (segments, by hand,
     predicted), mean probability, area, source, provenance (``automatic``/``predicted``/``manual`` parts),
     clusters and hierarchy nodes (for the panel and the exports' properties)."""
-    segment_labels = session.segment_labels()
+    segment_labels = session.label_of_segment()
     top = max([lab.id for lab in session.labels], default=-1) + 2
     node_cluster = {node: k for k, node in enumerate(session.hierarchy.selected)}
     counts, areas = session.counts(), session.areas_px()
@@ -177,8 +177,8 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True, includ
                    "probability": row["probability"]}
              for lid, row in table.items()}
     extra[UNLABELLED] = {"label": UNLABELLED, "provenance": "unlabelled"}
-    segment_counts = dict(zip(*np.unique(session.segment_labels(), return_counts=True), strict=True))
-    return vectorize_raster(raster, session.segmentation.transform, session.segmentation.crs,
+    segment_counts = dict(zip(*np.unique(session.label_of_segment(), return_counts=True), strict=True))
+    return vectorise_raster(raster, session.segmentation.transform, session.segmentation.crs,
                             names={**names, UNLABELLED: "unlabelled"}, extra_properties=extra,
                             include_noise=include_unlabelled, segment_counts=segment_counts)
 

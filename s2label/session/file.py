@@ -29,11 +29,11 @@ FILE_VERSION = 1
 
 def fingerprint(segmentation: Segmentation, clustering: Clustering) -> dict[str, Any]:
     """What ties a session file to its scene: shapes and SHA-256 of the segment raster and the clustering."""
-    seg = hashlib.sha256(np.ascontiguousarray(segmentation.labels).tobytes())
+    seg = hashlib.sha256(np.ascontiguousarray(segmentation.ids).tobytes())
     seg.update(repr((segmentation.shape, tuple(segmentation.transform)[:6], segmentation.crs.to_wkt())).encode())
-    clu = hashlib.sha256(np.ascontiguousarray(clustering.labels, dtype=np.int32).tobytes())
+    clu = hashlib.sha256(np.ascontiguousarray(clustering.cluster, dtype=np.int32).tobytes())
     clu.update(np.ascontiguousarray(clustering.segment_ids, dtype=np.int64).tobytes())
-    return {"n_segments": int(clustering.labels.size), "shape": list(segmentation.shape),
+    return {"n_segments": int(clustering.cluster.size), "shape": list(segmentation.shape),
             "segmentation_sha256": seg.hexdigest(), "clustering_sha256": clu.hexdigest()}
 
 

@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from s2label._json import to_jsonable
+from s2label._renamed import renamed_attribute
 from s2label._version import __version__
 from s2label.clustering.clusterer import Clustering
 from s2label.clustering.hierarchy import ClusterHierarchy
@@ -113,7 +114,7 @@ class LabelSession(StoredSession, PixelLabelling, Suggestions, Annotations):
     def __init__(self, segmentation: Segmentation, embeddings: Embeddings, clustering: Clustering, *,
                  autosave: str | os.PathLike[str] | None = None, spectra: np.ndarray | None = None,
                  bands: Sequence[str] = (), scene: Scene | None = None, annotator: str | None = None) -> None:
-        n = clustering.labels.size
+        n = clustering.cluster.size
         ids = np.asarray(clustering.segment_ids)
         if embeddings.n != n or not np.array_equal(np.asarray(embeddings.segment_ids), ids):
             raise SessionError(f"embeddings ({embeddings.n} segments) and clustering ({n}) describe different "
@@ -141,7 +142,7 @@ class LabelSession(StoredSession, PixelLabelling, Suggestions, Annotations):
         # (:meth:`commit_prepared`) and an edit from the main thread never interleave
         self._lock = threading.RLock()
         self._n = n
-        self._areas = np.bincount(segmentation.labels.ravel(), minlength=n + 1)[1:]
+        self._areas = np.bincount(segmentation.ids.ravel(), minlength=n + 1)[1:]
         self._rules = EditRules(self.hierarchy, evidence=self._evidence, pixels=self._pixels_in)
         self._graph: tuple[np.ndarray, np.ndarray] | None = None
         self._node_cluster = self._rules.node_cluster
@@ -246,9 +247,11 @@ class LabelSession(StoredSession, PixelLabelling, Suggestions, Annotations):
     def n_segments(self) -> int:
         return self._n
 
-    def segment_labels(self) -> np.ndarray:
+    def label_of_segment(self) -> np.ndarray:
         """(N,) int64 label id of segment ``i + 1``; ``-1`` unlabelled. A read-only view."""
         return self._segment_labels
+
+    segment_labels = renamed_attribute("label_of_segment", "LabelSession.segment_labels")
 
     def label_of(self, segment_id: int) -> int:
         return int(self._segment_labels[self._row(segment_id)])
@@ -282,7 +285,7 @@ class LabelSession(StoredSession, PixelLabelling, Suggestions, Annotations):
         info: dict[str, Any] = {
             "segment": int(segment_id), "label": label_id,
             "name": self.label(label_id).name if label_id != UNLABELLED else "unlabelled",
-            "cluster": int(self.clustering.labels[row]),
+            "cluster": int(self.clustering.cluster[row]),
             "probability": float(self.clustering.probabilities[row]),
             "outlier_score": float(self.clustering.outlier_scores[row]),
             "area_px": int(self._areas[row]), "manual": bool(self.manual_rows()[row]),

@@ -122,7 +122,7 @@ def pixel_features(scene: Scene, pixels: np.ndarray) -> np.ndarray:
 
 def _boundary(segmentation: Segmentation, width: int) -> np.ndarray:
     """(H, W) bool: pixels within ``width`` pixels of another segment (both sides of every border)."""
-    edge = find_boundaries(segmentation.labels, mode="thick")
+    edge = find_boundaries(segmentation.ids, mode="thick")
     return ndimage.binary_dilation(edge, iterations=width - 1) if width > 1 else edge
 
 
@@ -175,7 +175,7 @@ def refine_pixels(scene: Scene, segmentation: Segmentation, segment_labels: np.n
         raise SessionError(f"where must be one of {WHERE}, got {where!r}")
     if not 0 <= min_confidence <= 1:
         raise SessionError(f"min_confidence must be within 0..1, got {min_confidence}")
-    flat = segmentation.labels.ravel().astype(np.int64)
+    flat = segmentation.ids.ravel().astype(np.int64)
     per_pixel = np.concatenate([[NODATA], labels])[flat].astype(np.int32)  # segment 0 (outside) -> NODATA
     per_pixel_conf = np.concatenate([[0.0], confidence])[flat].astype(np.float32)
     good = np.concatenate([[False], (labels >= 0) & (confidence >= min_confidence)])[flat]

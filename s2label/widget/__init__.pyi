@@ -1,5 +1,6 @@
 from . import actions as actions
 from . import download as download
+from . import editing as editing
 from . import embedding_view as embedding_view
 from . import explorer as explorer
 from . import layers as layers
@@ -17,6 +18,7 @@ from .download import ExportActions as ExportActions
 from .download import download_link as download_link
 from .download import human_size as human_size
 from .download import mime_type as mime_type
+from .editing import LabelEditing as LabelEditing
 from .embedding_view import EmbeddingView as EmbeddingView
 from .embedding_view import project as project
 from .explorer import MODES as MODES

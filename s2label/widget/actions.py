@@ -231,7 +231,7 @@ class ReviewActions:
             return
         segment_id = self.reviewing = queue[0]
         self._reviewed.add(segment_id)
-        rows, cols = np.nonzero(self.session.segmentation.labels == segment_id)
+        rows, cols = np.nonzero(self.session.segmentation.ids == segment_id)
         lat, lon = self.locator.latlon(float(rows.mean()), float(cols.mean()))
         self.map.center = (lat, lon)
         self.show_info(self.session.segment_info(segment_id), lat=lat, lon=lon)

@@ -26,7 +26,7 @@ Examples
 >>> session = LabelSession(seg, emb, s2label.cluster(emb, reduce="pca", min_cluster_size=5))
 >>> explorer = ClusterExplorer(session, scene)
 >>> lat, lon = explorer.locator.latlon(64, 64)
->>> print(explorer.handle_click(lat, lon)["segment"] == seg.labels[64, 64])
+>>> print(explorer.handle_click(lat, lon)["segment"] == seg.ids[64, 64])
 True
 """
 
@@ -199,7 +199,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         self.home_zoom = fit_zoom(g.shape[1] * g.pixel_size, g.shape[0] * g.pixel_size, width_px=480,
                                   height_px=_MAP_HEIGHT - 40)
         low, high = zoom_limits(self.detail.frame.pixel_size, fit_zoom=self.home_zoom)
-        self.map = ExplorerMap(center=g.center, zoom=self.home_zoom, min_zoom=low, max_zoom=high,
+        self.map = ExplorerMap(center=g.centre, zoom=self.home_zoom, min_zoom=low, max_zoom=high,
                                scroll_wheel_zoom=True, zoom_snap=1, zoom_delta=1, attribution_control=False,
                                layout=w.Layout(height=f"{_MAP_HEIGHT}px", width="100%"))
         for layer in list(self.map.layers):  # Map(basemap=None) raises: drop the default tiles instead
@@ -374,7 +374,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         px_km2 = None if px_m2 is None else px_m2 / 1e6
         self.panel.sync(s.labels, counts, {k: None if px_km2 is None else v * px_km2 for k, v in areas.items()})
         entries = [(lab.name, lab.colour) for lab in s.labels if not lab.hidden]
-        n_unlabelled = int(np.count_nonzero(s.segment_labels() == UNLABELLED))
+        n_unlabelled = int(np.count_nonzero(s.label_of_segment() == UNLABELLED))
         if self.show_unlabelled.value and n_unlabelled:
             entries.append(("unlabelled", UNLABELLED_COLOUR))
         self.legend.set_entries(entries)
@@ -391,7 +391,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         self.redo_button.disabled = not s.can_redo
         self._show_granularity()
         self.review_info.value = f"<small>{n_unlabelled} unlabelled</small>"
-        self.embedding_view.set_colours(s.segment_labels(), {lab.id: lab.colour for lab in s.labels})
+        self.embedding_view.set_colours(s.label_of_segment(), {lab.id: lab.colour for lab in s.labels})
         self.refresh_overlay()
         self._run(self.pixel_labels.update)
         self._offer_merge_name()
@@ -403,7 +403,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         if self.probability_alpha.value:  # hand labels opaque, the others by their probability
             p = np.clip(np.asarray(s.clustering.probabilities, np.float32), 0, 1)
             confidence = np.where(s.manual_rows(), 1.0, 0.25 + 0.75 * p)
-        return label_lut(s.segment_labels(), {lab.id: None if lab.hidden else lab.colour for lab in s.labels},
+        return label_lut(s.label_of_segment(), {lab.id: None if lab.hidden else lab.colour for lab in s.labels},
                          unlabelled=_UNLABELLED_RGBA if self.show_unlabelled.value else (0, 0, 0, 0),
                          confidence=confidence)
 
@@ -489,7 +489,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
 
     def zoom_to_scene(self) -> None:
         """Show the whole scene."""
-        self.map.center, self.map.zoom = self.grid.center, self.home_zoom
+        self.map.center, self.map.zoom = self.grid.centre, self.home_zoom
 
     def clear_selection(self) -> None:
         """Forget the selection and the find-similar examples (and hide the matches)."""

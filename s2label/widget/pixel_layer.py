@@ -15,7 +15,7 @@ Examples
 >>> from s2label.segmentation.superpixels import Segmentation
 >>> raster = np.array([[-2, -1], [0, 5]], np.int32).repeat(20, 0).repeat(20, 1)
 >>> ids = raster_as_ids(raster, Affine(10, 0, 500000, 0, -10, 4000000), CRS.from_epsg(32633))
->>> np.unique(ids.labels).tolist(), int(ids.labels[30, 30]) - ID_OFFSET
+>>> np.unique(ids.ids).tolist(), int(ids.ids[30, 30]) - ID_OFFSET
 ([0, 2, 3, 8], 5)
 """
 

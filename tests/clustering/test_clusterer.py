@@ -33,20 +33,20 @@ def test_finds_planted_clusters(reduce, min_size):
     X, truth = _blobs()
     c = cluster(_emb(X), min_cluster_size=min_size, reduce=reduce, n_components=3)
     assert c.n_clusters == 3 and c.noise_fraction < 0.1
-    keep = c.labels >= 0
-    assert adjusted_rand_score(truth[keep], c.labels[keep]) > 0.99
+    keep = c.cluster >= 0
+    assert adjusted_rand_score(truth[keep], c.cluster[keep]) > 0.99
     assert c.probabilities.shape == c.outlier_scores.shape == (len(X),)
     assert set(c.condensed_tree.dtype.names) >= {"parent", "child", "lambda_val", "child_size"}
     assert c.embedding.shape == (len(X), 3 if reduce != "none" else 4)
     assert c.params["min_cluster_size"] == min_size
-    assert c.sizes().sum() == (c.labels >= 0).sum()
+    assert c.sizes().sum() == (c.cluster >= 0).sum()
 
 
 def test_outlier_is_noise_with_high_score():
     X, _ = _blobs()
     X = np.vstack([X, [[20, -20, 20, -20]]])
     c = cluster(_emb(X), min_cluster_size=15, reduce="pca")
-    assert c.labels[-1] == -1
+    assert c.cluster[-1] == -1
     assert c.outlier_scores[-1] >= np.quantile(c.outlier_scores, 0.99)
 
 
@@ -93,9 +93,9 @@ def test_predict_clustering_keeps_the_tree():
     X, _ = _blobs()
     c = cluster(_emb(X), min_cluster_size=15, reduce="pca")
     p = predict_clustering(c.model, _emb(X[:20]))
-    assert p.labels.shape == (20,) and p.params["predicted"] is True
+    assert p.cluster.shape == (20,) and p.params["predicted"] is True
     assert p.condensed_tree is c.condensed_tree
-    np.testing.assert_array_equal(p.labels, c.labels[:20])
+    np.testing.assert_array_equal(p.cluster, c.cluster[:20])
 
 
 def test_deterministic_with_umap():
@@ -138,7 +138,7 @@ def test_spectral_clusters_of_real_crop_split_water_and_land(real_crop):
     c = cluster(emb)
     assert c.n_clusters >= 2
     ndwi = emb.vectors[:, emb.feature_names.index("NDWI")]
-    labels = c.labels_noise_assigned()
+    labels = c.cluster_noise_assigned()
     # water segments and dry-land segments hardly share clusters
     shared = np.intersect1d(labels[ndwi > 0.2], labels[ndwi < -0.3])
     assert np.isin(labels[ndwi > 0.2], shared).mean() < 0.1
@@ -152,11 +152,11 @@ def test_sampled_fit_finds_the_planted_clusters():
     truth = np.repeat(np.arange(4), 1000)
     emb = Embeddings(centres[truth] + rng.normal(0, 0.4, (4000, 5)), np.arange(1, 4001), "spectral")
     sampled = cluster(emb, reduce="pca", sample=400)
-    assert sampled.params["fit_rows"] == 400 and sampled.labels.shape == (4000,)
-    assert adjusted_rand_score(truth, sampled.labels_noise_assigned()) > 0.99
+    assert sampled.params["fit_rows"] == 400 and sampled.cluster.shape == (4000,)
+    assert adjusted_rand_score(truth, sampled.cluster_noise_assigned()) > 0.99
     # the fitted rows keep HDBSCAN's own answer, the others are predicted with a vote strength
     rows = np.sort(np.random.default_rng(0).choice(4000, 400, replace=False))
-    np.testing.assert_array_equal(sampled.labels[rows], sampled.model.labels_)
+    np.testing.assert_array_equal(sampled.cluster[rows], sampled.model.labels_)
     assert ((sampled.probabilities >= 0) & (sampled.probabilities <= 1)).all()
     # the hierarchy of a sampled fit describes the sample only: the session gets a flat one
     from s2label.clustering.hierarchy import ClusterHierarchy
@@ -175,7 +175,7 @@ def test_sample_auto_and_bad_sample(monkeypatch):
     monkeypatch.setattr(cluster_module, "AUTO_SAMPLE", 200)
     auto = cluster(emb, reduce="pca")
     assert auto.params["fit_rows"] == 200 and auto.n_clusters >= 2
-    assert not set(auto.labels[:300].tolist()) & set(auto.labels[300:].tolist()) - {-1}  # the blobs stay apart
+    assert not set(auto.cluster[:300].tolist()) & set(auto.cluster[300:].tolist()) - {-1}  # the blobs stay apart
     assert "fit_rows" not in cluster(emb, reduce="pca", sample=None).params
     with pytest.raises(ClusteringError, match="at least"):
         cluster(emb, sample=3)
@@ -197,8 +197,8 @@ def test_sample_agreement_on_real_segments(real_crop):
     full = cluster(emb, reduce="pca", sample=None)
     again = sample_agreement(emb, emb.n // 4, full=full, reduce="pca")  # a full fit made once, reused
     assert again.ari == agreement.ari and np.isnan(again.seconds_full) and again.seconds_sampled > 0
-    shuffled = np.random.default_rng(0).permutation(full.labels)
-    assert adjusted_rand_score(full.labels, shuffled) < 0.05
+    shuffled = np.random.default_rng(0).permutation(full.cluster)
+    assert adjusted_rand_score(full.cluster, shuffled) < 0.05
 
 
 @parametrize_with_checks([SegmentClusterer(reduce="pca", min_cluster_size=5),

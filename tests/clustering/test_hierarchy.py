@@ -11,10 +11,10 @@ def test_reproduces_hdbscan_labels(blob_parts):
     h = ClusterHierarchy.from_clustering(clustering)
     assert not h.flat
     assert len(h.selected) == clustering.n_clusters == 4
-    np.testing.assert_array_equal(h.assign(h.selected), clustering.labels)
+    np.testing.assert_array_equal(h.assign(h.selected), clustering.cluster)
     # the four blobs are the four selected clusters, 60 segments each
     for k in range(4):
-        assert np.unique(clustering.labels[k * 60:(k + 1) * 60]).size == 1
+        assert np.unique(clustering.cluster[k * 60:(k + 1) * 60]).size == 1
 
 
 def test_levels_split_one_node_at_a_time(blob_parts):
@@ -54,7 +54,7 @@ def test_predicted_clustering_is_flat(blob_parts):
     predicted = predict_clustering(clustering.model, emb)
     h = ClusterHierarchy.from_clustering(predicted)
     assert h.flat and h.n_levels == 1 and h.children(0) == ()
-    np.testing.assert_array_equal(h.assign(h.selected), predicted.labels)
+    np.testing.assert_array_equal(h.assign(h.selected), predicted.cluster)
 
 
 def test_real_clustering_hierarchy(crop_cnn_gnn):
@@ -62,6 +62,6 @@ def test_real_clustering_hierarchy(crop_cnn_gnn):
     clustering = crop_cnn_gnn.clustering
     h = ClusterHierarchy.from_clustering(clustering)
     assert not h.flat
-    np.testing.assert_array_equal(h.assign(h.selected), clustering.labels)
+    np.testing.assert_array_equal(h.assign(h.selected), clustering.cluster)
     sizes = h.level_sizes()
     assert sizes[0] == 1 and sizes[-1] >= clustering.n_clusters

@@ -24,7 +24,7 @@ def test_planted_segments_of_a_synthetic_scene_come_first(scene_factory):
     seg = s2label.segment(scene, segment_size=36, compactness=0.05)
     emb = s2label.embed(scene, seg, encoder="spectral")
     # segments made only of the planted material (one that caught a background pixel has a spread, unlike them)
-    share = np.bincount(seg.labels.ravel(), weights=mask.ravel())[1:] / seg.areas()
+    share = np.bincount(seg.ids.ravel(), weights=mask.ravel())[1:] / seg.areas()
     planted_ids = set((np.flatnonzero(share == 1.0) + 1).tolist())
     assert len(planted_ids) >= 6
     ranked = find_similar(emb, [min(planted_ids)])

@@ -203,7 +203,7 @@ def test_detail_ids_are_the_native_ids(blocks: Segmentation, overview: DisplayGr
         assert_native_ids(grid, blocks)
         # exactly what reprojecting the whole raster onto the same grid gives
         whole = np.zeros(grid.shape, np.int32)
-        reproject(blocks.labels, whole, src_transform=blocks.transform, src_crs=blocks.crs, src_nodata=0,
+        reproject(blocks.ids, whole, src_transform=blocks.transform, src_crs=blocks.crs, src_nodata=0,
                   dst_transform=grid.transform, dst_crs="EPSG:3857", dst_nodata=0, resampling=Resampling.nearest)
         np.testing.assert_array_equal(grid.segment_ids, whole)
     # at the data's resolution every 10 x 10 px segment in the view is there: 5% of 200 x 200 segments
@@ -230,7 +230,7 @@ def test_detail_reads_only_a_window(blocks: Segmentation, overview: DisplayGrid,
     (shape,) = sources
     # 7% of the frame a side (5% + 2 x 20% margin), rotated by ~1.5 degrees, plus 2 px of padding
     assert shape[0] <= 0.07 * SIZE * 1.05 + 6 and shape[1] <= 0.07 * SIZE * 1.05 + 6
-    assert shape[0] * shape[1] < 0.01 * blocks.labels.size
+    assert shape[0] * shape[1] < 0.01 * blocks.ids.size
     assert grid.shape[0] * grid.shape[1] >= 0.9 * shape[0] * shape[1] / 1.05 ** 2   # data resolution
 
 

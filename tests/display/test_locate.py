@@ -20,8 +20,8 @@ def test_locate_pixel_centres_of_the_quadrants(utm_quadrants: Segmentation) -> N
     lon, lat = pixel_lonlat(utm_quadrants, rows, cols)
     for r, c, x, y in zip(rows, cols, lon, lat, strict=True):
         assert loc.pixel(y, x) == (r, c)
-        assert loc.locate(y, x) == utm_quadrants.labels[r, c]
-    np.testing.assert_array_equal(loc.locate_many(lat, lon), utm_quadrants.labels[rows, cols])
+        assert loc.locate(y, x) == utm_quadrants.ids[r, c]
+    np.testing.assert_array_equal(loc.locate_many(lat, lon), utm_quadrants.ids[rows, cols])
     assert loc.latlon(10, 20) == pytest.approx(tuple(v[0] for v in pixel_lonlat(utm_quadrants, [10], [20])[::-1]))
 
 
@@ -45,7 +45,7 @@ def test_locate_on_the_real_crop_is_right(crop_segmentation: Segmentation) -> No
     lon, lat = pixel_lonlat(crop_segmentation, rows, cols)
     loc = SegmentLocator(crop_segmentation)
     got = [loc.locate(y, x) for y, x in zip(lat, lon, strict=True)]
-    np.testing.assert_array_equal(got, crop_segmentation.labels[rows, cols])
+    np.testing.assert_array_equal(got, crop_segmentation.ids[rows, cols])
 
 
 def ring_lonlat(seg: Segmentation, corners: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -126,7 +126,7 @@ def test_polygon_on_the_real_crop_matches_a_brute_force_count(crop_segmentation:
     rows, cols = np.mgrid[0:256, 0:256]
     lon, lat = pixel_lonlat(seg, rows.ravel(), cols.ravel())
     inside = shapely.contains_xy(merc_polygon, *to_merc.transform(lon, lat))
-    counts = np.bincount(seg.labels.ravel()[inside], minlength=seg.n_segments + 1)[1:]
+    counts = np.bincount(seg.ids.ravel()[inside], minlength=seg.n_segments + 1)[1:]
     fraction = counts / seg.areas()
     expected = set((np.flatnonzero(fraction >= 0.5) + 1).tolist())
     assert len(expected) > 50

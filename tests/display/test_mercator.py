@@ -27,7 +27,7 @@ def test_display_grid_bounds_are_the_mercator_corners_of_the_grid(utm_quadrants:
     # the scene's centre is inside, and so is the grid's centre
     lon, lat = pixel_lonlat(utm_quadrants, np.array([29.5]), np.array([29.5]))
     assert south < lat[0] < north and west < lon[0] < east
-    assert south < grid.center[0] < north and west < grid.center[1] < east
+    assert south < grid.centre[0] < north and west < grid.centre[1] < east
     # bounds are not the scene's lat/lon extent: the rotated grid's corners lie outside the scene
     assert (grid.segment_ids == 0).any()
     assert grid.n_segments == 4 and grid.crs.to_epsg() == 3857
@@ -59,8 +59,8 @@ def test_display_grid_on_the_real_crop(real_crop: Scene, crop_segmentation: Segm
     lon, lat = pixel_lonlat(crop_segmentation, np.array([127.5]), np.array([127.5]))
     (south, west), (north, east) = grid.bounds
     assert south < lat[0] < north and west < lon[0] < east
-    assert 36 < grid.center[0] < 39 and -79 < grid.center[1] < -75        # Virginia
-    assert abs(grid.center[0] - lat[0]) < 1e-3 and abs(grid.center[1] - lon[0]) < 1e-3
+    assert 36 < grid.centre[0] < 39 and -79 < grid.centre[1] < -75        # Virginia
+    assert abs(grid.centre[0] - lat[0]) < 1e-3 and abs(grid.centre[1] - lon[0]) < 1e-3
     # every segment big enough is shown, with about its share of display pixels
     shown = np.bincount(grid.segment_ids.ravel(), minlength=crop_segmentation.n_segments + 1)[1:]
     areas = crop_segmentation.areas()

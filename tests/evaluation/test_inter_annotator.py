@@ -15,7 +15,7 @@ def test_two_annotators_on_the_real_crop_agree_as_computed_by_hand(crop_result):
     ids = [lab.id for lab in first.labels]
     first.rename(ids[0], "water"), first.rename(ids[1], "field"), first.rename(ids[2], "town")
     second.rename(ids[0], "water"), second.merge([ids[1], ids[2]], name="field")  # no town: it is all field
-    second.assign([int(np.flatnonzero(first.segment_labels() == ids[0])[0]) + 1], ids[1])  # one water segment
+    second.assign([int(np.flatnonzero(first.label_of_segment() == ids[0])[0]) + 1], ids[1])  # one water segment
     result = agreement(first, second)
     # by hand: each pixel's name in both maps, compared by sklearn
     def names(session):

@@ -148,8 +148,8 @@ def test_rotation_stability_of_known_and_scrambled_maps():
 
 def test_fragmentation_of_the_real_crop_clustering(crop_result):
     graph, clustering = crop_result.graph, crop_result.clustering
-    raw = fragmentation(graph, clustering.labels)
-    assigned = fragmentation(graph, clustering.labels_noise_assigned())
+    raw = fragmentation(graph, clustering.cluster)
+    assigned = fragmentation(graph, clustering.cluster_noise_assigned())
     assert 0.0 < assigned < 0.25 and 0.0 < raw < 0.25
 
 

@@ -62,7 +62,7 @@ def test_label_map_colours_noise_and_legend(quadrants):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["water", "cluster 0"]  # largest first
     assert ax.get_title() == "2 labels (grey: noise)"
-    per_pixel = plot.show_labels(seg, np.array([0, 2, -1, 2])[seg.labels - 1])
+    per_pixel = plot.show_labels(seg, np.array([0, 2, -1, 2])[seg.ids - 1])
     np.testing.assert_array_equal(_image(per_pixel)[:, 30:], img[:, 30:])
     with pytest.raises(SegmentationError, match="expected"):
         plot.show_labels(seg, np.array([0, 1]))
@@ -84,8 +84,8 @@ def test_session_map_uses_its_names_and_colours(crop_result):
     ax = plot.show_session(session)
     assert "salt marsh" in [t.get_text() for t in ax.get_legend().get_texts()]
     img = _image(ax)
-    rows = np.flatnonzero(session.segment_labels() == first)
-    r, c = np.argwhere(session.segmentation.labels == rows[0] + 1)[0]
+    rows = np.flatnonzero(session.label_of_segment() == first)
+    r, c = np.argwhere(session.segmentation.ids == rows[0] + 1)[0]
     np.testing.assert_allclose(img[r, c], np.array(to_rgb("#123456")) / 255)
 
 

@@ -60,7 +60,7 @@ def test_session_spectra_follow_the_edits(crop_result):
         before.n_pixels[ia] + before.n_pixels[ib])
     np.testing.assert_allclose(after.mean[i], expected, rtol=1e-5)
     # the same figures as from the scene itself
-    direct = label_spectra(crop_result.scene, session.segmentation, session.segment_labels())
+    direct = label_spectra(crop_result.scene, session.segmentation, session.label_of_segment())
     np.testing.assert_allclose(direct.mean, after.mean, rtol=1e-4)
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from s2label.errors import BandError
-from s2label.io.bands import CANONICAL_BANDS, band_from_filename, find_band, normalize_band, normalize_bands
+from s2label.io.bands import CANONICAL_BANDS, band_from_filename, find_band, normalise_band, normalise_bands
 
 
 @pytest.mark.parametrize("spelling, canonical", [
@@ -10,18 +10,18 @@ from s2label.io.bands import CANONICAL_BANDS, band_from_filename, find_band, nor
     ("red", "B04"), ("NIR", "B08"), ("nir08", "B8A"), ("swir16", "B11"), ("swir_22", "B12"),
 ])
 def test_normalize_band_spellings(spelling, canonical):
-    assert normalize_band(spelling) == canonical
+    assert normalise_band(spelling) == canonical
 
 
 @pytest.mark.parametrize("bad", ["B13", "B00", "B1A", "B9A", "X", "", "band 4", "B8AA"])
 def test_unknown_band_names_raise(bad):
     with pytest.raises(BandError, match="unknown band name"):
-        normalize_band(bad)
+        normalise_band(bad)
 
 
 def test_normalize_bands_refuses_duplicates():
     with pytest.raises(BandError, match="B08"):
-        normalize_bands(["B8", "B08"])
+        normalise_bands(["B8", "B08"])
 
 
 @pytest.mark.parametrize("name, band", [

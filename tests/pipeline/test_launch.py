@@ -22,7 +22,7 @@ def test_explore_runs_then_resumes_after_a_restart(real_crop, tmp_path):
     again = s2label.explore(real_crop, out=out, **FAST)
     assert (out / "report.json").read_text() == report  # the finished run was reused, not recomputed
     assert again.session.label(label).name == "river"
-    np.testing.assert_array_equal(again.session.segment_labels(), first.session.segment_labels())
+    np.testing.assert_array_equal(again.session.label_of_segment(), first.session.label_of_segment())
     assert again.session.can_undo
     with pytest.raises(OutputError, match="labelling session of the previous run"):
         s2label.explore(real_crop, out=out, rerun=True, **FAST)
@@ -39,9 +39,9 @@ def test_load_run_checks_the_folder(real_crop, tmp_path, crop_cnn_gnn):
 def test_load_run_of_the_default_pipeline(crop_cnn_gnn, real_crop):
     """A cnn-gnn run on the real crop, loaded back: same segments, embeddings, clusters and hierarchy."""
     loaded = load_run(crop_cnn_gnn.out_dir, real_crop)
-    np.testing.assert_array_equal(loaded.segmentation.labels, crop_cnn_gnn.segmentation.labels)
+    np.testing.assert_array_equal(loaded.segmentation.ids, crop_cnn_gnn.segmentation.ids)
     np.testing.assert_allclose(loaded.embeddings.vectors, crop_cnn_gnn.embeddings.vectors)
-    np.testing.assert_array_equal(loaded.clustering.labels, crop_cnn_gnn.clustering.labels)
+    np.testing.assert_array_equal(loaded.clustering.cluster, crop_cnn_gnn.clustering.cluster)
     explorer = s2label.explore(loaded)
     assert not explorer.session.hierarchy.flat
     assert explorer.session.autosave_path == crop_cnn_gnn.out_dir / SESSION_FILE

@@ -36,7 +36,7 @@ def test_save_load_gives_identical_embeddings_and_labels(fitted):
     again = loaded.encoder.encode(scene, seg, graph)
     np.testing.assert_allclose(again.vectors, emb.vectors, atol=1e-5)
     labels = loaded.clusterer.predict(again.vectors)
-    np.testing.assert_array_equal(labels, clus.labels)
+    np.testing.assert_array_equal(labels, clus.cluster)
 
 
 def test_weights_are_plain_state_dicts(fitted):

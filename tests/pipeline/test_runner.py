@@ -16,15 +16,15 @@ def test_run_writes_the_contract_files(tmp_path, real_crop):
     seg = result.segmentation
     with rasterio.open(out / "segments.tif") as ds:
         assert ds.crs == real_crop.crs and ds.transform == real_crop.transform and ds.nodata == 0
-        np.testing.assert_array_equal(ds.read(1), seg.labels)
+        np.testing.assert_array_equal(ds.read(1), seg.ids)
     with rasterio.open(out / "clusters.tif") as ds:
         clusters = ds.read(1)
         assert ds.transform == real_crop.transform and ds.dtypes[0] == "int32"
-    np.testing.assert_array_equal(clusters, seg.to_raster(result.clustering.labels, fill=-2))
+    np.testing.assert_array_equal(clusters, seg.to_raster(result.clustering.cluster, fill=-2))
     npz = np.load(out / "embeddings.npz")
     assert npz["vectors"].shape == (seg.n_segments, result.embeddings.dim)
     np.testing.assert_array_equal(npz["segment_ids"], np.arange(1, seg.n_segments + 1))
-    np.testing.assert_array_equal(npz["cluster"], result.clustering.labels)
+    np.testing.assert_array_equal(npz["cluster"], result.clustering.cluster)
     assert (npz["cluster_assigned"] >= 0).all()
     report = json.loads((out / "report.json").read_text())
     assert report["seed"] == 0 and report["params"]["encoder"] == "spectral"
@@ -36,7 +36,8 @@ def test_run_writes_the_contract_files(tmp_path, real_crop):
     gj = json.loads((out / "clusters.geojson").read_text())
     # noise joins its nearest cluster in the GeoJSON and is counted for review
     assert all(f["properties"]["cluster"] >= 0 for f in gj["features"])
-    assert sum(f["properties"]["n_noise_segments"] for f in gj["features"]) == int((result.clustering.labels < 0).sum())
+    n_noise = int((result.clustering.cluster < 0).sum())
+    assert sum(f["properties"]["n_noise_segments"] for f in gj["features"]) == n_noise
     assert sum(f["properties"]["n_segments"] for f in gj["features"]) == seg.n_segments
 
 
@@ -50,8 +51,8 @@ def test_run_without_out_writes_nothing(tmp_path, monkeypatch, real_crop):
 def test_same_seed_same_result(real_crop):
     a = s2label.run(real_crop, encoder="spectral", progress=False, segment_size=300, seed=3)
     b = s2label.run(real_crop, encoder="spectral", progress=False, segment_size=300, seed=3)
-    np.testing.assert_array_equal(a.segmentation.labels, b.segmentation.labels)
-    np.testing.assert_array_equal(a.clustering.labels, b.clustering.labels)
+    np.testing.assert_array_equal(a.segmentation.ids, b.segmentation.ids)
+    np.testing.assert_array_equal(a.clustering.cluster, b.clustering.cluster)
 
 
 def test_run_reads_a_path_with_read_options(sample_dir):
@@ -65,7 +66,7 @@ def test_all_noise_is_exported_as_noise(tmp_path, crop_result):
     from dataclasses import replace
 
     clus = crop_result.clustering
-    all_noise = replace(clus, labels=np.full_like(clus.labels, -1))
+    all_noise = replace(clus, cluster=np.full_like(clus.cluster, -1))
     result = replace(crop_result, clustering=all_noise)
     from s2label.pipeline.runner import write_outputs
 
@@ -104,8 +105,8 @@ def test_cnn_gnn_on_a_real_crop(crop_cnn_gnn, real_crop):
 
     cnn_only = SegmentEncoder("cnn", real_crop.bands, cnn=r.encoder.cnn).encode(r.scene, r.segmentation, r.graph)
     cnn_clusters = cluster(cnn_only)
-    assert fragmentation(r.graph, r.clustering.labels_noise_assigned()) < fragmentation(
-        r.graph, cnn_clusters.labels_noise_assigned())
+    assert fragmentation(r.graph, r.clustering.cluster_noise_assigned()) < fragmentation(
+        r.graph, cnn_clusters.cluster_noise_assigned())
 
 
 def test_saved_model_labels_the_rotated_scene(crop_cnn_gnn, real_crop, tmp_path):
@@ -116,8 +117,8 @@ def test_saved_model_labels_the_rotated_scene(crop_cnn_gnn, real_crop, tmp_path)
     assert rotated.report["params"]["model"] == str(model_dir)
     assert "train" not in rotated.report["stages"] and "embed" in rotated.report["stages"]
     assert rotated.segmentation.params["segment_size"] == pytest.approx(150, rel=0.05)  # the model's settings
-    original = segment_to_pixels(crop_cnn_gnn.segmentation, crop_cnn_gnn.clustering.labels_noise_assigned())
-    turned = segment_to_pixels(rotated.segmentation, rotated.clustering.labels_noise_assigned())
+    original = segment_to_pixels(crop_cnn_gnn.segmentation, crop_cnn_gnn.clustering.cluster_noise_assigned())
+    turned = segment_to_pixels(rotated.segmentation, rotated.clustering.cluster_noise_assigned())
     assert rotation_stability(original, turned, k=1) > 0.6
     # the rotated run saved the same model again (the same weights)
     import torch
@@ -158,7 +159,7 @@ def test_rotation_of_a_synthetic_scene_keeps_its_clustering(scene_factory, tiny_
                 progress=False)
     first = s2label.run(scene, out=tmp_path / "a", **opts)
     turned = s2label.run(rotate_scene(scene, 1), model=tmp_path / "a" / "model", progress=False)
-    a = segment_to_pixels(first.segmentation, first.clustering.labels_noise_assigned())
-    b = segment_to_pixels(turned.segmentation, turned.clustering.labels_noise_assigned())
+    a = segment_to_pixels(first.segmentation, first.clustering.cluster_noise_assigned())
+    b = segment_to_pixels(turned.segmentation, turned.clustering.cluster_noise_assigned())
     assert first.clustering.n_clusters >= 4
     assert rotation_stability(a, b, k=1) > 0.9

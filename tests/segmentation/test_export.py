@@ -15,7 +15,7 @@ from s2label.segmentation.export import (
     NOISE,
     label_raster,
     to_geojson,
-    vectorize,
+    vectorise,
     write_geojson,
     write_geopackage,
     write_label_raster,
@@ -32,8 +32,8 @@ def _rings(geom):
 
 
 def test_geojson_is_rfc7946_and_inside_the_scene(crop_result):
-    seg, labels = crop_result.segmentation, crop_result.segment_labels(assign_noise=True)
-    polys = vectorize(seg, labels, names={0: "water"})
+    seg, labels = crop_result.segmentation, crop_result.cluster_of_segment(assign_noise=True)
+    polys = vectorise(seg, labels, names={0: "water"})
     gj = to_geojson(polys)
     assert gj["type"] == "FeatureCollection" and "crs" not in gj
     assert [f["properties"]["cluster"] for f in gj["features"]] == sorted(set(labels.tolist()))
@@ -56,9 +56,9 @@ def test_geojson_is_rfc7946_and_inside_the_scene(crop_result):
 
 
 def test_polygons_rasterize_back_to_the_label_raster(crop_result):
-    seg, labels = crop_result.segmentation, crop_result.clustering.labels
+    seg, labels = crop_result.segmentation, crop_result.clustering.cluster
     raster = label_raster(seg, labels)
-    polys = vectorize(seg, labels)
+    polys = vectorise(seg, labels)
     back = rasterize(zip(polys.geometries, polys.values, strict=True), out_shape=seg.shape, transform=seg.transform,
                      fill=NODATA, dtype="int32")
     np.testing.assert_array_equal(back, raster)
@@ -72,11 +72,11 @@ def test_polygons_rasterize_back_to_the_label_raster(crop_result):
 
 def test_areas_add_up_to_the_valid_area(crop_result):
     seg = crop_result.segmentation
-    polys = vectorize(seg, crop_result.clustering.labels)
+    polys = vectorise(seg, crop_result.clustering.cluster)
     total = sum(p["area_m2"] for p in polys.properties)
-    assert total == pytest.approx(float((seg.labels > 0).sum()) * 100.0)
+    assert total == pytest.approx(float((seg.ids > 0).sum()) * 100.0)
     assert NOISE in polys.values or crop_result.clustering.noise_fraction == 0
-    no_noise = vectorize(seg, crop_result.clustering.labels, include_noise=False)
+    no_noise = vectorise(seg, crop_result.clustering.cluster, include_noise=False)
     assert NOISE not in no_noise.values
 
 
@@ -85,12 +85,12 @@ def test_geographic_grid_area_is_geodesic():
     labels = np.ones((20, 30), np.int32)
     labels[:, 15:] = 2
     seg = Segmentation(labels, Affine(0.0001, 0, 10.0, 0, -0.0001, 0.001), CRS.from_epsg(4326))
-    polys = vectorize(seg, np.array([0, 1]))
+    polys = vectorise(seg, np.array([0, 1]))
     assert polys.properties[0]["area_m2"] == pytest.approx(300 * 11.132 * 11.057, rel=0.01)
 
 
 def test_write_geojson_file(tmp_path, crop_result):
-    path = write_geojson(tmp_path / "c.geojson", vectorize(crop_result.segmentation, crop_result.clustering.labels))
+    path = write_geojson(tmp_path / "c.geojson", vectorise(crop_result.segmentation, crop_result.clustering.cluster))
     data = json.loads(path.read_text())
     assert data["type"] == "FeatureCollection" and len(data["features"]) >= 2
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
@@ -99,7 +99,7 @@ def test_write_geojson_file(tmp_path, crop_result):
 def test_write_geopackage_in_scene_crs(tmp_path, crop_result):
     import pyogrio
 
-    polys = vectorize(crop_result.segmentation, crop_result.clustering.labels,
+    polys = vectorise(crop_result.segmentation, crop_result.clustering.cluster,
                       extra_properties={0: {"source": "automatic"}})
     path = write_geopackage(tmp_path / "c.gpkg", polys, layer="clusters")
     info = pyogrio.read_info(path, layer="clusters")
@@ -112,11 +112,11 @@ def test_write_geopackage_in_scene_crs(tmp_path, crop_result):
 
 def test_write_label_raster_on_the_scene_grid(tmp_path, crop_result):
     seg = crop_result.segmentation
-    path = write_label_raster(tmp_path / "clusters.tif", seg, crop_result.clustering.labels, names={0: "water"})
+    path = write_label_raster(tmp_path / "clusters.tif", seg, crop_result.clustering.cluster, names={0: "water"})
     with rasterio.open(path) as ds:
         assert ds.crs == seg.crs and ds.transform == seg.transform and ds.nodata == NODATA
         assert ds.dtypes[0] == "int32"
-        np.testing.assert_array_equal(ds.read(1), label_raster(seg, crop_result.clustering.labels))
+        np.testing.assert_array_equal(ds.read(1), label_raster(seg, crop_result.clustering.cluster))
         assert json.loads(ds.tags()["S2LABEL_NAMES"]) == {"0": "water"}
 
 

@@ -20,7 +20,7 @@ def test_four_node_graph():
     assert g.areas.tolist() == [2, 2, 1, 1]
     np.testing.assert_allclose(g.centroids[0], [0, 0.5])
     np.testing.assert_allclose(g.centroids[1], [0.5, 2])
-    assert g.neighbors(3).tolist() == [0, 1, 2]
+    assert g.neighbours(3).tolist() == [0, 1, 2]
 
 
 def test_boundary_length_counts_shared_pixel_edges():
@@ -44,7 +44,7 @@ def test_agrees_with_skimage_rag_on_real_segments(real_crop):
     seg = segment(real_crop, segment_size=150)
     g = build_graph(seg)
     g.validate()
-    rag = skgraph.RAG(seg.labels, connectivity=1)
+    rag = skgraph.RAG(seg.ids, connectivity=1)
     rag.remove_nodes_from([0]) if 0 in rag else None
     ours = {(int(a) + 1, int(b) + 1) for a, b in g.pairs()}
     theirs = {tuple(sorted((int(a), int(b)))) for a, b in rag.edges()}

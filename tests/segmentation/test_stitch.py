@@ -70,25 +70,25 @@ def test_window_sizes_are_multiples_of_the_seed_step():
 def test_overlapping_windows_segment_their_overlap_alike(big_crop):
     """Seeds on one scene-wide grid: two windows 280 px apart agree on the middle of their overlap."""
     src, stats = open_windowed(big_crop), band_stats(big_crop)
-    a = segment_on_grid(src.read((0, 560, 0, 560)), (0, 0), stats=stats).labels
-    b = segment_on_grid(src.read((0, 560, 280, 840)), (0, 280), stats=stats).labels
+    a = segment_on_grid(src.read((0, 560, 0, 560)), (0, 0), stats=stats).ids
+    b = segment_on_grid(src.read((0, 560, 280, 840)), (0, 280), stats=stats).ids
     middle_a, middle_b = a[:, 350:490], b[:, 70:210]          # columns 350..490 of the scene
     assert adjusted_rand_score(middle_a.ravel(), middle_b.ravel()) > 0.98
     # and the same crop at another origin, off the grid, does not (the alignment is what makes them agree)
-    c = segment_on_grid(src.read((0, 560, 287, 847)), (0, 280), stats=stats).labels
+    c = segment_on_grid(src.read((0, 560, 287, 847)), (0, 280), stats=stats).ids
     assert adjusted_rand_score(middle_a.ravel(), c[:, 63:203].ravel()) < 0.95
 
 
 def test_window_borders_leave_no_seam(big_crop, windowed):
     grid, seg = windowed
-    at_borders, elsewhere = seam_boundary_fraction(seg.labels, grid, seed_step(200))
+    at_borders, elsewhere = seam_boundary_fraction(seg.ids, grid, seed_step(200))
     assert at_borders < 1.25 * elsewhere, (at_borders, elsewhere)
     # cutting the windows apart instead shows every border
     naive = np.zeros(big_crop.shape, np.int32)
     for i in range(len(grid)):
         r0, r1, c0, c1 = grid.core(i)
         part = segment_on_grid(open_windowed(big_crop).read((r0, r1, c0, c1)), (r0, c0), stats=band_stats(big_crop))
-        naive[r0:r1, c0:c1] = np.where(part.labels > 0, part.labels + naive.max(), 0)
+        naive[r0:r1, c0:c1] = np.where(part.ids > 0, part.ids + naive.max(), 0)
     assert seam_boundary_fraction(naive, grid, seed_step(200))[0] == 1.0
 
 
@@ -97,11 +97,11 @@ def test_windowed_segments_are_whole_connected_and_like_the_whole_scene(big_crop
     whole = segment_on_grid(big_crop, (0, 0), stats=band_stats(big_crop))
     assert seg.shape == big_crop.shape and seg.params["windows"] == {"size": 266, "halo": 70, "count": 16}
     assert (seg.areas() > 0).all()                                             # ids 1..N, none missing
-    assert connected_pieces(seg.labels, background=0, connectivity=1).max() == seg.n_segments  # each connected
+    assert connected_pieces(seg.ids, background=0, connectivity=1).max() == seg.n_segments  # each connected
     graph = build_graph(seg)
     assert (seg.areas()[graph.degree() > 0] >= 50).all()                       # no sliver left
     assert abs(seg.n_segments - whole.n_segments) < 0.03 * whole.n_segments
-    assert adjusted_rand_score(whole.labels.ravel(), seg.labels.ravel()) > 0.85   # measured 0.897
+    assert adjusted_rand_score(whole.ids.ravel(), seg.ids.ravel()) > 0.85   # measured 0.897
 
 
 def test_segments_never_cross_edges_of_a_synthetic_scene(quadrant_scene):
@@ -113,7 +113,7 @@ def test_segments_never_cross_edges_of_a_synthetic_scene(quadrant_scene):
                           stats=band_stats(scene))
     quadrant = (np.arange(h)[:, None] >= h // 2) * 2 + (np.arange(w)[None, :] >= w // 2)
     for k in range(1, seg.n_segments + 1):
-        assert np.unique(quadrant[seg.labels == k]).size == 1
+        assert np.unique(quadrant[seg.ids == k]).size == 1
 
 
 def test_no_data_is_never_segmented_and_empty_windows_are_fine(big_crop):
@@ -123,7 +123,7 @@ def test_no_data_is_never_segmented_and_empty_windows_are_fine(big_crop):
     scene = make_scene(np.where(valid, big_crop.data, 0), BANDS, valid)
     grid = plan_segment_windows(scene.shape, 200, size=256, halo=70)
     seg = segment_windows(open_windowed(scene), grid, params=PARAMS, stats=band_stats(scene))
-    assert (seg.labels[~valid] == 0).all() and (seg.labels[valid] > 0).all()
+    assert (seg.ids[~valid] == 0).all() and (seg.ids[valid] > 0).all()
 
 
 def test_merge_small_segments_gives_slivers_to_their_longest_border():
@@ -159,10 +159,10 @@ def _merge_by_graph(labels: np.ndarray, min_size: int, rounds: int = 3) -> np.nd
 
 def test_merge_small_segments_agrees_with_the_whole_graph_rule(real_crop):
     seg = s2label.segment(real_crop.select(BANDS), segment_size=60, compactness=0.1)
-    sizes = np.bincount(seg.labels.ravel())[1:]
+    sizes = np.bincount(seg.ids.ravel())[1:]
     min_size = int(np.percentile(sizes, 30))   # a third of the segments are "small", chains included
-    out = merge_small_segments(seg.labels.copy(), min_size)
-    ref = _merge_by_graph(seg.labels.copy(), min_size)
+    out = merge_small_segments(seg.ids.copy(), min_size)
+    ref = _merge_by_graph(seg.ids.copy(), min_size)
     np.testing.assert_array_equal(out, ref)
     assert out.max() == np.unique(out).size and out.min() == 1   # ids 1..N
     assert seg.n_segments * 0.6 < out.max() < seg.n_segments * 0.85
@@ -237,7 +237,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     assert report["scene"]["shape"] == [512, 512] and report["counts"]["segments"] == result.segmentation.n_segments
     assert set(report["stages"]) == {"read", "train", "segment", "graph", "encode", "gnn", "cluster", "export"}
     with rasterio.open(tmp_path / "segments.tif") as ds:
-        np.testing.assert_array_equal(ds.read(1), result.segmentation.labels)
+        np.testing.assert_array_equal(ds.read(1), result.segmentation.ids)
         assert ds.transform == s2label.read_scene(sample_scene_path(), bands=BANDS,
                                                   window=((0, 512), (0, 512))).transform
     session = s2label.LabelSession.from_result(result)       # the labelling session needs no pixels
@@ -249,7 +249,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     # the model it saved labels another part without retraining
     other = s2label.run(sample_scene_path(), model=tmp_path / "model", read_options={
         "window": ((512, 1024), (0, 512))}, window_size=256, progress=False)
-    assert other.report["params"]["model"] and other.clustering.labels.shape == (other.segmentation.n_segments,)
+    assert other.report["params"]["model"] and other.clustering.cluster.shape == (other.segmentation.n_segments,)
 
 
 @pytest.mark.dask
@@ -353,7 +353,7 @@ def test_a_worker_lost_mid_run_is_replaced_and_the_result_is_the_same(tmp_path):
         seg = segment_windows(_killing(scene, marker), grid, params=PARAMS, stats=band_stats(scene),
                               tasks=Tasks(client))
     assert marker.exists()                                   # a worker did die
-    np.testing.assert_array_equal(seg.labels, expected.labels)
+    np.testing.assert_array_equal(seg.ids, expected.ids)
 
 
 def test_a_run_whose_workers_keep_dying_fails_cleanly_and_writes_nothing(tmp_path):

@@ -42,7 +42,7 @@ def test_one_annotators_view_and_their_agreement(crop_result, tmp_path):
     a, b, c = (lab.id for lab in ana.labels[:3])
     ana.rename(a, "water")
     ana.rename(b, "field")
-    reeds = ana.create_label("reeds", [int(ana.segment_labels().argmax()) + 1])
+    reeds = ana.create_label("reeds", [int(ana.label_of_segment().argmax()) + 1])
     ben = LabelSession.load(path, *parts(crop_result), annotator="ben")
     ben.rename(a, "sea")
     ben.merge([b, c], name="pasture")

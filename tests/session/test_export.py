@@ -28,7 +28,7 @@ def _polygon(scene, fractions):
 
 def _expected_inside(scene, segmentation, geometry):
     inside = rasterize([(geometry, 1)], out_shape=scene.shape, transform=scene.transform, fill=0).astype(bool)
-    return inside & scene.valid & (segmentation.labels > 0)
+    return inside & scene.valid & (segmentation.ids > 0)
 
 
 def test_pixel_exact_polygon_sets_exactly_the_pixels_inside(crop_session, crop_result, tmp_path):
@@ -42,7 +42,7 @@ def test_pixel_exact_polygon_sets_exactly_the_pixels_inside(crop_session, crop_r
     assert (raster[inside] == target).all()
     np.testing.assert_array_equal(raster[~inside], segment_raster[~inside])
     assert int((segment_raster[inside] != target).sum()) > 100  # pixels of other labels' segments, now exact
-    np.testing.assert_array_equal(session.segment_labels(), LabelSession.from_result(crop_result).segment_labels())
+    np.testing.assert_array_equal(session.label_of_segment(), LabelSession.from_result(crop_result).label_of_segment())
     assert session.edits[-1]["op"] == "assign_pixels" and session.label(target).edited
     assert session.describe(0).startswith("pixel-exact polygon")
 
@@ -70,7 +70,7 @@ def test_pixel_exact_polygon_wins_over_later_edits_and_follows_merge_and_delete(
     session.assign_pixels(geometry, a)
     session.rename(a, "water")
     session.rename(b, "field")
-    session.assign(np.unique(crop_result.segmentation.labels[inside]).tolist(), b)  # segments: pixels stay
+    session.assign(np.unique(crop_result.segmentation.ids[inside]).tolist(), b)  # segments: pixels stay
     session.propagate()
     assert (session.label_raster()[inside] == a).all()
     session.merge([c, a])  # the pixels go where their label goes
@@ -134,7 +134,7 @@ def test_pixel_precision_refuses_what_it_cannot_do(crop_result, crop_session):
     with pytest.raises(SessionError, match="apply to precision='pixel' only"):
         crop_session.label_raster(where="boundary")
     np.testing.assert_array_equal(bare.label_raster(), crop_result.segmentation.to_raster(
-        bare.segment_labels().astype(np.int32), fill=NODATA))
+        bare.label_of_segment().astype(np.int32), fill=NODATA))
 
 
 def test_a_session_file_written_before_pixel_labels_still_loads(crop_result, old_session_file, tmp_path):

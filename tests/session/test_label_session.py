@@ -13,14 +13,14 @@ from tests.session.conftest import blob_label
 
 
 def snapshot(session):
-    return session.segment_labels().copy(), session.labels
+    return session.label_of_segment().copy(), session.labels
 
 
 # --- the starting point -------------------------------------------------------------------------------
 
 def test_starts_as_hdbscan_clusters(session, blob_parts):
     clustering = blob_parts[2]
-    np.testing.assert_array_equal(session.segment_labels(), clustering.labels)
+    np.testing.assert_array_equal(session.label_of_segment(), clustering.cluster)
     assert [lab.id for lab in session.labels] == [0, 1, 2, 3]
     assert [lab.name for lab in session.labels] == ["cluster 0", "cluster 1", "cluster 2", "cluster 3"]
     assert len({lab.colour for lab in session.labels}) == 4
@@ -108,7 +108,7 @@ def test_split_follows_the_hierarchy(session):
     counts = session.counts()
     assert sorted(counts[p] for p in parts) == sorted(sizes.values())
     # segments that fell out of the split cluster itself are unlabelled now, the near blobs untouched
-    assert (session.segment_labels()[180:] == UNLABELLED).sum() == 60 - sum(sizes.values())
+    assert (session.label_of_segment()[180:] == UNLABELLED).sum() == 60 - sum(sizes.values())
     assert all(session.counts()[n] == 60 for n in near)
     assert session.label(parts[1]).details == {"split_from": far}
     leaf = next(p for p in parts if not h.children(session.label(p).nodes[0]))
@@ -130,10 +130,10 @@ def test_recut_coarser_and_finer_keeps_names(session, blob_parts):
     assert near not in (0, 1, 2, 3) and session.counts()[near] > 170
     assert blob_label(session, 1) == blob_label(session, 2) == near
     session.recut(None)  # back to HDBSCAN's own clusters, with their first ids
-    np.testing.assert_array_equal(session.segment_labels(), blob_parts[2].labels)
+    np.testing.assert_array_equal(session.label_of_segment(), blob_parts[2].cluster)
     assert session.label(blob_label(session, 3)).name == "far"
     session.recut(0)  # the root alone, but "far" is the researcher's: it stays, the rest is one label
-    assert len(session.labels) == 2 and (session.segment_labels() >= 0).mean() > 0.9
+    assert len(session.labels) == 2 and (session.label_of_segment() >= 0).mean() > 0.9
     assert session.counts()[blob_label(session, 3)] == 60
     with pytest.raises(SessionError, match="granularity level"):
         session.recut(len(levels))
@@ -141,23 +141,23 @@ def test_recut_coarser_and_finer_keeps_names(session, blob_parts):
 
 def test_recut_round_trip_keeps_names_merges_colours_and_hand_labels(session, blob_parts):
     """Issue 12, item 1: a granularity change never drops what the researcher did."""
-    labels = blob_parts[2].labels
+    labels = blob_parts[2].cluster
     a, b, c, far = (blob_label(session, k) for k in range(4))
     session.merge([a, b])  # merged "cluster a": the researcher's now, though unnamed
     session.rename(far, "salt marsh")
     session.set_colour(c, "#123456")
     session.assign([2], far)  # one segment of blob 0 set by hand
     mine = {lab.id: (lab.name, lab.colour) for lab in session.labels}
-    before = session.segment_labels().copy()
+    before = session.label_of_segment().copy()
     options = session.granularity_options()
     for level in (0, 1, len(session.granularity_levels()) - 1, None):
         session.recut(level)
         assert {lab.id: (lab.name, lab.colour) for lab in session.labels if lab.id in mine} == mine, level
-        np.testing.assert_array_equal(session.segment_labels(), before)  # every segment where it was
+        np.testing.assert_array_equal(session.label_of_segment(), before)  # every segment where it was
         if level is not None:
             assert len(session.labels) == options[level]
     assert session.label_of(2) == far and session.label(a).details["merged_from"] == [a, b]
-    assert (labels[session.segment_labels() == a] >= 0).all()
+    assert (labels[session.label_of_segment() == a] >= 0).all()
 
 
 def test_recut_coarser_re_cuts_only_what_the_researcher_left(session):
@@ -210,13 +210,13 @@ def test_undo_redo_any_number_of_steps(session):
     for k in range(len(steps), 0, -1):
         session.undo()
         labels, labs = history[k - 1]
-        np.testing.assert_array_equal(session.segment_labels(), labels)
+        np.testing.assert_array_equal(session.label_of_segment(), labels)
         assert session.labels == labs
     with pytest.raises(SessionError, match="nothing to undo"):
         session.undo()
     for k in range(1, len(steps) + 1):
         session.redo()
-        np.testing.assert_array_equal(session.segment_labels(), history[k][0])
+        np.testing.assert_array_equal(session.label_of_segment(), history[k][0])
         assert session.labels == history[k][1]
     with pytest.raises(SessionError, match="nothing to redo"):
         session.redo()
@@ -253,7 +253,7 @@ def test_autosave_and_resume_after_restart(blob_parts, tmp_path):
     log = stored_log(path)
     assert log.position == 4 and len(log.edits) == 5 and log.edits[0] == {"op": "rename", "label": 0, "name": "water"}
     resumed = LabelSession.load(path, *blob_parts)
-    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.label_of_segment(), s.label_of_segment())
     assert resumed.labels == s.labels and resumed.can_redo
     resumed.redo()
     assert resumed.label(0).hidden
@@ -344,19 +344,19 @@ def test_real_session_export(crop_cnn_gnn, tmp_path):
     assert props["fields"]["clusters"] == f"{ids[1]},{ids[2]}" and props["fields"]["provenance"] == "automatic"
     assert props["water"]["provenance"] == "automatic+manual" and props["water"]["n_manual"] >= 1
     assert props["fields"]["hidden"] is True and props["water"]["hidden"] is False
-    assert sum(p["n_segments"] for p in props.values()) == int((s.segment_labels() >= 0).sum())
+    assert sum(p["n_segments"] for p in props.values()) == int((s.label_of_segment() >= 0).sum())
     with rasterio.open(tmp_path / "labels.tif") as src:
         raster = src.read(1)
         names = json.loads(src.tags()["S2LABEL_NAMES"])
     assert names[str(ids[0])] == "water"
-    np.testing.assert_array_equal(raster[crop_cnn_gnn.segmentation.labels == 1], ids[0])
+    np.testing.assert_array_equal(raster[crop_cnn_gnn.segmentation.ids == 1], ids[0])
     shown = s.polygons(include_hidden=False)
     assert "fields" not in {p["name"] for p in shown.properties}
     with pytest.raises(SessionError, match="use .geojson, .gpkg or .tif"):
         s.export(tmp_path / "labels.shp")
     resumed = LabelSession.load(tmp_path / "session.json", crop_cnn_gnn.segmentation, crop_cnn_gnn.embeddings,
                                 crop_cnn_gnn.clustering)
-    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.label_of_segment(), s.label_of_segment())
 
 
 # --- merging names -------------------------------------------------------------------------------------------

@@ -62,11 +62,11 @@ def test_refine_keeps_unlabelled_outside_and_unlearned_labels(straddling):
     labels[6] = 7  # a label whose only segment is not confident: nothing to learn it from
     confidence = np.ones(labels.size)
     confidence[6] = 0.2
-    seg = Segmentation(np.where(np.arange(96)[None, :] < 4, 0, seg.labels).astype(np.int32), seg.transform, seg.crs)
+    seg = Segmentation(np.where(np.arange(96)[None, :] < 4, 0, seg.ids).astype(np.int32), seg.transform, seg.crs)
     result = refine_pixels(scene, seg, labels, confidence, progress=False)
     assert (result.labels[:16, 4:] == -1).all()  # unlabelled segments stay unlabelled
     assert (result.labels[:, :4] == NODATA).all()  # outside the segments
-    assert (result.labels[seg.labels == 7] == 7).all()  # not learned: kept as it was
+    assert (result.labels[seg.ids == 7] == 7).all()  # not learned: kept as it was
     assert result.params["classes"] == [0, 1]
 
 
@@ -97,11 +97,11 @@ def test_pixels_in_polygon_match_rasterize(grid_seg):
                                                    (500012, 3999990)]]}
     expected = rasterize([(triangle, 1)], out_shape=(10, 20), transform=GRID, fill=0).astype(bool)
     got = pixels_in_polygon(grid_seg, None, triangle)
-    np.testing.assert_array_equal(got, np.flatnonzero(expected & (grid_seg.labels > 0)))
+    np.testing.assert_array_equal(got, np.flatnonzero(expected & (grid_seg.ids > 0)))
     holed = mapping(box(500000, 3999900, 500200, 4000000).difference(box(500050, 3999950, 500100, 3999970)))
     expected = rasterize([(holed, 1)], out_shape=(10, 20), transform=GRID, fill=0).astype(bool)
     np.testing.assert_array_equal(pixels_in_polygon(grid_seg, None, holed),
-                                  np.flatnonzero(expected & (grid_seg.labels > 0)))
+                                  np.flatnonzero(expected & (grid_seg.ids > 0)))
 
 
 def test_pixels_in_polygon_skips_no_data(grid_seg):

@@ -138,7 +138,7 @@ def test_two_processes_500_interleaved_edits_each_land_in_one_order(blob_parts, 
     while not all(os.path.exists({str(tmp_path)!r} + f"/done{{k}}") for k in (0, 1)):
         time.sleep(0.01)
     s.sync()
-    print(json.dumps([s.edits, s.annotations, s.segment_labels().tolist()]))
+    print(json.dumps([s.edits, s.annotations, s.label_of_segment().tolist()]))
     """
     procs = [child(script, str(k)) for k in (0, 1)]
     deadline = time.monotonic() + 600
@@ -151,7 +151,7 @@ def test_two_processes_500_interleaved_edits_each_land_in_one_order(blob_parts, 
     third = LabelSession.load(path, *blob_parts)
     assert len(third.edits) == 1000 and list(third.edits) == edits0 == edits1
     assert [r["annotator"] for r in third.annotations] == [r["annotator"] for r in records0]
-    assert third.segment_labels().tolist() == labels0 == labels1
+    assert third.label_of_segment().tolist() == labels0 == labels1
     for who in (0, 1):
         own = [e for e, r in zip(third.edits, third.annotations, strict=True) if r["annotator"] == f"p{who}"]
         assert [e.get("name") for e in own][1::2] == [f"p{who}-{i}" for i in range(1, 500, 2)]

@@ -22,7 +22,7 @@ def test_create_label_and_similarity(session):
     water = session.label_from_similarity(sim, 0.9, "like 200")
     lab = session.label(water)
     assert lab.source == "similar" and lab.details["positives"] == [200] and lab.details["threshold"] == 0.9
-    assert set(np.flatnonzero(session.segment_labels() == water) + 1) == set(chosen.tolist())
+    assert set(np.flatnonzero(session.label_of_segment() == water) + 1) == set(chosen.tolist())
     assert set(chosen.tolist()) <= set(range(181, 241))  # segment 200 is in the far blob
     with pytest.raises(SessionError, match="lower the threshold"):
         session.label_from_similarity(sim, 2.0, "nothing")
@@ -53,7 +53,7 @@ def test_propagation_recovers_planted_classes_from_one_hand_label_each(session, 
     """Four blobs, one hand label in each: every segment of a blob gets its blob's label, with a probability."""
     made = [session.create_label(f"class {k}", [k * 60 + 30]) for k in range(4)]
     session.propagate()
-    labels = session.segment_labels()
+    labels = session.label_of_segment()
     for k, lid in enumerate(made):
         assert (labels[k * 60:(k + 1) * 60] == lid).mean() >= 0.95, k
     provenance = session.provenance()
@@ -67,19 +67,19 @@ def test_propagation_recovers_planted_classes_from_one_hand_label_each(session, 
 def test_propagation_never_changes_a_hand_label_and_undoes_exactly(session, blob_parts, tmp_path):
     a, b = session.create_label("near", [1, 4, 5]), session.create_label("far", [200])
     session.assign([2, 3], b)  # by hand, against the embedding: two blob-0 segments called "far"
-    before = session.segment_labels().copy()
+    before = session.label_of_segment().copy()
     session.propagate()
-    labels = session.segment_labels()
+    labels = session.label_of_segment()
     assert labels[1] == labels[2] == b and labels[0] == a  # hand labels win
     assert (labels[3:60] == a).mean() > 0.9 and (labels[180:240] == b).mean() > 0.9
     session.undo()
-    np.testing.assert_array_equal(session.segment_labels(), before)
+    np.testing.assert_array_equal(session.label_of_segment(), before)
     session.redo()
-    np.testing.assert_array_equal(session.segment_labels(), labels)
+    np.testing.assert_array_equal(session.label_of_segment(), labels)
     session.assign([10], b)  # a hand label after the propagation wins too
     assert session.label_of(10) == b
     session.delete(a)  # a label deleted after a propagation: its predicted segments are unlabelled, not stale
-    assert (session.segment_labels()[3:60] == UNLABELLED).mean() > 0.9
+    assert (session.label_of_segment()[3:60] == UNLABELLED).mean() > 0.9
 
 
 def test_propagation_replays_after_a_restart(blob_parts, tmp_path):
@@ -89,7 +89,7 @@ def test_propagation_replays_after_a_restart(blob_parts, tmp_path):
     s.create_label("odd", [200])
     s.propagate(alpha=0.8, k=5)
     resumed = LabelSession.load(path, *blob_parts)
-    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.label_of_segment(), s.label_of_segment())
     np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())
 
 
@@ -109,13 +109,13 @@ def test_propagation_on_a_real_scene_follows_its_clusters(crop_result):
     """Two hand labels on the real crop, in its two largest clusters: the propagation gives most of each cluster
     its label (the segment graph and the clustering space agree), and keeps both hand labels."""
     s = LabelSession.from_result(crop_result)
-    clusters = np.asarray(crop_result.clustering.labels)
+    clusters = np.asarray(crop_result.clustering.cluster)
     big = np.argsort(np.bincount(clusters[clusters >= 0]))[-2:]
     areas = crop_result.segmentation.areas()
     seeds = [int(np.flatnonzero(clusters == c)[np.argmax(areas[clusters == c])] + 1) for c in big]
     made = [s.create_label(f"class {c}", [seed]) for c, seed in zip(big, seeds, strict=True)]
     s.propagate()
-    labels = s.segment_labels()
+    labels = s.label_of_segment()
     assert [s.label_of(seed) for seed in seeds] == made
     for c, lid in zip(big, made, strict=True):
         assert (labels[clusters == c] == lid).mean() > 0.7, c
@@ -171,31 +171,31 @@ def test_a_prepared_propagation_commits_the_edit_propagate_writes_or_nothing(blo
     heard = []
     s.observe(heard.append)
     near, far = s.create_label("near", [30]), s.create_label("far", [210])
-    before = s.segment_labels().copy()
+    before = s.label_of_segment().copy()
     prepared = s.prepare_propagation(alpha=0.8, k=5)
     assert (prepared.position, prepared.n_edits) == (2, 2) and len(s.edits) == 2
-    np.testing.assert_array_equal(s.segment_labels(), before)
+    np.testing.assert_array_equal(s.label_of_segment(), before)
     assert s.commit_prepared(prepared)
     reference = LabelSession(*blob_parts)
     reference.create_label("near", [30])
     reference.create_label("far", [210])
     reference.propagate(alpha=0.8, k=5)
     assert s.edits == reference.edits and s.edits[-1] == {"op": "propagate", "alpha": 0.8, "k": 5, "spatial": 0.5}
-    np.testing.assert_array_equal(s.segment_labels(), reference.segment_labels())
+    np.testing.assert_array_equal(s.label_of_segment(), reference.label_of_segment())
     np.testing.assert_array_equal(s.probabilities(), reference.probabilities())
     assert heard[-1]["op"] == "propagate" and heard[-1]["description"] == reference.describe(2)
-    np.testing.assert_array_equal(LabelSession.load(path, *blob_parts).segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(LabelSession.load(path, *blob_parts).label_of_segment(), s.label_of_segment())
     assert not s.commit_prepared(prepared)  # once only: the session is past it
     s.undo()
-    np.testing.assert_array_equal(s.segment_labels(), before)
+    np.testing.assert_array_equal(s.label_of_segment(), before)
     # outdated by an edit, or by an undo: nothing changes, nothing is heard or written
     for move in (lambda: s.assign([1], far), s.undo):
         stale = s.prepare_propagation()
         move()
-        edits, labels, n_heard, saved = s.edits, s.segment_labels().copy(), len(heard), stored_log(path)
+        edits, labels, n_heard, saved = s.edits, s.label_of_segment().copy(), len(heard), stored_log(path)
         assert not s.commit_prepared(stale)
         assert s.edits == edits and len(heard) == n_heard and stored_log(path) == saved
-        np.testing.assert_array_equal(s.segment_labels(), labels)
+        np.testing.assert_array_equal(s.label_of_segment(), labels)
     # computed in another thread while this one reads: the same result
     done = []
     worker = threading.Thread(target=lambda: done.append(s.prepare_propagation()))
@@ -232,5 +232,5 @@ def test_prepared_commits_from_a_thread_and_edits_from_this_one_never_interleave
     assert ops.count("assign") == 24 and ops.count("propagate") == committed.count(True)
     resumed = LabelSession.load(path, *blob_parts)
     assert resumed.edits == s.edits
-    np.testing.assert_array_equal(resumed.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(resumed.label_of_segment(), s.label_of_segment())
     np.testing.assert_array_equal(resumed.probabilities(), s.probabilities())

@@ -35,7 +35,7 @@ def shown_colour(explorer, segment_id):
 def big_segment_of(explorer, label_id):
     """The largest segment of a label (well visible on the display grid)."""
     s = explorer.session
-    rows = np.flatnonzero(s.segment_labels() == label_id)
+    rows = np.flatnonzero(s.label_of_segment() == label_id)
     areas = explorer.session.segmentation.areas()
     return int(rows[np.argmax(areas[rows])] + 1)
 
@@ -50,7 +50,7 @@ def legend_names(explorer):
 
 
 def click_segment(explorer, segment_id):
-    rows, cols = np.nonzero(explorer.session.segmentation.labels == segment_id)
+    rows, cols = np.nonzero(explorer.session.segmentation.ids == segment_id)
     i = len(rows) // 2
     return explorer.handle_click(*explorer.locator.latlon(rows[i], cols[i]))
 
@@ -69,7 +69,7 @@ def test_builds_without_network(explorer, crop_result):
     lat, lon = explorer.locator.latlon(128, 128)
     assert south < lat < north and west < lon < east
     assert legend_names(explorer) == [lab.name for lab in explorer.session.labels]
-    if (explorer.session.segment_labels() == UNLABELLED).any():
+    if (explorer.session.label_of_segment() == UNLABELLED).any():
         assert explorer.legend.entries[-1] == ("unlabelled", UNLABELLED_COLOUR)
     assert UNLABELLED_COLOUR not in {lab.colour for lab in explorer.session.labels}
     # zoom: whole scene at the start, at most 4 screen pixels a data pixel, a scale bar, zoom to scene
@@ -81,7 +81,7 @@ def test_builds_without_network(explorer, crop_result):
     assert "ScaleControl" in kinds and "DrawControl" not in kinds  # the draw tool only in polygon mode
     m.zoom, m.center = m.max_zoom, (0.0, 0.0)
     explorer.home_button.click()
-    assert m.zoom == explorer.home_zoom and tuple(m.center) == explorer.grid.center
+    assert m.zoom == explorer.home_zoom and tuple(m.center) == explorer.grid.centre
     assert len(explorer.panel.children) == crop_result.clustering.n_clusters
 
 
@@ -89,7 +89,7 @@ def test_click_shows_the_segment_under_it(explorer, crop_result):
     seg = crop_result.segmentation
     for row, col in [(10, 10), (128, 200), (250, 40)]:
         info = explorer.handle_click(*explorer.locator.latlon(row, col))
-        sid = int(seg.labels[row, col])
+        sid = int(seg.ids[row, col])
         assert info["segment"] == sid
         assert info["label"] == explorer.session.label_of(sid)
         assert f"<b>{sid}</b>" in explorer.info.value
@@ -105,10 +105,10 @@ def test_click_shows_the_segment_under_it(explorer, crop_result):
         inside = explorer.grid.segment_ids == sid
         assert outline[inside][:, 3].any() and not outline[~inside][:, 3].any()  # its border only
         assert (outline[inside][:, 3] == 0).sum() > 0 or inside.sum() < 20  # the inside stays clear
-    before = explorer.session.segment_labels().copy()
+    before = explorer.session.label_of_segment().copy()
     assert explorer.handle_click(0.0, 0.0) is None
     assert "outside the scene" in explorer.status.value
-    np.testing.assert_array_equal(explorer.session.segment_labels(), before)
+    np.testing.assert_array_equal(explorer.session.label_of_segment(), before)
 
 
 def test_merge_through_the_panel_recolours(explorer):
@@ -169,7 +169,7 @@ def test_assign_by_click_and_polygon(explorer, crop_result):
     geometry = {"type": "Polygon", "coordinates": [[(lon, lat) for lat, lon in corners]]}
     explorer.target.value = UNLABELLED
     ids = explorer.handle_polygon(geometry)
-    labels = crop_result.segmentation.labels
+    labels = crop_result.segmentation.ids
     inside, areas = np.bincount(labels[:40, :40].ravel(), minlength=labels.max() + 1), np.bincount(labels.ravel())
     share = np.divide(inside, areas, out=np.zeros(areas.size), where=areas > 0)
     assert set(np.flatnonzero(share > 0.6).tolist()) <= set(ids.tolist())
@@ -198,7 +198,7 @@ def test_find_similar_and_make_a_label(explorer):
     explorer.similar_button.click()
     new = s.label_by_name("like it")
     assert new.source == "similar" and new.details["negatives"] == [negative]
-    assert set(np.flatnonzero(s.segment_labels() == new.id) + 1) == set(chosen.tolist())
+    assert set(np.flatnonzero(s.label_of_segment() == new.id) + 1) == set(chosen.tolist())
     explorer.similar_button.click()  # the same name again: refused with a message
     assert "already used" in explorer.status.value
 
@@ -268,7 +268,7 @@ def detail_colour(explorer, segment_id):
 
 def biggest_in_detail(explorer, label_id):
     """The segment of a label with the most detail pixels."""
-    labels = explorer.session.segment_labels()
+    labels = explorer.session.label_of_segment()
     ids, counts = np.unique(explorer.detail_grid.segment_ids, return_counts=True)
     keep = (ids > 0) & (labels[np.maximum(ids, 1) - 1] == label_id)
     assert keep.any(), f"label {label_id} is not in the detail"
@@ -318,7 +318,7 @@ def test_zooming_in_shows_a_detail_that_follows_edits(zoomable):
     assert detail_colour(explorer, seg_a)[3] == 0
     explorer.mode.value = "assign"
     explorer.target.value = b
-    lat, lon = explorer.locator.latlon(*np.argwhere(s.segmentation.labels == seg_a).mean(axis=0))
+    lat, lon = explorer.locator.latlon(*np.argwhere(s.segmentation.ids == seg_a).mean(axis=0))
     assert explorer.handle_click(lat, lon)["segment"] == seg_a
     assert detail_colour(explorer, seg_a) == (*to_rgb(s.label(b).colour), 255)
     selection = explorer.details["selection"]              # the clicked segment is outlined in detail too
@@ -403,14 +403,14 @@ def test_granularity_keeps_names_and_merges_and_shows_label_counts(explorer):
     explorer.merge_button.click()  # merged, keeping "cluster first"
     explorer.panel.rows[third].name.value = "salt marsh"
     kept = {first: s.label(first).name, third: "salt marsh"}
-    segments = {lid: set(np.flatnonzero(s.segment_labels() == lid)) for lid in kept}
+    segments = {lid: set(np.flatnonzero(s.label_of_segment() == lid)) for lid in kept}
     options = s.granularity_options()
     assert [label for label, _ in explorer.granularity.options] == [str(n) for n in options]  # labels, not levels
     for level in (0, len(options) - 1, 1):
         explorer.granularity.value = level
         assert len(s.labels) == options[level] and len(explorer.panel.children) == options[level]
         assert {lid: s.label(lid).name for lid in kept} == kept  # names and merges survive every re-cut
-        assert {lid: set(np.flatnonzero(s.segment_labels() == lid)) for lid in kept} == segments
+        assert {lid: set(np.flatnonzero(s.label_of_segment() == lid)) for lid in kept} == segments
         assert status(explorer) == f"re-cut to {options[level]} labels (level {level})"
     explorer.undo_button.click()
     assert status(explorer).startswith("undone: re-cut to ")
@@ -601,8 +601,8 @@ def test_outlines_are_a_small_image_laid_at_their_box(explorer):
     assert fraction(west, w0, e0) == pytest.approx(c0 / w, abs=1e-6)
     assert fraction(east, w0, e0) == pytest.approx((c0 + crop.shape[1]) / w, abs=1e-6)
     # latitudes are not linear in Web-Mercator rows: compare through the locator instead
-    lat, lon = explorer.locator.latlon(int(np.argwhere(explorer.session.segmentation.labels == sid)[0][0]),
-                                       int(np.argwhere(explorer.session.segmentation.labels == sid)[0][1]))
+    lat, lon = explorer.locator.latlon(int(np.argwhere(explorer.session.segmentation.ids == sid)[0][0]),
+                                       int(np.argwhere(explorer.session.segmentation.ids == sid)[0][1]))
     assert south <= lat <= north and west <= lon <= east
     explorer.clear_button.click()
     assert selection._image is None and tuple(map(tuple, explorer.selection_layer.bounds)) == explorer.grid.bounds
@@ -677,7 +677,7 @@ def test_auto_propagation_runs_in_the_background_and_the_map_stays_usable(explor
     answered = explorer.reviewing
     explorer.answer.value = second  # returns at once: the propagation waits in the worker meanwhile
     assert held_propagation.entered.acquire(timeout=60)
-    before = s.segment_labels().copy()
+    before = s.label_of_segment().copy()
     assert ops(s) == ["assign", "assign"] and s.label_of(answered) == second
     assert "propagating" in explorer.propagate_busy.value and explorer.propagate_button.disabled
     assert explorer.propagation.busy and not explorer.wait_for_propagation(0.05)
@@ -696,12 +696,12 @@ def test_auto_propagation_runs_in_the_background_and_the_map_stays_usable(explor
     assert not explorer.propagation.busy
     assert status(explorer).startswith("labels propagated · review segment ")
     # redrawn through the session's observers: the overlay shows the propagated labels
-    changed = np.flatnonzero(s.segment_labels() != before)
+    changed = np.flatnonzero(s.label_of_segment() != before)
     assert changed.size and (s.provenance()[changed] == "predicted").all()
     np.testing.assert_array_equal(explorer._painted["labels"].lut, explorer.segment_lut())
     assert stored_log(tmp_path / "session.sqlite").edits[-1]["op"] == "propagate"  # autosaved
     explorer.undo_button.click()  # one edit, undone like any other
-    np.testing.assert_array_equal(s.segment_labels(), before)
+    np.testing.assert_array_equal(s.label_of_segment(), before)
 
 
 def test_answers_during_a_propagation_are_folded_into_one_more(explorer, held_propagation, crop_result, tmp_path,
@@ -724,11 +724,11 @@ def test_answers_during_a_propagation_are_folded_into_one_more(explorer, held_pr
     # the same labels as a propagation run at once on the same answers, and the same log after a restart
     parts = crop_result.segmentation, crop_result.embeddings, crop_result.clustering
     again = LabelSession.load(tmp_path / "session.sqlite", *parts, autosave=False)
-    np.testing.assert_array_equal(again.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(again.label_of_segment(), s.label_of_segment())
     again.undo()
     again.propagate()
     assert again.edits == s.edits
-    np.testing.assert_array_equal(again.segment_labels(), s.segment_labels())
+    np.testing.assert_array_equal(again.label_of_segment(), s.label_of_segment())
     np.testing.assert_array_equal(again.probabilities(), s.probabilities())
 
 

@@ -49,8 +49,8 @@ explorer""",
 from rasterio.warp import transform as warp
 
 seg, session = explorer.session.segmentation, explorer.session
-inner = ndimage.distance_transform_edt(ndimage.morphological_gradient(seg.labels, size=3) == 0)
-inner[(seg.labels == 0) | (session.segment_labels()[seg.labels - 1] < 0)] = 0
+inner = ndimage.distance_transform_edt(ndimage.morphological_gradient(seg.ids, size=3) == 0)
+inner[(seg.ids == 0) | (session.label_of_segment()[seg.ids - 1] < 0)] = 0
 h, w = inner.shape
 inner[: h // 5], inner[-h // 5 :], inner[:, : w // 5], inner[:, -w // 5 :] = 0, 0, 0, 0  # well inside the map
 row, col = np.unravel_index(inner.argmax(), inner.shape)
@@ -64,7 +64,7 @@ def on_click(**event):
     if event.get("type") == "click":
         (x,), (y,) = warp("EPSG:4326", seg.crs, [event["coordinates"][1]], [event["coordinates"][0]])
         c, r = ~seg.transform * (x, y)
-        info = session.segment_info(int(seg.labels[int(r), int(c)]))
+        info = session.segment_info(int(seg.ids[int(r), int(c)]))
         check.value = f"kernel segment {info['segment']} label {info['name']} ({info['label']})"
 
 

@@ -58,11 +58,11 @@ def test_a_pixel_exact_polygon_sets_the_pixels_inside_and_shows_them(explorer, c
                        transform=scene.transform, fill=0).astype(bool) & scene.valid
     raster = s.label_raster()
     assert (raster[inside] == target.id).all() and int(inside.sum()) > 5000
-    segment_labels = s.segmentation.to_raster(s.segment_labels().astype(np.int32), fill=-2)
+    segment_labels = s.segmentation.to_raster(s.label_of_segment().astype(np.int32), fill=-2)
     np.testing.assert_array_equal(raster[~inside], segment_labels[~inside])
     image = overview(explorer)
     assert image is not None
-    shown = explorer.pixel_labels.ids.labels  # what the layer reprojects: the polygon's pixels only
+    shown = explorer.pixel_labels.ids.ids  # what the layer reprojects: the polygon's pixels only
     assert set(np.unique(shown).tolist()) == {0, target.id + ID_OFFSET}
     drawn_px = image[..., 3] > 0
     assert abs(drawn_px.mean() - inside.mean()) < 0.01  # the polygon's share of the display
@@ -98,7 +98,7 @@ def test_pixel_precise_preview_and_export(explorer, tmp_path):
     assert drawn.mean() > 0.5 and {tuple(v) for v in image[drawn][:, :3].tolist()} <= colours | {
         to_rgb(explorer.pixel_labels.unlabelled)}
     by_pixel = s.label_raster(precision="pixel", progress=False)
-    np.testing.assert_array_equal(explorer.pixel_labels.ids.labels, by_pixel + ID_OFFSET * (by_pixel != -2))
+    np.testing.assert_array_equal(explorer.pixel_labels.ids.ids, by_pixel + ID_OFFSET * (by_pixel != -2))
     explorer.export_precision.value = "pixel"
     path = explorer.export("GeoTIFF")
     with rasterio.open(path) as src:
