@@ -23,9 +23,9 @@ from .io.read import read_scene as read_scene
 from .io.scene import Scene as Scene
 from .pipeline.batch import run_many as run_many
 from .pipeline.launch import explore as explore
-from .pipeline.launch import load_run as load_run
 from .pipeline.model import load_model as load_model
-from .pipeline.runner import PipelineResult as PipelineResult
+from .pipeline.result import PipelineResult as PipelineResult
+from .pipeline.run_folder import load_run as load_run
 from .pipeline.runner import run as run
 from .segmentation.graph import SegmentGraph as SegmentGraph
 from .segmentation.graph import build_graph as build_graph

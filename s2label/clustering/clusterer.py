@@ -26,6 +26,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from s2label._renamed import renamed_attribute
+from s2label._standardise import spread, standardise
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import ClusteringError, S2LabelWarning
 
@@ -50,10 +51,6 @@ def default_min_cluster_size(n: int) -> int:
     (180, 5)
     """
     return max(5, int(round(0.01 * n)))
-
-
-def _standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray((X - mean) / scale, dtype=np.float32)
 
 
 class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -160,10 +157,9 @@ class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         if self.reduce not in REDUCTIONS:
             raise ClusteringError(f"unknown reduction {self.reduce!r}; use one of {', '.join(REDUCTIONS)}")
-        self.mean_ = X.mean(axis=0).astype(np.float32)
-        scale = X.std(axis=0)
-        self.scale_ = np.where(scale < 1e-12, 1.0, scale).astype(np.float32)
-        self.train_ = _standardize(X, self.mean_, self.scale_)
+        mean, scale = spread(X, axis=0)
+        self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
+        self.train_ = standardise(X, self.mean_, self.scale_)
         self.embedding_ = np.ascontiguousarray(self._reduce(self.train_), dtype=np.float32)
         mcs = int(self.min_cluster_size or default_min_cluster_size(n))
         if mcs < 2:
@@ -198,7 +194,7 @@ class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ClusteringError(f"X has {X.shape[1]} features, but SegmentClusterer is expecting "
                                   f"{self.n_features_in_} features as input (the embedding dimensions the clusters "
                                   "were fitted on)")
-        return _standardize(X, self.mean_, self.scale_)
+        return standardise(X, self.mean_, self.scale_)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The fitted cluster of each new vector: (M,) int32, -1 = noise (see :meth:`approximate_predict`)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from s2label._standardise import spread
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import S2LabelError
 
@@ -72,8 +73,8 @@ class SimilarityIndex:
         v = embeddings.vectors.astype(np.float32)
         if not np.isfinite(v).all():
             raise S2LabelError("embeddings contain NaN or infinity")
-        std = v.std(axis=0)
-        z = (v - v.mean(axis=0)) / np.where(std < 1e-12, 1.0, std)
+        mean, std = spread(v, axis=0)
+        z = (v - mean) / std
         norm = np.linalg.norm(z, axis=1, keepdims=True)
         self.unit = (z / np.where(norm < 1e-12, 1.0, norm)).astype(np.float32)
         self.segment_ids = embeddings.segment_ids

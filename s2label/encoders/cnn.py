@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from s2label._standardise import spread
 from s2label.encoders.spectral import segment_stats
 from s2label.errors import S2LabelError, SceneError, SceneTooSmallError
 from s2label.io.scene import Scene
@@ -316,9 +317,7 @@ def train_cnn(
                                  "(16 x 16 px)", path=scene.source or None)
     valid = scene.valid
     values = scene.data[:, valid].astype(np.float64)
-    mean = values.mean(axis=1).astype(np.float32)
-    std = values.std(axis=1).astype(np.float32)
-    std[std < 1e-6] = 1.0
+    mean, std = (stat.astype(np.float32) for stat in spread(values, axis=1))
     torch.manual_seed(seed)
     net = UNet(len(scene.bands), cfg.features, cfg.width)
     encoder = CNNEncoder(net, scene.bands, mean, std, cfg)

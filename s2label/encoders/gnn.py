@@ -18,6 +18,7 @@ from torch_geometric.nn import DeepGraphInfomax, SAGEConv
 from tqdm.auto import tqdm
 
 from s2label._renamed import renamed_function
+from s2label._standardise import flat_to_one, spread, standardise
 from s2label.encoders.cnn import resolve_device, torch_threads
 from s2label.errors import S2LabelError
 from s2label.segmentation.graph import SegmentGraph
@@ -83,10 +84,12 @@ class GNNConfig:
 def standardise_columns(x: np.ndarray, mean: np.ndarray | None = None,
                         std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero-mean, unit-variance columns (with the statistics used, to apply them to another scene)."""
-    mean = x.mean(axis=0) if mean is None else mean
-    std = x.std(axis=0) if std is None else std
-    std = np.where(std < 1e-8, 1.0, std)
-    return ((x - mean) / std).astype(np.float32), mean.astype(np.float32), std.astype(np.float32)
+    if mean is None or std is None:
+        own_mean, own_std = spread(x, axis=0)
+        mean = own_mean if mean is None else mean
+        std = own_std if std is None else std
+    std = flat_to_one(std)
+    return standardise(x, mean, std), np.asarray(mean, np.float32), std.astype(np.float32)
 
 
 def dgi_summary(z: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:

@@ -23,7 +23,6 @@ from .measures import named_cluster_accuracy as named_cluster_accuracy
 from .measures import rotate_scene as rotate_scene
 from .measures import rotation_stability as rotation_stability
 from .measures import sample_agreement as sample_agreement
-from .measures import segment_to_pixels as segment_to_pixels
 from .plot import plot_scores as plot_scores
 from .plot import plot_spectra as plot_spectra
 from .plot import scene_rgb as scene_rgb

@@ -42,9 +42,9 @@ from s2label.evaluation.measures import (
     named_cluster_accuracy,
     rotate_scene,
     rotation_stability,
-    segment_to_pixels,
 )
 from s2label.io.scene import Scene
+from s2label.segmentation.export import label_raster
 from s2label.segmentation.graph import SegmentGraph, build_graph
 from s2label.segmentation.superpixels import Segmentation, segment
 
@@ -268,21 +268,21 @@ def _score_segments(method: str, fit: _Fitted, scene: Scene, seg: Segmentation, 
     labels, assigned = fit.labels, fit.assigned
     n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
     sizes = np.bincount(labels[labels >= 0], minlength=max(n_clusters, 1))
-    pix, pix_assigned = segment_to_pixels(seg, labels), segment_to_pixels(seg, assigned)
+    pix, pix_assigned = label_raster(seg, labels), label_raster(seg, assigned)
     extra: dict[str, float] = _accuracy(pix, pix_assigned, reference)
     ctx = context_consistency(scene, seg, graph, fit.vectors, n_queries=context_queries, seed=seed)
     extra.update(ssim=ctx.ssim, spectral_angle=ctx.spectral_angle, ssim_random=ctx.ssim_random,
                  spectral_angle_random=ctx.spectral_angle_random)
     extra["fragmentation"] = fragmentation(graph, assigned)
     if rot is not None and rot_seg is not None and rot_graph is not None:
-        rot_pix = segment_to_pixels(rot_seg, _apply(fit, rot, rot_seg, rot_graph))
+        rot_pix = label_raster(rot_seg, _apply(fit, rot, rot_seg, rot_graph))
         extra["rotation_ari"] = rotation_stability(pix_assigned, rot_pix, k=1)
         if retrain_rotation:
             if fit.kmeans is not None:
                 relabels = _fit_kmeans(_mean_spectra(rot, rot_seg), n_clusters, seed)[2]
             else:
                 relabels = encode_fit(method, rot, rot_seg, rot_graph).assigned
-            extra["rotation_ari_retrain"] = rotation_stability(pix_assigned, segment_to_pixels(rot_seg, relabels),
+            extra["rotation_ari_retrain"] = rotation_stability(pix_assigned, label_raster(rot_seg, relabels),
                                                                k=1)
     return MethodScores(method, n_clusters, float(np.mean(labels < 0)), float(sizes.max() / labels.size),
                         seconds=fit.seconds, labels=pix, **extra)

@@ -26,14 +26,14 @@ from rasterio.warp import Resampling, reproject, transform_bounds
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from s2label._renamed import renamed_function
 from s2label.errors import ClusteringError, SceneError, SegmentationError
 from s2label.io.scene import Scene
 from s2label.segmentation.export import NODATA, NOISE, label_raster
 from s2label.segmentation.graph import SegmentGraph
-from s2label.segmentation.superpixels import Segmentation
 
 __all__ = [
-    "ClusterAccuracy", "named_cluster_accuracy", "segment_to_pixels", "fragmentation", "rotate_scene",
+    "ClusterAccuracy", "named_cluster_accuracy", "fragmentation", "rotate_scene",
     "rotation_stability", "load_reference", "SampleAgreement", "sample_agreement",
 ]
 
@@ -161,21 +161,6 @@ def named_cluster_accuracy(pred: np.ndarray, reference: np.ndarray, *, assigned:
         ari=float(adjusted_rand_score(ref, compared)), nmi=float(normalized_mutual_info_score(ref, compared)),
         n_clusters=int(np.unique(pred[pred >= 0]).size), noise_fraction=float(np.mean(p == NOISE)), n_pixels=n,
         names=names)
-
-
-def segment_to_pixels(segmentation: Segmentation, segment_labels: np.ndarray) -> np.ndarray:
-    """(H, W) int32 pixel map of per-segment labels, -2 outside segments
-    (see :func:`s2label.segmentation.export.label_raster`).
-
-    Examples
-    --------
-    >>> from affine import Affine
-    >>> from rasterio.crs import CRS
-    >>> seg = Segmentation(np.array([[1, 2], [0, 2]]), Affine.identity(), CRS.from_epsg(32633))
-    >>> segment_to_pixels(seg, np.array([3, -1])).tolist()
-    [[3, -1], [-2, -1]]
-    """
-    return label_raster(segmentation, np.asarray(segment_labels))
 
 
 # --- fragmentation ------------------------------------------------------------------------------------------
@@ -397,3 +382,6 @@ def sample_agreement(embeddings: Any, sample: int, *, full: Any = None, **cluste
         clusters_full=full.n_clusters, clusters_sampled=part.n_clusters, noise_full=full.noise_fraction,
         noise_sampled=part.noise_fraction, seconds_full=seconds_full, seconds_sampled=seconds_sampled,
     )
+
+
+segment_to_pixels = renamed_function(label_raster, "s2label.evaluation.measures.segment_to_pixels")

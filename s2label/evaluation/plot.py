@@ -151,8 +151,7 @@ def _pixel_labels(segmentation: Segmentation, labels: np.ndarray) -> np.ndarray:
     if labels.shape != (n,):
         raise SegmentationError(f"labels have shape {labels.shape}: expected ({n},) per segment or "
                                 f"{segmentation.ids.shape} per pixel")
-    lut = np.concatenate([[-2], labels.astype(np.int64)])
-    return lut[segmentation.ids]
+    return segmentation.to_raster(labels.astype(np.int64), fill=-2)
 
 
 def show_labels(segmentation: Segmentation, labels: np.ndarray, *, names: Mapping[int, str] | None = None,
@@ -239,7 +238,7 @@ def show_segment_values(segmentation: Segmentation, values: np.ndarray, *, ax: A
     values = np.asarray(values, dtype=np.float64)
     if values.shape != (segmentation.n_segments,):
         raise SegmentationError(f"values have shape {values.shape}, expected ({segmentation.n_segments},)")
-    img = np.concatenate([[np.nan], values])[segmentation.ids]
+    img = segmentation.to_raster(values, fill=np.nan)
     ax = _axes(ax)
     image = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, shrink=0.8, label=label)

@@ -23,7 +23,7 @@ from s2label._atomic import ensure_writable_dir
 from s2label._dask import local_client
 from s2label.errors import OutputError, S2LabelError
 from s2label.io.scene import Scene
-from s2label.pipeline.launch import _slug
+from s2label.pipeline.run_folder import run_name
 from s2label.pipeline.runner import run
 
 __all__ = ["SceneRun", "run_many"]
@@ -57,8 +57,8 @@ class SceneRun:
 
 
 def _name(source: Any, index: int) -> str:
-    """``<iii>-<slug>``: the index keeps scenes of the same name apart."""
-    return f"{index:03d}-{_slug(source.source if isinstance(source, Scene) else source)}"
+    """``<iii>-<run name>``: the index keeps scenes of the same name apart."""
+    return f"{index:03d}-{run_name(source)}"
 
 
 def _run_one(source: Any, folder: str, options: dict[str, Any]) -> SceneRun:

@@ -11,9 +11,8 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from s2label._version import __version__
 from s2label.errors import S2LabelError, S2LabelWarning
@@ -90,14 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from s2label.encoders.encoder import CNNConfig
     from s2label.io.datasets import sample_scene_path
+    from s2label.pipeline.run_folder import default_folder
     from s2label.pipeline.runner import run
 
     if args.sample == bool(args.scene):
         raise S2LabelError("give a SCENE or --sample (one of them)")
     remote = not args.sample and "://" in args.scene  # a STAC item's URL: read as it is, never as a path
     scene: str | Path = sample_scene_path() if args.sample else (args.scene if remote else Path(args.scene))
-    name = PurePosixPath(urlsplit(str(scene)).path).name if remote else Path(scene).name
-    out = args.out or Path("s2label-output") / ("sample" if args.sample else (name.split(".")[0] or "scene"))
+    out = args.out or default_folder(scene, name="sample" if args.sample else None)
     read_options: dict[str, Any] = {}
     for key in ("window", "bbox", "bbox_crs", "scale", "offset"):
         if getattr(args, key) is not None:

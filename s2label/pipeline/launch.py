@@ -14,64 +14,23 @@ True session.sqlite
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import rasterio
-
 from s2label._atomic import ensure_writable_dir
-from s2label.clustering.clusterer import clustering_from_model, predict_clustering
-from s2label.encoders.embeddings import Embeddings
-from s2label.errors import OutputError, SceneError
+from s2label.errors import OutputError
 from s2label.io import read_scene
 from s2label.io.scene import Scene
-from s2label.pipeline.model import load_model
-from s2label.pipeline.runner import PipelineResult, run
-from s2label.segmentation.graph import build_graph
-from s2label.segmentation.superpixels import Segmentation
+from s2label.pipeline.result import PipelineResult
+from s2label.pipeline.run_folder import OLD_SESSION_FILE, SESSION_FILE, default_folder, is_finished, load_run
+from s2label.pipeline.runner import run
 from s2label.session.label_session import LabelSession
 
-__all__ = ["explore", "load_run", "SESSION_FILE", "OLD_SESSION_FILE"]
+__all__ = ["explore"]
 
-#: The session store :func:`explore` keeps in the run folder (:mod:`s2label.session.store`).
-SESSION_FILE = "session.sqlite"
-#: The session file of an s2label before the store: migrated into :data:`SESSION_FILE` when found alone.
-OLD_SESSION_FILE = "session.json"
-_RUN_FILES = ("report.json", "segments.tif", "embeddings.npz", "model")
-
-
-def load_run(out: str | os.PathLike[str], scene: Scene) -> PipelineResult:
-    """Rebuild the :class:`PipelineResult` of a finished run (``s2label run ... --out DIR``) of ``scene``.
-
-    Raises
-    ------
-    OutputError
-        The folder does not hold a finished run.
-    SceneError
-        The run was made on another scene (another grid).
-    """
-    folder = Path(out)
-    missing = [name for name in _RUN_FILES if not (folder / name).exists()]
-    if missing:
-        raise OutputError(f"not a finished s2label run (missing {', '.join(missing)})", path=folder)
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    with rasterio.open(folder / "segments.tif") as src:
-        labels = src.read(1).astype(np.int32)
-        transform, crs = src.transform, src.crs
-    if labels.shape != scene.shape or not transform.almost_equals(scene.transform) or crs != scene.crs:
-        raise SceneError(f"the run in this folder was made on another scene ({labels.shape[1]} x {labels.shape[0]} "
-                         f"px); use another folder or rerun=True", path=folder)
-    seg = Segmentation(labels, transform, crs, params=report.get("params", {}).get("segmentation", {}))
-    with np.load(folder / "embeddings.npz", allow_pickle=False) as npz:
-        emb = Embeddings(npz["vectors"], npz["segment_ids"], str(npz["method"]))
-    saved = load_model(folder / "model")
-    predicted = report.get("params", {}).get("model") is not None
-    clus = predict_clustering(saved.clusterer, emb) if predicted else clustering_from_model(saved.clusterer, emb)
-    return PipelineResult(scene, seg, build_graph(seg), emb, clus, report=report, out_dir=folder,
-                          encoder=saved.encoder, segmentation_params=dict(saved.segmentation), bands=scene.bands)
+#: Where :func:`explore` put runs before 0.2 (``s2label-runs/<file name>``): a run there is still found.
+_OLD_ROOT = "s2label-runs"
 
 
 def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
@@ -86,8 +45,9 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
         A scene (read with :func:`s2label.read_scene` if a path), or a pipeline result already computed.
     out : path, optional
         Run folder. When it holds a finished run of this scene it is reused (no training); otherwise the
-        pipeline runs (with a progress bar) and writes there. Default: ``s2label-runs/<scene name>`` in the
-        working folder.
+        pipeline runs (with a progress bar) and writes there. Default: ``s2label-output/<scene name>`` in the
+        working folder, as for ``s2label run`` (a run an earlier s2label left in ``s2label-runs/<file name>`` is
+        found and reused there, with its session).
     rerun : bool
         Run the pipeline again even if ``out`` holds a run (the labelling session there must then be moved
         away first: it belongs to the old segments).
@@ -114,13 +74,13 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
     else:
         if not isinstance(scene, Scene):
             scene = read_scene(scene, progress=progress)
-        folder = Path(out) if out is not None else Path.cwd() / "s2label-runs" / _slug(scene.source)
+        folder = Path(out) if out is not None else _default_folder(scene)
         for old_session in ([Path(session_file)] if session_file is not None
                             else [folder / SESSION_FILE, folder / OLD_SESSION_FILE]):
             if rerun and old_session.exists():
                 raise OutputError("holds a labelling session of the previous run; move it away before rerun=True",
                                   path=old_session)
-        if (folder / "report.json").exists() and not rerun:
+        if is_finished(folder) and not rerun:
             result = load_run(folder, scene)
         else:
             result = run(scene, out=folder, progress=progress, **run_options)
@@ -134,6 +94,9 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
                            export_dir=folder if folder is not None else None)
 
 
-def _slug(source: object) -> str:
-    name = Path(str(source)).name or "scene"
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "scene"
+def _default_folder(scene: Scene) -> Path:
+    """The default run folder of ``scene``, or where an earlier s2label's :func:`explore` put its run."""
+    folder = Path.cwd() / default_folder(scene)
+    name = Path(str(scene.source)).name or "scene"
+    old = Path.cwd() / _OLD_ROOT / ("".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "scene")
+    return old if not folder.exists() and is_finished(old) else folder

@@ -12,18 +12,16 @@ import platform
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from s2label._atomic import atomic_path, ensure_writable_dir, write_json_atomic
+from s2label._atomic import ensure_writable_dir
 from s2label._dask import local_client
 from s2label._json import to_jsonable
 from s2label._profiling import Profiler, peak_rss_mb
-from s2label._renamed import renamed_attribute
 from s2label._version import __version__
 from s2label.clustering.clusterer import Clustering, cluster, predict_clustering
 from s2label.encoders.embeddings import Embeddings
@@ -31,68 +29,13 @@ from s2label.encoders.encoder import CNNConfig, GNNConfig, SegmentEncoder, fit_e
 from s2label.errors import ModelError
 from s2label.io.read import read_scene
 from s2label.io.scene import Scene
-from s2label.io.write import write_raster
 from s2label.pipeline.model import SavedModel, load_model, save_model
-from s2label.segmentation.export import vectorise, write_geojson, write_geopackage, write_label_raster
-from s2label.segmentation.graph import SegmentGraph, build_graph
+from s2label.pipeline.result import PipelineResult
+from s2label.pipeline.run_folder import write_outputs, write_report
+from s2label.segmentation.graph import build_graph
 from s2label.segmentation.superpixels import Segmentation, segment
 
-__all__ = ["PipelineResult", "run", "write_outputs", "OUTPUT_FILES", "DEFAULT_WINDOW_SIZE"]
-
-#: Files every run writes into its output folder.
-OUTPUT_FILES = ("segments.tif", "clusters.tif", "clusters.geojson", "embeddings.npz", "report.json", "model")
-
-
-@dataclass(frozen=True, eq=False)
-class PipelineResult:
-    """Everything one run produced.
-
-    Attributes
-    ----------
-    scene : Scene or None
-        The scene; None after a windowed run (``window_size``), which never holds the whole scene.
-    segmentation, graph, embeddings, clustering
-        The stage outputs.
-    report : dict
-        Parameters, seed, per-stage seconds and peak memory, counts (what ``report.json`` holds).
-    out_dir : Path or None
-        Where the outputs were written.
-    encoder : SegmentEncoder or None
-        The fitted encoder (saved in ``out_dir/model`` with the clusterer).
-    segmentation_params : dict
-        The :func:`s2label.segment` arguments used.
-    spectra : ndarray (N, C) or None
-        Mean reflectance of each segment (kept by windowed runs; see :meth:`segment_spectra`).
-    bands : tuple of str
-        The scene's bands.
-    """
-
-    scene: Scene | None
-    segmentation: Segmentation
-    graph: SegmentGraph
-    embeddings: Embeddings
-    clustering: Clustering
-    report: dict[str, Any] = field(default_factory=dict)
-    out_dir: Path | None = None
-    encoder: SegmentEncoder | None = None
-    segmentation_params: dict[str, Any] = field(default_factory=dict)
-    spectra: np.ndarray | None = None
-    bands: tuple[str, ...] = ()
-
-    def segment_spectra(self) -> np.ndarray:
-        """(N, C) mean reflectance of every band over each segment (``bands`` order)."""
-        if self.spectra is not None:
-            return self.spectra
-        assert self.scene is not None
-        from s2label.encoders.spectral import segment_stats
-
-        return segment_stats(self.scene.data, self.segmentation.ids, self.segmentation.n_segments)[0]
-
-    def cluster_of_segment(self, *, assign_noise: bool = False) -> np.ndarray:
-        """(N,) cluster of each segment; with ``assign_noise`` noise gets its nearest cluster."""
-        return self.clustering.cluster_noise_assigned() if assign_noise else self.clustering.cluster.copy()
-
-    segment_labels = renamed_attribute("cluster_of_segment", "PipelineResult.segment_labels")
+__all__ = ["run", "DEFAULT_WINDOW_SIZE"]
 
 
 def _seed_everything(seed: int) -> None:
@@ -312,7 +255,7 @@ def _finish(result: PipelineResult, out: Any, step: _Stages, *, gpkg: bool, seed
                           "reused_from": str(model.path) if model is not None else None})
     result.report["stages"] = step.prof.as_dict()
     result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
-    write_json_atomic(Path(out) / "report.json", result.report)
+    write_report(out, result.report)
 
 
 #: Window side of a windowed run when none is given (about 4 Mpx a window).
@@ -444,36 +387,3 @@ def _report(result: PipelineResult, params: dict[str, Any], seed: int, prof: Pro
             **clus.summary(),
         },
     }
-
-
-def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, str] | None = None,
-                  gpkg: bool = False) -> list[Path]:
-    """Write the contract files (all but ``report.json``) of a run into ``out_dir``.
-
-    ``clusters.tif`` keeps noise as -1; in ``clusters.geojson`` every noise segment joins the cluster of its
-    nearest non-noise segment in embedding space, and each feature counts them in ``n_noise_segments``
-    so they can be reviewed.
-    """
-    out_dir = ensure_writable_dir(out_dir)
-    seg, clus, emb = result.segmentation, result.clustering, result.embeddings
-    raw = clus.cluster
-    assigned = clus.cluster_noise_assigned()
-    written = [
-        write_raster(out_dir / "segments.tif", seg.ids, transform=seg.transform, crs=seg.crs, nodata=0),
-        write_label_raster(out_dir / "clusters.tif", seg, raw, names=names),
-    ]
-    if clus.n_clusters:
-        noise_per_cluster = np.bincount(assigned[raw < 0], minlength=clus.n_clusters)
-        extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c])} for c in range(clus.n_clusters)}
-        polygons = vectorise(seg, assigned, names=names, extra_properties=extra, include_noise=False)
-    else:  # everything is noise: export it as such rather than an empty file
-        polygons = vectorise(seg, raw, names=names, include_noise=True)
-    written.append(write_geojson(out_dir / "clusters.geojson", polygons))
-    if gpkg:
-        written.append(write_geopackage(out_dir / "clusters.gpkg", polygons, layer="clusters"))
-    with atomic_path(out_dir / "embeddings.npz") as tmp:
-        np.savez_compressed(tmp, vectors=emb.vectors, segment_ids=emb.segment_ids, cluster=raw,
-                            cluster_assigned=assigned, probabilities=clus.probabilities,
-                            outlier_scores=clus.outlier_scores, method=np.array(emb.method))
-    written.append(out_dir / "embeddings.npz")
-    return written

@@ -28,5 +28,6 @@ from .stitch import segment_windows as segment_windows
 from .superpixels import MIN_SEGMENTS as MIN_SEGMENTS
 from .superpixels import Segmentation as Segmentation
 from .superpixels import band_stats as band_stats
+from .superpixels import coordinate_sums as coordinate_sums
 from .superpixels import segment as segment
 from .superpixels import standardise as standardise

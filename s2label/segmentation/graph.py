@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from s2label._renamed import renamed_attribute
 from s2label.errors import SegmentationError
-from s2label.segmentation.superpixels import Segmentation
+from s2label.segmentation.superpixels import Segmentation, coordinate_sums
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -185,18 +185,16 @@ def build_graph(segmentation: Segmentation | np.ndarray, *, chunk_rows: int = 10
     areas = np.zeros(n + 1, np.int64)
     row_sum = np.zeros(n + 1, np.float64)  # sums of integer coordinates: exact in float64, in any order
     col_sum = np.zeros(n + 1, np.float64)
-    cols = np.arange(width, dtype=np.float64)
     for r0 in range(0, height, chunk_rows):
         block = labels[r0:r0 + chunk_rows + 1]  # one row more: the vertical pairs across the chunk's border
         core = block[:chunk_rows]
         u, v = _boundary_pairs(core, block)
         us.append(u)
         vs.append(v)
-        flat = core.ravel()
-        areas += np.bincount(flat, minlength=n + 1)
-        row_sum += np.bincount(flat, weights=np.repeat(np.arange(r0, r0 + core.shape[0], dtype=np.float64), width),
-                               minlength=n + 1)
-        col_sum += np.bincount(flat, weights=np.tile(cols, core.shape[0]), minlength=n + 1)
+        counts, rows, cols = coordinate_sums(core, n, first_row=r0)
+        areas += counts
+        row_sum += rows
+        col_sum += cols
     return _graph_from_pairs(np.concatenate(us) if us else np.zeros(0, np.int64),
                              np.concatenate(vs) if vs else np.zeros(0, np.int64), areas[1:], row_sum[1:], col_sum[1:])
 

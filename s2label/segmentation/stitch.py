@@ -44,7 +44,7 @@ from s2label.errors import SegmentationError
 from s2label.io.scene import Scene
 from s2label.io.source import WindowedSource
 from s2label.segmentation.grid import Bounds, WindowGrid, plan_windows
-from s2label.segmentation.superpixels import MIN_SEGMENTS, Segmentation, segment
+from s2label.segmentation.superpixels import MIN_SEGMENTS, Segmentation, coordinate_sums, segment
 
 __all__ = ["segment_windows", "seam_boundary_fraction", "seed_step", "plan_segment_windows",
            "segment_on_grid", "merge_small_segments"]
@@ -88,14 +88,9 @@ def _segment_window(src: WindowedSource, grid: WindowGrid, i: int, params: Mappi
         opts = {k: v for k, v in params.items() if k != "segment_size"}
         labels = segment_on_grid(scene, (bounds[0], bounds[2]), segment_size=size, stats=stats, **opts).ids
     n_local = int(labels.max())
-    flat = labels.ravel()
-    counts = np.bincount(flat, minlength=n_local + 1).astype(np.float64)
-    height, width = labels.shape
+    counts, row_sum, col_sum = coordinate_sums(labels, n_local)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rows = np.bincount(flat, weights=np.repeat(np.arange(height, dtype=np.float64), width),
-                           minlength=n_local + 1) / counts
-        cols = np.bincount(flat, weights=np.tile(np.arange(width, dtype=np.float64), height),
-                           minlength=n_local + 1) / counts
+        rows, cols = row_sum / counts, col_sum / counts
     owner = grid.window_of(np.floor(np.nan_to_num(rows) + bounds[0]).astype(np.int64),
                            np.floor(np.nan_to_num(cols) + bounds[2]).astype(np.int64))
     owner[0] = -1

@@ -15,10 +15,11 @@ from skimage.measure import label as connected_components
 from skimage.segmentation import felzenszwalb, slic
 
 from s2label._renamed import renamed_attribute, renamed_function
+from s2label._standardise import spread
 from s2label.errors import SceneTooSmallError, SegmentationError
 from s2label.io.scene import Scene
 
-__all__ = ["Segmentation", "segment", "standardise", "band_stats", "MIN_SEGMENTS"]
+__all__ = ["Segmentation", "segment", "standardise", "band_stats", "coordinate_sums", "MIN_SEGMENTS"]
 
 #: A scene must hold at least this many segments' worth of valid pixels.
 MIN_SEGMENTS = 4
@@ -110,17 +111,39 @@ class Segmentation:
         return lut[self.ids]
 
 
+def coordinate_sums(ids: np.ndarray, n_segments: int, *, first_row: int = 0) -> tuple[np.ndarray, ...]:
+    """Pixel count and sums of row and column coordinates of each segment id 0..N (the moments of centroids).
+
+    Sums of integer coordinates are exact in float64, so the sums of blocks of rows (``first_row`` the block's
+    row in the whole raster) add up to those of the whole, in any order; centroid = sum / count.
+
+    Returns
+    -------
+    counts : ndarray (N + 1,) int64
+    row_sum, col_sum : ndarray (N + 1,) float64
+
+    Examples
+    --------
+    >>> counts, rows, cols = coordinate_sums(np.array([[1, 1, 2], [0, 2, 2]]), 2)
+    >>> (rows / np.maximum(counts, 1)).tolist(), (cols / np.maximum(counts, 1)).tolist()
+    ([0.0, 0.0, 0.6666666666666666], [0.0, 0.5, 1.6666666666666667])
+    """
+    height, width = ids.shape
+    flat = np.asarray(ids).ravel()
+    counts = np.bincount(flat, minlength=n_segments + 1)
+    row_sum = np.bincount(flat, weights=np.repeat(np.arange(first_row, first_row + height, dtype=np.float64), width),
+                          minlength=n_segments + 1)
+    col_sum = np.bincount(flat, weights=np.tile(np.arange(width, dtype=np.float64), height), minlength=n_segments + 1)
+    return counts.astype(np.int64), row_sum, col_sum
+
+
 def band_stats(scene: Scene, bands: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each band over the valid pixels: two (C,) float64 arrays.
 
     A band with no spread gets a standard deviation of 1 (so standardising it never divides by zero).
     """
     data = scene.data if bands is None else scene.data[[scene.band_index(b) for b in bands]]
-    values = data[:, scene.valid]
-    mean = values.mean(axis=1, dtype=np.float64)
-    std = values.std(axis=1, dtype=np.float64)
-    std[std == 0] = 1.0
-    return mean, std
+    return spread(data[:, scene.valid], axis=1, dtype=np.float64)
 
 
 def standardise(scene: Scene, bands: Sequence[str] | None = None, *,

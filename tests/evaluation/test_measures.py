@@ -82,10 +82,12 @@ def test_named_accuracy_rejects_bad_input():
         named_cluster_accuracy(np.full((4, 4), -2), REFERENCE)
 
 
-def test_segment_to_pixels_paints_labels():
+def test_segment_to_pixels_is_label_raster_under_its_old_name():
     seg = Segmentation(np.array([[1, 1, 2], [0, 3, 3]]), Affine.identity(), CRS.from_epsg(32633))
-    assert segment_to_pixels(seg, np.array([5, -1, 0])).tolist() == [[5, 5, -1], [-2, 0, 0]]
-    with pytest.raises(SegmentationError):
+    with pytest.warns(FutureWarning, match="segment_to_pixels is now s2label.segmentation.export.label_raster"):
+        painted = segment_to_pixels(seg, np.array([5, -1, 0]))
+    assert painted.tolist() == [[5, 5, -1], [-2, 0, 0]]
+    with pytest.raises(SegmentationError), pytest.warns(FutureWarning):
         segment_to_pixels(seg, np.array([1, 2]))
 
 

@@ -6,7 +6,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
-from s2label.pipeline.runner import OUTPUT_FILES
+from s2label.pipeline.run_folder import RUN_FILES
 
 UTM = CRS.from_epsg(32633)
 T = Affine(10, 0, 500000, 0, -10, 4000000)
@@ -44,7 +44,7 @@ def test_run_on_a_real_window(tmp_path, run_cli, sample_dir):
                    "--segment-size", "150", "--seed", "7")
     assert proc.returncode == 0, proc.stderr
     assert "outputs in" in proc.stdout and proc.stderr == ""
-    assert {p.name for p in (tmp_path / "o").iterdir()} == set(OUTPUT_FILES)
+    assert {p.name for p in (tmp_path / "o").iterdir()} == set(RUN_FILES)
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["seed"] == 7 and report["scene"]["shape"] == [200, 240]
     with rasterio.open(tmp_path / "o" / "segments.tif") as ds:

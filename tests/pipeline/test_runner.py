@@ -5,14 +5,14 @@ import pytest
 import rasterio
 
 import s2label
-from s2label.pipeline.runner import OUTPUT_FILES
+from s2label.pipeline.run_folder import RUN_FILES
 
 
 def test_run_writes_the_contract_files(tmp_path, real_crop):
     result = s2label.run(real_crop, out=tmp_path / "out", encoder="spectral", reduce="pca", progress=False,
                          segment_size=150, gpkg=True)
     out = tmp_path / "out"
-    assert {p.name for p in out.iterdir()} == set(OUTPUT_FILES) | {"clusters.gpkg"}
+    assert {p.name for p in out.iterdir()} == set(RUN_FILES) | {"clusters.gpkg"}
     seg = result.segmentation
     with rasterio.open(out / "segments.tif") as ds:
         assert ds.crs == real_crop.crs and ds.transform == real_crop.transform and ds.nodata == 0
@@ -62,20 +62,6 @@ def test_run_reads_a_path_with_read_options(sample_dir):
     assert result.report["params"]["read_options"]["bands"] == ["B02", "B03", "B04", "B08"]
 
 
-def test_all_noise_is_exported_as_noise(tmp_path, crop_result):
-    from dataclasses import replace
-
-    clus = crop_result.clustering
-    all_noise = replace(clus, cluster=np.full_like(clus.cluster, -1))
-    result = replace(crop_result, clustering=all_noise)
-    from s2label.pipeline.runner import write_outputs
-
-    write_outputs(result, tmp_path)
-    gj = json.loads((tmp_path / "clusters.geojson").read_text())
-    assert [f["properties"]["cluster"] for f in gj["features"]] == [-1]
-    assert gj["features"][0]["properties"]["n_segments"] == crop_result.segmentation.n_segments
-
-
 def test_no_cluster_found_warns():
     from s2label import S2LabelWarning, cluster
     from s2label.encoders.embeddings import Embeddings
@@ -110,15 +96,16 @@ def test_cnn_gnn_on_a_real_crop(crop_cnn_gnn, real_crop):
 
 
 def test_saved_model_labels_the_rotated_scene(crop_cnn_gnn, real_crop, tmp_path):
-    from s2label.evaluation.measures import rotate_scene, rotation_stability, segment_to_pixels
+    from s2label.evaluation.measures import rotate_scene, rotation_stability
+    from s2label.segmentation.export import label_raster
 
     model_dir = crop_cnn_gnn.out_dir / "model"
     rotated = s2label.run(rotate_scene(real_crop, 1), model=model_dir, out=tmp_path / "rot", progress=False)
     assert rotated.report["params"]["model"] == str(model_dir)
     assert "train" not in rotated.report["stages"] and "embed" in rotated.report["stages"]
     assert rotated.segmentation.params["segment_size"] == pytest.approx(150, rel=0.05)  # the model's settings
-    original = segment_to_pixels(crop_cnn_gnn.segmentation, crop_cnn_gnn.clustering.cluster_noise_assigned())
-    turned = segment_to_pixels(rotated.segmentation, rotated.clustering.cluster_noise_assigned())
+    original = label_raster(crop_cnn_gnn.segmentation, crop_cnn_gnn.clustering.cluster_noise_assigned())
+    turned = label_raster(rotated.segmentation, rotated.clustering.cluster_noise_assigned())
     assert rotation_stability(original, turned, k=1) > 0.6
     # the rotated run saved the same model again (the same weights)
     import torch
@@ -146,7 +133,8 @@ def test_rotation_of_a_synthetic_scene_keeps_its_clustering(scene_factory, tiny_
     from scipy.ndimage import gaussian_filter
 
     from s2label.encoders.encoder import GNNConfig
-    from s2label.evaluation.measures import rotate_scene, rotation_stability, segment_to_pixels
+    from s2label.evaluation.measures import rotate_scene, rotation_stability
+    from s2label.segmentation.export import label_raster
 
     rng = np.random.default_rng(0)
     field = gaussian_filter(rng.standard_normal((2, 120, 120)), sigma=(0, 12, 12))
@@ -159,7 +147,7 @@ def test_rotation_of_a_synthetic_scene_keeps_its_clustering(scene_factory, tiny_
                 progress=False)
     first = s2label.run(scene, out=tmp_path / "a", **opts)
     turned = s2label.run(rotate_scene(scene, 1), model=tmp_path / "a" / "model", progress=False)
-    a = segment_to_pixels(first.segmentation, first.clustering.cluster_noise_assigned())
-    b = segment_to_pixels(turned.segmentation, turned.clustering.cluster_noise_assigned())
+    a = label_raster(first.segmentation, first.clustering.cluster_noise_assigned())
+    b = label_raster(turned.segmentation, turned.clustering.cluster_noise_assigned())
     assert first.clustering.n_clusters >= 4
     assert rotation_stability(a, b, k=1) > 0.9

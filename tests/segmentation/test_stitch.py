@@ -230,7 +230,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     result = s2label.run(sample_scene_path(), out=tmp_path, **_crop_options())
     assert result.scene is None and result.bands == tuple(BANDS)
     assert result.spectra.shape == (result.segmentation.n_segments, 4)
-    for name in s2label.pipeline.runner.OUTPUT_FILES:
+    for name in s2label.pipeline.run_folder.RUN_FILES:
         assert (tmp_path / name).exists(), name
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["params"]["windows"] == {"size": 266, "halo": 70, "count": 4, "dask_workers": 0}
