@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from s2label._seeding import keeps_torch_rng
 from s2label._standardise import spread
 from s2label.encoders.spectral import segment_stats
 from s2label.errors import S2LabelError, SceneError, SceneTooSmallError
@@ -275,6 +276,7 @@ def _one_cycle(opt: torch.optim.Optimizer, lr: float, steps: int) -> torch.optim
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=pct)
 
 
+@keeps_torch_rng
 def train_cnn(
     scene: Scene,
     *,

@@ -18,6 +18,7 @@ from torch_geometric.nn import DeepGraphInfomax, SAGEConv
 from tqdm.auto import tqdm
 
 from s2label._renamed import renamed_function
+from s2label._seeding import keeps_torch_rng
 from s2label._standardise import flat_to_one, spread, standardise
 from s2label.encoders.cnn import resolve_device, torch_threads
 from s2label.errors import S2LabelError
@@ -182,6 +183,7 @@ def training_nodes(graph: SegmentGraph, n: int, *, seed: int = 0, cells: int = 8
     return np.flatnonzero(np.isin(key, cells_found[order[:enough]])).astype(np.int64)
 
 
+@keeps_torch_rng
 def train_gnn(x: np.ndarray, graph: SegmentGraph, *, config: GNNConfig | None = None, seed: int = 0,
               device: str | torch.device | None = "auto", num_threads: int | None = None,
               progress: bool = False) -> GNNModel:

@@ -9,19 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from s2label._atomic import ensure_writable_dir
 from s2label._dask import local_client
 from s2label._json import to_jsonable
 from s2label._profiling import Profiler, peak_rss_mb
+from s2label._seeding import seeded_call
 from s2label._version import __version__
 from s2label.clustering.clusterer import Clustering, cluster, predict_clustering
 from s2label.encoders.embeddings import Embeddings
@@ -36,17 +35,6 @@ from s2label.segmentation.graph import build_graph
 from s2label.segmentation.superpixels import Segmentation, segment
 
 __all__ = ["run", "DEFAULT_WINDOW_SIZE"]
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
 
 
 class _Stages:
@@ -82,6 +70,7 @@ def _settings(model: SavedModel | None, read_options: Mapping[str, Any] | None, 
     return read_opts, seg_params
 
 
+@seeded_call
 def run(
     scene: Scene | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -176,7 +165,6 @@ def run(
         out = ensure_writable_dir(out)
     if model is not None and not isinstance(model, SavedModel):
         model = load_model(model, device=device, num_threads=num_threads)
-    _seed_everything(seed)
     if window_size is not None or client is not None or workers is not None:
         windowed: dict[str, Any] = dict(
                        out=out, encoder=encoder, model=model, segment_size=segment_size, compactness=compactness,

@@ -124,9 +124,9 @@ def coordinate_sums(ids: np.ndarray, n_segments: int, *, first_row: int = 0) -> 
 
     Examples
     --------
-    >>> counts, rows, cols = coordinate_sums(np.array([[1, 1, 2], [0, 2, 2]]), 2)
+    >>> counts, rows, cols = coordinate_sums(np.array([[1, 1, 2], [0, 2, 2]]), 2)  # id 0: no segment
     >>> (rows / np.maximum(counts, 1)).tolist(), (cols / np.maximum(counts, 1)).tolist()
-    ([0.0, 0.0, 0.6666666666666666], [0.0, 0.5, 1.6666666666666667])
+    ([1.0, 0.0, 0.6666666666666666], [0.0, 0.5, 1.6666666666666667])
     """
     height, width = ids.shape
     flat = np.asarray(ids).ravel()

@@ -151,3 +151,31 @@ def test_rotation_of_a_synthetic_scene_keeps_its_clustering(scene_factory, tiny_
     b = label_raster(turned.segmentation, turned.clustering.cluster_noise_assigned())
     assert first.clustering.n_clusters >= 4
     assert rotation_stability(a, b, k=1) > 0.9
+
+
+def test_a_run_leaves_the_callers_random_state_alone(real_crop):
+    import random
+
+    import torch
+
+    random.seed(11)
+    np.random.seed(11)
+    torch.manual_seed(11)
+    expected = (random.random(), np.random.random(), float(torch.rand(1)))
+    random.seed(11)
+    np.random.seed(11)
+    torch.manual_seed(11)
+    s2label.run(real_crop, encoder="spectral", reduce="pca", progress=False, seed=5)
+    assert (random.random(), np.random.random(), float(torch.rand(1))) == expected
+
+
+def test_training_leaves_torch_random_state_alone(real_crop, tiny_cnn):
+    import torch
+
+    from s2label.encoders.cnn import train_cnn
+
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    train_cnn(real_crop, config=tiny_cnn, seed=0)
+    assert torch.equal(torch.rand(3), expected)
