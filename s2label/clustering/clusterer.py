@@ -455,7 +455,7 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
 
 def _model_params(model: SegmentClusterer, embeddings: Embeddings) -> dict[str, Any]:
     return model.get_params() | {"min_cluster_size": model.min_cluster_size_, "min_samples": model.min_samples_,
-                                 "max_cluster_size": model.max_cluster_size_, "embedding_method": embeddings.method}
+                                 "max_cluster_size": model.max_cluster_size_, "embedding_method": embeddings.encoder}
 
 
 def clustering_from_model(model: SegmentClusterer, embeddings: Embeddings) -> Clustering:
@@ -473,7 +473,7 @@ def predict_clustering(model: SegmentClusterer, embeddings: Embeddings) -> Clust
     standardised embedding space, where noise is given its nearest cluster.
     """
     labels, strengths = model.approximate_predict(embeddings.vectors)
-    params = model.get_params() | {"predicted": True, "embedding_method": embeddings.method}
+    params = model.get_params() | {"predicted": True, "embedding_method": embeddings.encoder}
     return Clustering(cluster=labels, probabilities=strengths, outlier_scores=1.0 - strengths,
                       segment_ids=embeddings.segment_ids, condensed_tree=model.condensed_tree_,
                       embedding=model.transform(embeddings.vectors), params=params, model=model)

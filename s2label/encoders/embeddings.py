@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from s2label._renamed import renamed_attribute
 from s2label.errors import ClusteringError
 
 __all__ = ["Embeddings"]
@@ -24,8 +25,9 @@ class Embeddings:
         Row ``i`` describes segment ``segment_ids[i]``.
     segment_ids : ndarray, shape (N,), int32
         Segment ids (1..N for a whole segmentation).
-    method : str
-        Encoder that produced them (``"spectral"``, ``"cnn"``, ``"cnn-gnn"``).
+    encoder : str
+        Encoder that produced them (``"spectral"``, ``"cnn"``, ``"cnn-gnn"``; ``method`` before 0.2, an alias
+        until 0.3).
     params : Mapping
         Encoder settings, recorded for reports and reuse.
     feature_names : tuple of str
@@ -41,9 +43,11 @@ class Embeddings:
 
     vectors: np.ndarray
     segment_ids: np.ndarray
-    method: str
+    encoder: str
     params: Mapping[str, Any] = field(default_factory=dict)
     feature_names: tuple[str, ...] = ()
+
+    method = renamed_attribute("encoder", "Embeddings.method")
 
     def __post_init__(self) -> None:
         vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
@@ -68,4 +72,4 @@ class Embeddings:
         return int(self.vectors.shape[1])
 
     def __repr__(self) -> str:
-        return f"Embeddings({self.n} segments x {self.dim} dimensions, method={self.method!r})"
+        return f"Embeddings({self.n} segments x {self.dim} dimensions, encoder={self.encoder!r})"

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from s2label._renamed import renamed_attribute
 from s2label.encoders.cnn import CNNConfig, CNNEncoder, pool_segments, train_cnn
 from s2label.encoders.embeddings import Embeddings
 from s2label.encoders.gnn import GNNConfig, GNNModel, train_gnn
@@ -33,7 +34,8 @@ class SegmentEncoder:
 
     Attributes
     ----------
-    kind : {"cnn-gnn", "cnn", "spectral"}
+    encoder : {"cnn-gnn", "cnn", "spectral"}
+        Which encoder (``kind`` before 0.2, an alias until 0.3).
     bands : tuple of str
         Bands the encoder needs.
     cnn : CNNEncoder or None
@@ -42,12 +44,14 @@ class SegmentEncoder:
     num_threads : int or None
     """
 
-    kind: str
+    encoder: str
     bands: tuple[str, ...]
     cnn: CNNEncoder | None = None
     gnn: GNNModel | None = None
     device: str = "auto"
     num_threads: int | None = None
+
+    kind = renamed_attribute("encoder", "SegmentEncoder.kind")
     timings: dict[str, float] = field(default_factory=dict)
 
     def encode(self, scene: Scene, segmentation: Segmentation, graph: SegmentGraph | None = None, *,
@@ -55,7 +59,7 @@ class SegmentEncoder:
         """Embed every segment of ``scene`` with the fitted networks (no training)."""
         if segmentation.shape != scene.shape:
             raise SegmentationError(f"segmentation {segmentation.shape} is not on the scene's grid {scene.shape}")
-        if self.kind == "spectral":
+        if self.encoder == "spectral":
             _check_bands(self.bands, scene)
             return spectral_features(scene.select(self.bands), segmentation)
         assert self.cnn is not None
@@ -70,12 +74,12 @@ class SegmentEncoder:
         assert self.cnn is not None
         params: dict[str, Any] = {"cnn": self.cnn.config_dict()["config"], "bands": list(self.bands)}
         vectors = x
-        if self.kind == "cnn-gnn":
+        if self.encoder == "cnn-gnn":
             assert self.gnn is not None
             graph = graph if graph is not None else build_graph(segmentation)
             vectors = self.gnn.transform(x, graph, device=self.device, num_threads=self.num_threads)
             params["gnn"] = self.gnn.config_dict()["config"]
-        return Embeddings(vectors, segmentation.segment_ids, self.kind, params)
+        return Embeddings(vectors, segmentation.segment_ids, self.encoder, params)
 
 
 def _check_bands(bands: tuple[str, ...], scene: Scene) -> None:

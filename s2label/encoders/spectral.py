@@ -115,7 +115,7 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
     Returns
     -------
     Embeddings
-        ``method="spectral"``, ``vectors`` (N, D) with D = C (+ C) (+ 2).
+        ``encoder="spectral"``, ``vectors`` (N, D) with D = C (+ C) (+ 2).
 
     Examples
     --------
@@ -142,7 +142,7 @@ def spectral_features(scene: Scene, segmentation: Segmentation, *, std: bool = T
             names.append(name)
     vectors = np.concatenate(columns, axis=1)
     return Embeddings(vectors=vectors.astype(np.float32), segment_ids=segmentation.segment_ids,
-                      method="spectral", params={"std": std, "indices": indices, "bands": list(scene.bands)},
+                      encoder="spectral", params={"std": std, "indices": indices, "bands": list(scene.bands)},
                       feature_names=tuple(names))
 
 

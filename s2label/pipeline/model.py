@@ -91,7 +91,7 @@ def save_model(path: str | os.PathLike[str], encoder: SegmentEncoder, clusterer:
     folder = ensure_writable_dir(path)
     files: dict[str, str] = {}
     meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "s2label_version": __version__,
-                            "encoder": encoder.kind, "bands": list(encoder.bands),
+                            "encoder": encoder.encoder, "bands": list(encoder.bands),
                             "segmentation": dict(segmentation), "clusterer": to_jsonable(clusterer.get_params()),
                             "extra": to_jsonable(dict(extra or {}))}
     if encoder.cnn is not None:

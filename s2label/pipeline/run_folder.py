@@ -109,7 +109,7 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
     with atomic_path(out_dir / "embeddings.npz") as tmp:
         np.savez_compressed(tmp, vectors=emb.vectors, segment_ids=emb.segment_ids, cluster=raw,
                             cluster_assigned=assigned, probabilities=clus.probabilities,
-                            outlier_scores=clus.outlier_scores, method=np.array(emb.method))
+                            outlier_scores=clus.outlier_scores, method=np.array(emb.encoder))
     written.append(out_dir / "embeddings.npz")
     return written
 

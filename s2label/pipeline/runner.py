@@ -223,7 +223,7 @@ def _cluster_stage(emb: Embeddings, model: SavedModel | None, *, min_cluster_siz
 def _params(fitted: SegmentEncoder, seg: Segmentation, seg_params: Mapping[str, Any], emb: Embeddings,
             clus: Clustering, read_opts: Mapping[str, Any], model: SavedModel | None) -> dict[str, Any]:
     """The ``params`` of ``report.json``."""
-    return {"encoder": fitted.kind, "segmentation": dict(seg.params), "segment_size": seg_params.get("segment_size"),
+    return {"encoder": fitted.encoder, "segmentation": dict(seg.params), "segment_size": seg_params.get("segment_size"),
             "encoder_params": to_jsonable(dict(emb.params)), "cluster_params": to_jsonable(dict(clus.params)),
             "read_options": to_jsonable(dict(read_opts)), "model": str(model.path) if model is not None else None,
             "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
@@ -319,12 +319,12 @@ def _run_windowed(source: Any, *, out: Any, encoder: str, model: SavedModel | No
                                   progress=progress)
         stack.close()
         with step("gnn"):  # the GNN over the whole scene's graph (for cnn-gnn), and the embeddings
-            if fitted.kind == "spectral":
+            if fitted.encoder == "spectral":
                 emb = Embeddings(pooled.features, seg.segment_ids, "spectral",
                                  {"std": True, "indices": True, "bands": list(src.grid.bands)},
                                  feature_names=pooled.feature_names)
             else:
-                if fitted.kind == "cnn-gnn" and fitted.gnn is None:
+                if fitted.encoder == "cnn-gnn" and fitted.gnn is None:
                     t0 = time.perf_counter()
                     fitted.gnn = train_gnn(pooled.features, graph, config=gnn, seed=seed, device=device,
                                            num_threads=num_threads, progress=progress)

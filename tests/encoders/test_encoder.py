@@ -18,7 +18,7 @@ def small_real():
 def test_shapes_of_every_encoder(small_real, tiny_cnn, encoder, dim):
     scene, seg, graph = small_real
     emb = embed(scene, seg, graph, encoder=encoder, cnn=tiny_cnn, gnn=GNNConfig(out_channels=6, epochs=20))
-    assert emb.vectors.shape == (seg.n_segments, dim) and emb.method == encoder
+    assert emb.vectors.shape == (seg.n_segments, dim) and emb.encoder == encoder
     assert np.isfinite(emb.vectors).all() and emb.vectors.dtype == np.float32
     np.testing.assert_array_equal(emb.segment_ids, np.arange(1, seg.n_segments + 1))
 

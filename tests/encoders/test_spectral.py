@@ -24,7 +24,7 @@ def test_spectral_features_of_known_segments(scene_factory):
     ndvi_1 = np.mean([(0.7 - 0.1) / 0.8, 0.4 / 0.6, 0.4 / 0.6, 0.4 / 0.6])
     assert v[0, names.index("NDVI")] == pytest.approx(ndvi_1, abs=1e-6)
     assert v[1, names.index("NDWI")] == pytest.approx((0.2 - 0.05) / 0.25, abs=1e-6)
-    assert emb.method == "spectral" and emb.segment_ids.tolist() == [1, 2]
+    assert emb.encoder == "spectral" and emb.segment_ids.tolist() == [1, 2]
 
 
 def test_indices_left_out_without_their_bands(scene_factory):

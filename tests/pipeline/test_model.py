@@ -31,7 +31,7 @@ def test_save_load_gives_identical_embeddings_and_labels(fitted):
     scene, seg, graph, enc, emb, clus, folder = fitted
     assert {p.name for p in folder.iterdir()} == {"model.json", "cnn.pt", "gnn.pt", "clusterer.npz"}
     loaded = load_model(folder)
-    assert loaded.bands == ("B02", "B03", "B04", "B08") and loaded.encoder.kind == "cnn-gnn"
+    assert loaded.bands == ("B02", "B03", "B04", "B08") and loaded.encoder.encoder == "cnn-gnn"
     assert loaded.segmentation == {"segment_size": 80, "compactness": 0.1, "method": "slic"}
     again = loaded.encoder.encode(scene, seg, graph)
     np.testing.assert_allclose(again.vectors, emb.vectors, atol=1e-5)

@@ -77,7 +77,7 @@ def test_cnn_gnn_on_a_real_crop(crop_cnn_gnn, real_crop):
     """Integration: the default encoder (U-Net + GNN, UMAP + HDBSCAN) on a real 256 x 256 crop."""
     r = crop_cnn_gnn
     counts = r.report["counts"]
-    assert r.embeddings.method == "cnn-gnn" and r.embeddings.dim == 32 + 32
+    assert r.embeddings.encoder == "cnn-gnn" and r.embeddings.dim == 32 + 32
     assert set(r.report["stages"]) == {"read", "segment", "graph", "train", "cluster", "export"}
     assert set(r.report["params"]["train_seconds"]) == {"train_cnn", "cnn_features", "train_gnn"}
     assert 2 <= counts["clusters"] <= 40 and counts["noise_fraction"] < 0.5
