@@ -35,22 +35,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def seeded(seed: int) -> Iterator[None]:
     """Seed Python's, NumPy's and (when loaded or loadable) PyTorch's global generators; restore them after."""
     py_state, np_state = random.getstate(), np.random.get_state()
-    torch = _torch()
-    torch_state = torch.get_rng_state() if torch is not None else None
-    cuda_states = torch.cuda.get_rng_state_all() if torch is not None and torch.cuda.is_initialized() else None
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    if torch is not None:
-        torch.manual_seed(seed)
     try:
-        yield
+        with _torch_kept() as torch:
+            if torch is not None:
+                torch.manual_seed(seed)
+            yield
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)
-        if torch is not None:
-            torch.set_rng_state(torch_state)
-            if cuda_states is not None:
-                torch.cuda.set_rng_state_all(cuda_states)
 
 
 def seeded_call(func: F) -> F:
@@ -69,19 +63,27 @@ def keeps_torch_rng(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        torch = _torch()
-        if torch is None:  # pragma: no cover - torch is a dependency
+        with _torch_kept():
             return func(*args, **kwargs)
-        state = torch.get_rng_state()
-        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-        try:
-            return func(*args, **kwargs)
-        finally:
-            torch.set_rng_state(state)
-            if cuda_states is not None:
-                torch.cuda.set_rng_state_all(cuda_states)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _torch_kept() -> Iterator[Any]:
+    """PyTorch (or ``None`` without it), its CPU and CUDA generators put back as they were on leaving."""
+    torch = _torch()
+    if torch is None:  # pragma: no cover - torch is a dependency
+        yield None
+        return
+    state = torch.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    try:
+        yield torch
+    finally:
+        torch.set_rng_state(state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
 
 
 def _torch() -> Any:
