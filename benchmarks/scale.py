@@ -1,5 +1,5 @@
-"""Whole-tile scale: time and peak memory per stage of a windowed ``cnn-gnn`` run at 4, 16, 64 and 120 Mpx,
-and the Dask speed-up of the window stages with 2 workers against 1.
+"""Whole-tile scale: time and peak memory per stage of a tiled ``cnn-gnn`` run at 4, 16, 64 and 120 Mpx,
+and the Dask speed-up of the tile stages with 2 workers against 1.
 
 The scene: the bundled default scene (real Sentinel-2 L1C, Virginia, 1947 x 1933 px at 10 m), bands B02, B03,
 B04, B08, mosaicked to a full tile of 10,980 x 10,980 px (120.6 Mpx) by repeating it with every other copy
@@ -8,10 +8,10 @@ Smaller sizes are square windows of it from the top-left corner.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 4,16,64,120] [--dask-size 16] [--plot docs/images/scale.png]
 
-Each run is a fresh ``python`` process (``s2label.run(..., window_size=2048)`` in-process, 2 torch threads)
+Each run is a fresh ``python`` process (``s2label.run(..., tile_size=2048)`` in-process, 2 torch threads)
 whose ``report.json`` gives the seconds and peak RSS of every stage; the peak is the whole process's, which does
 all the work. The Dask runs use ``workers=1`` and ``workers=2`` (single-threaded workers); their speed-up is
-that of the window stages (segment + encode), the stages Dask runs.
+that of the tile stages (segment + encode), the stages Dask runs.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ import numpy as np
 
 TILE = 10980
 BANDS = ["B02", "B03", "B04", "B08"]
-WINDOW_STAGES = ("segment", "encode")
+TILE_STAGES = ("segment", "encode")
 
 RUN = """
 import json, sys, time
 import s2label
 size, path, out, workers = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 t0 = time.perf_counter()
-r = s2label.run(path, out=out, read_options={"window": ((0, size), (0, size))}, window_size=2048,
+r = s2label.run(path, out=out, read_options={"window": ((0, size), (0, size))}, tile_size=2048,
                 workers=int(workers) if workers != "0" else None, progress=False)
 r.report["wall_seconds"] = time.perf_counter() - t0
 print(json.dumps(r.report))
@@ -126,8 +126,8 @@ def main() -> None:
         for workers in (1, 2):
             rep = run_one(args.dask_size, path, workers)
             results["dask"].append(rep)
-            print(f"dask {workers} worker(s): window stages "
-                  f"{sum(rep['stages'][s]['seconds'] for s in WINDOW_STAGES):.0f} s", flush=True)
+            print(f"dask {workers} worker(s): tile stages "
+                  f"{sum(rep['stages'][s]['seconds'] for s in TILE_STAGES):.0f} s", flush=True)
             _save(results, args.json)
     print_tables(results)
     if args.plot:
@@ -159,9 +159,9 @@ def print_tables(results: dict) -> None:
         ratio = (b["wall_seconds"] / (b["side_px"] ** 2)) / (a["wall_seconds"] / (a["side_px"] ** 2))
         print(f"\ntime per pixel at 120 Mpx / at 16 Mpx: {ratio:.2f}")
     if len(results["dask"]) == 2:
-        one, two = (sum(r["stages"][s]["seconds"] for s in WINDOW_STAGES) for r in results["dask"])
+        one, two = (sum(r["stages"][s]["seconds"] for s in TILE_STAGES) for r in results["dask"])
         side = results["dask"][0]["side_px"]
-        print(f"\nDask on {side} x {side} px, window stages (segment + encode): 1 worker {one:.1f} s, "
+        print(f"\nDask on {side} x {side} px, tile stages (segment + encode): 1 worker {one:.1f} s, "
               f"2 workers {two:.1f} s: {one / two:.2f}x")
 
 

@@ -24,6 +24,7 @@ from .io.scene import Scene as Scene
 from .pipeline.batch import run_many as run_many
 from .pipeline.launch import explore as explore
 from .pipeline.model import load_model as load_model
+from .pipeline.options import RunOptions as RunOptions
 from .pipeline.result import PipelineResult as PipelineResult
 from .pipeline.run_folder import load_run as load_run
 from .pipeline.runner import run as run

@@ -97,8 +97,8 @@ def test_display_needs_no_widgets():
     ("s2label.evaluate", "load_reference", "s2label.evaluation.measures"),
     ("s2label.datasets", "sample_scene_path", "s2label.io.datasets"),
     ("s2label.compare", "compare_methods", "s2label.evaluation.compare"),
-    ("s2label.windowed", "pool_windows", "s2label.encoders.pooled"),   # a split module: any of its new homes
-    ("s2label.windowed", "segment_windows", "s2label.segmentation.stitch"),
+    ("s2label.windowed", "pool_tiles", "s2label.encoders.pooled"),   # a split module: any of its new homes
+    ("s2label.windowed", "segment_tiles", "s2label.segmentation.stitch"),
     ("s2label.encode.cnn", "CNNConfig", "s2label.encoders.cnn"),
     ("s2label.widget.overlays", "colour_segments", "s2label.display.overlays"),
 ])

@@ -24,8 +24,8 @@ from .gnn import dgi_summary as dgi_summary
 from .gnn import standardise_columns as standardise_columns
 from .gnn import train_gnn as train_gnn
 from .gnn import training_nodes as training_nodes
-from .pooled import PooledWindows as PooledWindows
-from .pooled import pool_windows as pool_windows
+from .pooled import PooledTiles as PooledTiles
+from .pooled import pool_tiles as pool_tiles
 from .pooled import training_sample as training_sample
 from .spectral import index_bands as index_bands
 from .spectral import normalised_difference as normalised_difference

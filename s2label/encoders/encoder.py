@@ -6,6 +6,7 @@ other scene with the same bands without retraining; :func:`embed` does both in o
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,6 +55,36 @@ class SegmentEncoder:
     kind = renamed_attribute("encoder", "SegmentEncoder.kind")
     timings: dict[str, float] = field(default_factory=dict)
 
+    def fit_cnn(self, scene: Scene, *, config: CNNConfig | None = None, seed: int = 0,
+                progress: bool = False) -> CNNEncoder:
+        """Train the U-Net on ``scene`` (the whole scene, or a sample of it) without labels; kept in ``cnn``."""
+        t0 = time.perf_counter()
+        self.cnn = train_cnn(scene, config=config, seed=seed, device=self.device, num_threads=self.num_threads,
+                             progress=progress)
+        self.timings["train_cnn"] = time.perf_counter() - t0
+        return self.cnn
+
+    def fit_gnn(self, x: np.ndarray, graph: SegmentGraph, *, config: GNNConfig | None = None, seed: int = 0,
+                progress: bool = False) -> GNNModel:
+        """Train the GNN on pooled CNN features ``x`` (N, F) over ``graph`` without labels; kept in ``gnn``."""
+        t0 = time.perf_counter()
+        self.gnn = train_gnn(x, graph, config=config, seed=seed, device=self.device, num_threads=self.num_threads,
+                             progress=progress)
+        self.timings["train_gnn"] = time.perf_counter() - t0
+        return self.gnn
+
+    def cnn_features(self, scene: Scene, segmentation: Segmentation, *, progress: bool = False) -> np.ndarray:
+        """The U-Net's features of ``scene`` pooled over each segment: (N, F) float32."""
+        if segmentation.shape != scene.shape:
+            raise SegmentationError(f"segmentation {segmentation.shape} is not on the scene's grid {scene.shape}")
+        assert self.cnn is not None
+        t0 = time.perf_counter()
+        fmap = self.cnn.feature_map(scene, device=self.device, num_threads=self.num_threads, progress=progress)
+        x = pool_segments(fmap, segmentation, std=self.cnn.config.pool_std)
+        del fmap
+        self.timings["cnn_features"] = time.perf_counter() - t0
+        return x
+
     def encode(self, scene: Scene, segmentation: Segmentation, graph: SegmentGraph | None = None, *,
                progress: bool = False) -> Embeddings:
         """Embed every segment of ``scene`` with the fitted networks (no training)."""
@@ -62,11 +93,8 @@ class SegmentEncoder:
         if self.encoder == "spectral":
             _check_bands(self.bands, scene)
             return spectral_features(scene.select(self.bands), segmentation)
-        assert self.cnn is not None
-        fmap = self.cnn.feature_map(scene, device=self.device, num_threads=self.num_threads, progress=progress)
-        x = pool_segments(fmap, segmentation, std=self.cnn.config.pool_std)
-        del fmap
-        return self.embeddings_from_cnn(x, segmentation, graph)
+        return self.embeddings_from_cnn(self.cnn_features(scene, segmentation, progress=progress), segmentation,
+                                        graph)
 
     def embeddings_from_cnn(self, x: np.ndarray, segmentation: Segmentation,
                             graph: SegmentGraph | None) -> Embeddings:
@@ -117,8 +145,6 @@ def fit_embed(scene: Scene, segmentation: Segmentation, graph: SegmentGraph | No
     embeddings : Embeddings
         Of this scene's segments (the same as ``encoder.encode(scene, segmentation, graph)``).
     """
-    import time
-
     if encoder not in ENCODERS:
         raise S2LabelError(f"unknown encoder {encoder!r}; use one of {', '.join(ENCODERS)}")
     if segmentation.shape != scene.shape:
@@ -126,20 +152,11 @@ def fit_embed(scene: Scene, segmentation: Segmentation, graph: SegmentGraph | No
     fitted = SegmentEncoder(encoder, scene.bands, device=device, num_threads=num_threads)
     if encoder == "spectral":
         return fitted, fitted.encode(scene, segmentation, graph)
-    t0 = time.perf_counter()
-    fitted.cnn = train_cnn(scene, config=cnn, seed=seed, device=device, num_threads=num_threads, progress=progress)
-    fitted.timings["train_cnn"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fmap = fitted.cnn.feature_map(scene, device=device, num_threads=num_threads, progress=progress)
-    x = pool_segments(fmap, segmentation, std=fitted.cnn.config.pool_std)
-    del fmap
-    fitted.timings["cnn_features"] = time.perf_counter() - t0
+    fitted.fit_cnn(scene, config=cnn, seed=seed, progress=progress)
+    x = fitted.cnn_features(scene, segmentation, progress=progress)
     if encoder == "cnn-gnn":
-        t0 = time.perf_counter()
         graph = graph if graph is not None else build_graph(segmentation)
-        fitted.gnn = train_gnn(x, graph, config=gnn, seed=seed, device=device, num_threads=num_threads,
-                               progress=progress)
-        fitted.timings["train_gnn"] = time.perf_counter() - t0
+        fitted.fit_gnn(x, graph, config=gnn, seed=seed, progress=progress)
     return fitted, fitted.embeddings_from_cnn(x, segmentation, graph)
 
 

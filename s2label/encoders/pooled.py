@@ -1,5 +1,5 @@
-"""Encoding a large scene window by window: the U-Net's training sample drawn from all over the scene, and band
-values and features summed per segment in each window, then added up across windows."""
+"""Encoding a large scene tile by tile: the U-Net's training sample drawn from all over the scene, and band
+values and features summed per segment in each tile, then added up across tiles."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from s2label._dask import Tasks
+from s2label._tasks import Tasks
 from s2label.encoders.spectral import index_bands, normalised_difference
 from s2label.errors import SceneTooSmallError, SegmentationError
 from s2label.io.scene import Scene
-from s2label.io.source import WindowedSource
-from s2label.segmentation.grid import WindowGrid
+from s2label.io.source import SceneSource
+from s2label.segmentation.grid import TileGrid
 from s2label.segmentation.superpixels import Segmentation
 
-__all__ = ["training_sample", "PooledWindows", "pool_windows"]
+__all__ = ["training_sample", "PooledTiles", "pool_tiles"]
 
-def training_sample(src: WindowedSource, *, n_blocks: int = 16, block: int = 512, gap: int = 16,
+def training_sample(src: SceneSource, *, n_blocks: int = 16, block: int = 512, gap: int = 16,
                     seed: int = 0) -> Scene:
     """Blocks from all over the scene, side by side with no-data gaps between them, to train the U-Net on.
 
@@ -65,8 +65,8 @@ def training_sample(src: WindowedSource, *, n_blocks: int = 16, block: int = 512
 
 
 @dataclass(frozen=True, eq=False)
-class PooledWindows:
-    """Per-segment means gathered window by window.
+class PooledTiles:
+    """Per-segment means gathered tile by tile.
 
     Attributes
     ----------
@@ -87,9 +87,9 @@ class PooledWindows:
     counts: np.ndarray
 
 
-def _pool_window(src: WindowedSource, grid: WindowGrid, i: int, labels: np.ndarray, cnn: Any, margin: int,
+def _pool_tile(src: SceneSource, grid: TileGrid, i: int, labels: np.ndarray, cnn: Any, margin: int,
                  std: bool, device: str, num_threads: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sums over each segment present in window ``i``'s core: (ids, pixel counts, sums (k, 2C+2 or C+F(2)))."""
+    """Sums over each segment present in tile ``i``'s core: (ids, pixel counts, sums (k, 2C+2 or C+F(2)))."""
     r0, r1, c0, c1 = grid.core(i)
     er0, er1, ec0, ec1 = grid.extended(i, halo=margin if cnn is not None else 0)
     # the U-Net pools by 2 and 4: start on a multiple of 4, as the whole scene's tiles do, so features match
@@ -119,19 +119,19 @@ def _pool_window(src: WindowedSource, grid: WindowGrid, i: int, labels: np.ndarr
     return ids[keep], counts[keep], sums[keep]
 
 
-def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentation, *, cnn: Any = None,
+def pool_tiles(src: SceneSource, grid: TileGrid, segmentation: Segmentation, *, cnn: Any = None,
                  std: bool = False, device: str = "auto", num_threads: int | None = None,
-                 tasks: Tasks | None = None, progress: bool = False) -> PooledWindows:
-    """Mean band values and features of every segment, computed window by window.
+                 tasks: Tasks | None = None, progress: bool = False) -> PooledTiles:
+    """Mean band values and features of every segment, computed tile by tile.
 
     Parameters
     ----------
     src, grid
-        As for :func:`segment_windows`.
+        As for :func:`segment_tiles`.
     segmentation : Segmentation
         Of the whole grid.
     cnn : CNNEncoder, optional
-        Trained U-Net: its features are computed on each window with ``cnn.config.margin`` px of context and
+        Trained U-Net: its features are computed on each tile with ``cnn.config.margin`` px of context and
         pooled. Without it: the spectral features (band means and standard deviations, NDVI, NDWI).
     std : bool
         Also pool the features' standard deviation (``CNNConfig.pool_std``).
@@ -142,7 +142,7 @@ def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentati
 
     Returns
     -------
-    PooledWindows
+    PooledTiles
     """
     if segmentation.shape != src.shape:
         raise SegmentationError(f"segmentation {segmentation.shape} is not on the scene's grid {src.shape}")
@@ -153,13 +153,13 @@ def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentati
     for i in range(len(grid)):
         r0, r1, c0, c1 = grid.core(i)
         block = segmentation.ids[r0:r1, c0:c1]
-        args.append((src_h, grid, i, block if not tasks.distributed else tasks.client.scatter(block), cnn_h,
+        args.append((src_h, grid, i, tasks.scatter(block, broadcast=False), cnn_h,
                      margin, std, device, num_threads))
-    handles = tasks.map(_pool_window, args, name="encode windows", progress=progress)
+    handles = tasks.map(_pool_tile, args, name="encode tiles", progress=progress)
     n = segmentation.n_segments
     counts = np.zeros(n + 1, np.int64)
     sums: np.ndarray | None = None
-    for ids, cnt, s in tasks.gather(handles, name="encode windows", progress=progress):
+    for ids, cnt, s in tasks.gather(handles, name="encode tiles", progress=progress):
         if sums is None:
             sums = np.zeros((n + 1, s.shape[1]), np.float64)
         counts[ids] += cnt
@@ -182,4 +182,4 @@ def pool_windows(src: WindowedSource, grid: WindowGrid, segmentation: Segmentati
         features = np.hstack([mean, np.sqrt(np.clip(rest[:, f:] - mean ** 2, 0.0, None))])
     else:
         features = rest
-    return PooledWindows(bands, features.astype(np.float32), names, counts[1:])
+    return PooledTiles(bands, features.astype(np.float32), names, counts[1:])

@@ -29,8 +29,8 @@ from .safe import baseline_offset_default as baseline_offset_default
 from .safe import find_safe_root as find_safe_root
 from .safe import parse_safe as parse_safe
 from .scene import Scene as Scene
-from .source import WindowedSource as WindowedSource
-from .source import open_windowed as open_windowed
+from .source import SceneSource as SceneSource
+from .source import open_source as open_source
 from .stac import IMAGE_MEDIA_TYPES as IMAGE_MEDIA_TYPES
 from .stac import StacBand as StacBand
 from .stac import describe_item as describe_item

@@ -1,4 +1,4 @@
-"""A scene read part by part: what the window tasks of a large scene read from (a file, ``.SAFE``, STAC item, or
+"""A scene read part by part: what the tile tasks of a large scene read from (a file, ``.SAFE``, STAC item, or
 a scene in memory), with the read options every part shares."""
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from affine import Affine
 from s2label.io.read import SceneGrid, read_scene, scene_grid
 from s2label.io.scene import Scene
 
-__all__ = ["WindowedSource", "open_windowed"]
+__all__ = ["SceneSource", "open_source"]
 
 #: Rows ``row0:row1`` and columns ``col0:col1`` of a grid.
 Bounds = tuple[int, int, int, int]
 
-#: Read options that choose the part of the scene; windows are placed inside that part.
+#: Read options that choose the part of the scene; tiles are placed inside that part.
 _PART_OPTIONS = ("window", "bbox", "bbox_crs")
 
 
 @dataclass(frozen=True)
-class WindowedSource:
-    """What window tasks read from: a file, ``.SAFE`` or STAC item with read options, or a scene in memory.
+class SceneSource:
+    """What tile tasks read from: a file, ``.SAFE`` or STAC item with read options, or a scene in memory.
 
     Attributes
     ----------
@@ -33,7 +33,7 @@ class WindowedSource:
     grid : SceneGrid
         The whole grid to process (of the ``window``/``bbox`` part when the read options chose one).
     read_options : Mapping
-        Passed to every windowed :func:`read_scene` (bands fixed to ``grid.bands``).
+        Passed to every :func:`read_scene` of a part (bands fixed to ``grid.bands``).
     """
 
     source: Any
@@ -61,26 +61,26 @@ class WindowedSource:
                           **self.read_options)
 
 
-def open_windowed(source: Any, read_options: Mapping[str, Any] | None = None) -> WindowedSource:
-    """A :class:`WindowedSource` for a scene in memory or anything :func:`read_scene` takes (headers only).
+def open_source(source: Any, read_options: Mapping[str, Any] | None = None) -> SceneSource:
+    """A :class:`SceneSource` for a scene in memory or anything :func:`read_scene` takes (headers only).
 
-    A :class:`WindowedSource` is returned as it is.
+    A :class:`SceneSource` is returned as it is.
 
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene_path
-    >>> src = open_windowed(sample_scene_path(), {"bands": ["B02", "B03", "B04", "B08"],
+    >>> src = open_source(sample_scene_path(), {"bands": ["B02", "B03", "B04", "B08"],
     ...                                          "window": ((0, 300), (0, 400))})
     >>> src.shape, src.read((10, 20, 0, 5)).data.shape
     ((300, 400), (4, 10, 5))
     """
-    if isinstance(source, WindowedSource):
+    if isinstance(source, SceneSource):
         return source
     opts = dict(read_options or {})
     if isinstance(source, Scene):
         grid = SceneGrid(source.shape, source.transform, source.crs, source.bands)
-        return WindowedSource(source, grid, {})
+        return SceneSource(source, grid, {})
     grid = scene_grid(source, **opts)
     rest = {k: v for k, v in opts.items() if k not in _PART_OPTIONS and k != "progress"}
     rest["bands"] = list(grid.bands)
-    return WindowedSource(source, grid, rest)
+    return SceneSource(source, grid, rest)

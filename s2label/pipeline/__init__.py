@@ -1,5 +1,6 @@
-"""Running s2label: the whole pipeline on one scene or many, the saved model, the memory a run by windows needs,
-opening the explorer on a run, and the command line.
+"""Running s2label: the whole pipeline on one scene or many (one flow, the scene held whole or by tiles, on any
+executor), its options, the saved model, the memory a run by tiles needs, opening the explorer on a run, and the
+command line.
 """
 
 import lazy_loader as _lazy

@@ -1,13 +1,16 @@
-"""Many scenes, each through the whole pipeline, as Dask tasks (in this process when no cluster is asked for).
+"""Many scenes, each through the whole pipeline, one task each (:class:`s2label._tasks.Tasks`): in this process,
+on any :class:`concurrent.futures.Executor`, on a ``LocalCluster`` made here (``workers=N``) or on any
+``dask.distributed`` cluster whose client you pass.
 
 Each scene runs :func:`s2label.run` into a temporary folder beside its output folder, which is renamed into
 place only when the run is complete: an output folder is always a finished run, never a partial one, whatever
-happens to the worker. The same code runs on a ``LocalCluster`` made here (``workers=N``) or on any
-``dask.distributed`` cluster whose client you pass.
+happens to the worker.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,9 +23,10 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from s2label._atomic import ensure_writable_dir
-from s2label._dask import local_client
+from s2label._tasks import Tasks, local_client
 from s2label.errors import OutputError, S2LabelError
 from s2label.io.scene import Scene
+from s2label.pipeline.options import RunOptions
 from s2label.pipeline.run_folder import run_name
 from s2label.pipeline.runner import run
 
@@ -61,13 +65,13 @@ def _name(source: Any, index: int) -> str:
     return f"{index:03d}-{run_name(source)}"
 
 
-def _run_one(source: Any, folder: str, options: dict[str, Any]) -> SceneRun:
+def _run_one(source: Any, folder: str, options: RunOptions) -> SceneRun:
     """One scene into ``folder``, published by a rename when complete (runs on a worker)."""
     target = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     t0 = time.perf_counter()
     try:
-        result = run(source, out=tmp, progress=False, **options)
+        result = run(source, options, out=tmp)
         os.replace(tmp, target)
     except S2LabelError as exc:
         return SceneRun(target.name, target, False, str(exc), seconds=time.perf_counter() - t0)
@@ -78,9 +82,10 @@ def _run_one(source: Any, folder: str, options: dict[str, Any]) -> SceneRun:
                     n_clusters=result.clustering.n_clusters, seconds=time.perf_counter() - t0)
 
 
-def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], *, client: Any = None, workers: int | None = None,
-             retries: int = 1, progress: bool = True, **run_options: Any) -> list[SceneRun]:
-    """Run the pipeline on many scenes, one Dask task each.
+def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], options: RunOptions | None = None, *,
+             executor: concurrent.futures.Executor | None = None, client: Any = None, workers: int | None = None,
+             retries: int = 1, progress: bool = True, **keywords: Any) -> list[SceneRun]:
+    """Run the pipeline on many scenes, one task each.
 
     Parameters
     ----------
@@ -88,20 +93,25 @@ def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], *, client: Any 
         Anything :func:`s2label.run` takes: paths, ``.SAFE`` folders, STAC items, :class:`~s2label.Scene`.
     out : path-like
         Parent folder: scene ``i`` goes to ``out/<iii>-<name>``. An existing scene folder is refused up front.
+    options : RunOptions, optional
+        The settings of every scene's run (:class:`~s2label.pipeline.options.RunOptions`); ``keywords`` change
+        some of them (``encoder``, ``segment_size``, ``seed``...: those of :func:`s2label.run`).
+    executor : concurrent.futures.Executor, optional
+        Run the scenes on it (a ``ProcessPoolExecutor``, a Dask cluster's ``client.get_executor()``...).
     client : dask.distributed.Client, optional
         Run the scenes on this cluster.
     workers : int, optional
-        Without ``client``: start a ``LocalCluster`` of this many single-threaded worker processes for the
-        call. Neither: run the scenes one after the other in this process.
+        Start a ``LocalCluster`` of this many single-threaded worker processes for the call. None of the
+        three: the scenes one after the other in this process.
     retries : int
-        Times Dask retries a scene whose task raised an unexpected error (a worker lost mid-run is
-        rescheduled by Dask itself). A scene that fails with an :class:`~s2label.errors.S2LabelError`
-        (bad input) is not retried: it is reported in its :class:`SceneRun`.
+        On Dask: times a scene whose task raised an unexpected error is retried (a worker lost mid-run is
+        rescheduled by Dask itself). A scene that fails with an :class:`~s2label.errors.S2LabelError` (bad
+        input) is not retried: it is reported in its :class:`SceneRun`.
     progress : bool
-        A progress bar over the scenes.
-    **run_options
-        Passed to :func:`s2label.run` (``encoder``, ``segment_size``, ``seed``...). On Dask workers torch
-        uses one thread unless ``num_threads`` is given.
+        A progress bar over the scenes (the runs themselves show none).
+    **keywords
+        Options of :func:`s2label.run`. On an executor torch uses one thread per scene unless ``num_threads``
+        is given.
 
     Returns
     -------
@@ -113,46 +123,44 @@ def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], *, client: Any 
     OutputError
         If a scene's output folder exists already, or ``out`` cannot be written.
     """
+    if "out" in keywords:
+        raise TypeError("run_many sets each scene's out itself")
+    options = (options or RunOptions()).replace(**keywords)
+    if sum(x is not None for x in (executor, client, workers)) > 1:
+        raise S2LabelError("give one of executor, client and workers")
     parent = ensure_writable_dir(out)
     folders = [parent / _name(s, i) for i, s in enumerate(scenes)]
     existing = [f for f in folders if f.exists()]
     if existing:
         raise OutputError(f"holds {len(existing)} run(s) already ({existing[0].name}...); choose another folder",
                           path=parent)
-    if "out" in run_options or "progress" in run_options:
-        raise TypeError("run_many sets out and progress itself")
+    options = options.replace(progress=False)
+    if executor is not None or client is not None or workers is not None:
+        if options.encoder.num_threads is None:
+            options = options.replace(num_threads=1)
+    with contextlib.ExitStack() as stack:
+        if workers is not None:
+            client = stack.enter_context(local_client(int(workers)))
+        tasks = Tasks(executor, retries=retries) if client is None else Tasks.for_client(client, retries=retries)
+        return _run_all(tasks, scenes, folders, options, progress)
+
+
+def _run_all(tasks: Tasks, scenes: Sequence[Any], folders: list[Path], options: RunOptions,
+             progress: bool) -> list[SceneRun]:
+    # scenes already in memory travel to Dask workers as data, not inside the task graph
+    sources = [tasks.scatter(s, broadcast=False) if isinstance(s, Scene) else s for s in scenes]
     bar = tqdm(total=len(folders), desc="scenes", unit="scene", disable=not progress)
-    if client is None and workers is None:
+    if not tasks.distributed:  # one after the other, the bar moving as each finishes
         results = []
-        for source, folder in zip(scenes, folders, strict=True):
-            results.append(_run_one(source, str(folder), dict(run_options)))
+        for source, folder in zip(sources, folders, strict=True):
+            results.append(_run_one(source, str(folder), options))
             bar.update()
         bar.close()
         return results
-    options = {"num_threads": 1} | dict(run_options)
-    if client is not None:
-        return _on_dask(client, scenes, folders, options, retries, bar)
-    with local_client(int(workers or 1)) as own_client:
-        return _on_dask(own_client, scenes, folders, options, retries, bar)
-
-
-def _on_dask(client: Any, scenes: Sequence[Any], folders: list[Path], options: dict[str, Any], retries: int,
-             bar: Any) -> list[SceneRun]:
-    from dask.distributed import as_completed
-
-    # scenes already in memory travel to the workers as data, not inside the task graph
-    sources = [client.scatter(s) if isinstance(s, Scene) else s for s in scenes]
-    futures = [client.submit(_run_one, source, str(folder), options, pure=False, retries=retries,
-                             key=f"s2label-{folder.name}-{id(folders)}")
-               for source, folder in zip(sources, folders, strict=True)]
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list[SceneRun | None] = [None] * len(futures)
-    for future in as_completed(futures):
-        i = index[future.key]
-        try:
-            results[i] = future.result()
-        except Exception as exc:  # the task itself failed (a worker lost too often, a bug): reported
-            results[i] = SceneRun(folders[i].name, folders[i], False, f"{type(exc).__name__}: {exc}")
-        bar.update()
+    handles = tasks.map(_run_one, [(source, str(folder), options)
+                                   for source, folder in zip(sources, folders, strict=True)], name="scene")
+    settled = tasks.settle(handles, on_done=bar.update)
     bar.close()
-    return [r for r in results if r is not None]
+    # a task that itself failed (a worker lost too often, a bug) is reported, not raised
+    return [value if error is None else SceneRun(folder.name, folder, False, f"{type(error).__name__}: {error}")
+            for (value, error), folder in zip(settled, folders, strict=True)]

@@ -17,7 +17,7 @@ from typing import Any
 from s2label._version import __version__
 from s2label.errors import S2LabelError, S2LabelWarning
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "options_from_args"]
 
 EXIT_ERROR = 1
 EXIT_INTERNAL = 3
@@ -77,38 +77,52 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", type=float, default=None, help="reflectance = (DN + offset) * scale")
     run.add_argument("--offset", type=float, default=None, help="additive DN offset (e.g. -1000)")
     run.add_argument("--gpkg", action="store_true", help="also write clusters.gpkg in the scene's CRS")
-    run.add_argument("--window-size", type=int, default=None, metavar="PX",
-                     help="process a large scene by windows of about PX px a side (memory follows the window)")
+    run.add_argument("--tile-size", type=int, default=None, metavar="PX",
+                     help="process a large scene by tiles of about PX px a side (memory follows the tile)")
+    run.add_argument("--window-size", type=int, default=None, dest="old_tile_size", help=argparse.SUPPRESS)
     run.add_argument("--workers", type=int, default=None,
-                     help="run the window stages on a local Dask cluster of this many workers (implies windows)")
+                     help="run the tile stages on a local Dask cluster of this many workers (implies tiles)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    from s2label.encoders.encoder import CNNConfig
-    from s2label.io.datasets import sample_scene_path
-    from s2label.pipeline.run_folder import default_folder
-    from s2label.pipeline.runner import run
+def options_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~s2label.pipeline.options.RunOptions` of ``s2label run``'s arguments."""
+    from s2label.encoders.cnn import CNNConfig
+    from s2label.pipeline.options import RunOptions
 
-    if args.sample == bool(args.scene):
-        raise S2LabelError("give a SCENE or --sample (one of them)")
-    remote = not args.sample and "://" in args.scene  # a STAC item's URL: read as it is, never as a path
-    scene: str | Path = sample_scene_path() if args.sample else (args.scene if remote else Path(args.scene))
-    out = args.out or default_folder(scene, name="sample" if args.sample else None)
     read_options: dict[str, Any] = {}
     for key in ("window", "bbox", "bbox_crs", "scale", "offset"):
         if getattr(args, key) is not None:
             read_options[key] = getattr(args, key)
     if args.bands:
         read_options["bands"] = [b for b in args.bands.split(",") if b.strip()]
-    cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None
-    result = run(scene, out=out, encoder=args.encoder, model=args.model, segment_size=args.segment_size,
-                 compactness=args.compactness, segmentation_method=args.segmentation,
-                 min_cluster_size=args.min_cluster_size, reduce=args.reduce, seed=args.seed,
-                 read_options=read_options, cnn=cnn, device=args.device, num_threads=args.threads,
-                 gpkg=args.gpkg, progress=not args.quiet, window_size=args.window_size, workers=args.workers)
+    tile_size = args.tile_size
+    if args.old_tile_size is not None:
+        warnings.warn("--window-size is now --tile-size; the old option goes in s2label 0.3", S2LabelWarning,
+                      stacklevel=2)
+        tile_size = tile_size or args.old_tile_size
+    return RunOptions.from_keywords(
+        encoder=args.encoder, segment_size=args.segment_size, compactness=args.compactness,
+        segmentation_method=args.segmentation, min_cluster_size=args.min_cluster_size, reduce=args.reduce,
+        seed=args.seed, read_options=read_options,
+        cnn=CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None, device=args.device,
+        num_threads=args.threads, gpkg=args.gpkg, progress=not args.quiet, tile_size=tile_size)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from s2label.io.datasets import sample_scene_path
+    from s2label.pipeline.run_folder import default_folder
+    from s2label.pipeline.runner import run
+
+    if args.sample == bool(args.scene):
+        raise S2LabelError("give a SCENE or --sample (one of them)")
+    options = options_from_args(args)  # checked before anything is read
+    remote = not args.sample and "://" in args.scene  # a STAC item's URL: read as it is, never as a path
+    scene: str | Path = sample_scene_path() if args.sample else (args.scene if remote else Path(args.scene))
+    out = args.out or default_folder(scene, name="sample" if args.sample else None)
+    result = run(scene, options, out=out, model=args.model, workers=args.workers)
     counts = result.report["counts"]
     seconds = sum(s["seconds"] for s in result.report["stages"].values())
     print(f"s2label: {counts['segments']} segments, {counts['clusters']} clusters "

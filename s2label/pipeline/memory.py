@@ -1,44 +1,44 @@
-"""How much memory a run by windows needs, checked before anything is read."""
+"""How much memory a run by tiles needs, checked before anything is read."""
 
 from __future__ import annotations
 
 from s2label import _profiling
 from s2label.errors import S2LabelError
-from s2label.segmentation.grid import WindowGrid
+from s2label.segmentation.grid import TileGrid
 
-__all__ = ["window_memory", "check_window_memory", "WINDOW_BYTES_PER_PIXEL", "SCENE_BYTES_PER_PIXEL"]
+__all__ = ["tile_memory", "check_tile_memory", "TILE_BYTES_PER_PIXEL", "SCENE_BYTES_PER_PIXEL"]
 
-#: Working bytes per window pixel (halo included) of one window task: bands, SLIC's arrays, and for the CNN
-#: its feature map and layer activations (measured: about 1.1 GiB above the baseline for a 2,188 px window of
+#: Working bytes per tile pixel (halo included) of one tile task: bands, SLIC's arrays, and for the CNN
+#: its feature map and layer activations (measured: about 1.1 GiB above the baseline for a 2,188 px tile of
 #: 4 bands with the default U-Net).
-WINDOW_BYTES_PER_PIXEL = {"cnn": 240, "spectral": 120}
+TILE_BYTES_PER_PIXEL = {"cnn": 240, "spectral": 120}
 
 
 #: Bytes per scene pixel held for the whole scene: segment ids (int32) and their renumbering.
 SCENE_BYTES_PER_PIXEL = 12
 
 
-def window_memory(grid: WindowGrid, n_bands: int, *, cnn: bool, workers: int = 1,
+def tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1,
                   margin: int = 32) -> int:
-    """Estimated peak bytes of a windowed run: ``workers`` window tasks at once, plus the whole-scene arrays."""
+    """Estimated peak bytes of a tiled run: ``workers`` tile tasks at once, plus the whole-scene arrays."""
     side = grid.size + 2 * max(grid.halo, margin)
-    per_px = WINDOW_BYTES_PER_PIXEL["cnn" if cnn else "spectral"] + 4 * n_bands
+    per_px = TILE_BYTES_PER_PIXEL["cnn" if cnn else "spectral"] + 4 * n_bands
     return int(max(workers, 1) * side * side * per_px + grid.shape[0] * grid.shape[1] * SCENE_BYTES_PER_PIXEL)
 
 
-def check_window_memory(grid: WindowGrid, n_bands: int, *, cnn: bool, workers: int = 1, margin: int = 32,
+def check_tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1, margin: int = 32,
                         available: int | None = None) -> int:
-    """Refuse, before anything is read, windows that would not fit in memory; returns the estimate in bytes.
+    """Refuse, before anything is read, tiles that would not fit in memory; returns the estimate in bytes.
 
     Raises
     ------
     S2LabelError
         With the estimate, what is available, and what to change.
     """
-    need = window_memory(grid, n_bands, cnn=cnn, workers=workers, margin=margin)
+    need = tile_memory(grid, n_bands, cnn=cnn, workers=workers, margin=margin)
     have = _profiling.available_memory_bytes() if available is None else int(available)
     if need > 0.8 * have:
-        raise S2LabelError(f"windows of {grid.size} px ({max(workers, 1)} at a time) over {grid.shape[1]} x "
+        raise S2LabelError(f"tiles of {grid.size} px ({max(workers, 1)} at a time) over {grid.shape[1]} x "
                            f"{grid.shape[0]} px need about {need / 2**30:.1f} GiB, and {have / 2**30:.1f} GiB of "
-                           "memory is available: use a smaller window_size or fewer workers")
+                           "memory is available: use a smaller tile_size (--tile-size) or fewer workers")
     return need

@@ -26,7 +26,7 @@ class PipelineResult:
     Attributes
     ----------
     scene : Scene or None
-        The scene; None after a windowed run (``window_size``), which never holds the whole scene.
+        The scene; None after a tiled run (``tile_size``), which never holds the whole scene.
     segmentation, graph, embeddings, clustering
         The stage outputs.
     report : dict
@@ -38,7 +38,7 @@ class PipelineResult:
     segmentation_params : dict
         The :func:`s2label.segment` arguments used.
     spectra : ndarray (N, C) or None
-        Mean reflectance of each segment (kept by windowed runs; see :meth:`segment_spectra`).
+        Mean reflectance of each segment (kept by tiled runs; see :meth:`segment_spectra`).
     bands : tuple of str
         The scene's bands.
     """

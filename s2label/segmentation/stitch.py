@@ -1,27 +1,27 @@
-"""Segment and encode a scene too large to hold whole, window by window, as one seamless segmentation.
+"""Segment and encode a scene too large to hold whole, tile by tile, as one seamless segmentation.
 
-The scene is cut into a grid of windows (:func:`s2label.segmentation.grid.plan_windows`). Each stage reads only the
-window it works on, with a halo of context, so the working memory follows the window size:
+The scene is cut into a grid of tiles (:func:`s2label.segmentation.grid.plan_tiles`). Each stage reads only the
+tile it works on, with a halo of context, so the working memory follows the tile size:
 
-1. **Segment** every window with its halo (SLIC on bands standardised with statistics shared by all windows).
-   Each segment is *owned* by the window whose core holds its centroid.
-2. **Stitch**: a pixel of window ``i``'s core takes the segment that covers it in window ``i`` if ``i`` owns
-   it; otherwise the segment of the window ``j`` that owns it, as window ``j`` segmented that pixel, if ``j``
-   owns that one too. So a segment that crosses a core border is taken whole from the window that holds its
-   centre, where it had context on every side: window borders leave no seam of cut segments. (Where the two
-   windows disagree, the pixel keeps window ``i``'s segment.) Connected pieces are then numbered across the
+1. **Segment** every tile with its halo (SLIC on bands standardised with statistics shared by all tiles).
+   Each segment is *owned* by the tile whose core holds its centroid.
+2. **Stitch**: a pixel of tile ``i``'s core takes the segment that covers it in tile ``i`` if ``i`` owns
+   it; otherwise the segment of the tile ``j`` that owns it, as tile ``j`` segmented that pixel, if ``j``
+   owns that one too. So a segment that crosses a core border is taken whole from the tile that holds its
+   centre, where it had context on every side: tile borders leave no seam of cut segments. (Where the two
+   tiles disagree, the pixel keeps tile ``i``'s segment.) Connected pieces are then numbered across the
    whole scene (connected components within each core, joined across core borders), so the result is one
    global labelling 1..N, each segment 4-connected.
 3. **Encode**: the U-Net (trained beforehand on a sample of blocks from all over the scene) runs on each
-   window with its margin; features and band values are summed per segment in each window and the sums are
-   added up across windows, so a segment that spans windows is pooled over all its pixels.
+   tile with its margin; features and band values are summed per segment in each tile and the sums are
+   added up across tiles, so a segment that spans tiles is pooled over all its pixels.
 
 The graph is then built once for the whole scene (:func:`s2label.build_graph`, row chunks), and the GNN,
-clustering and export follow as for a scene in memory. Every window stage is a task of
-:class:`s2label._dask.Tasks`: run in this process, or on any ``dask.distributed`` cluster.
+clustering and export follow as for a scene in memory. Every tile stage is a task of
+:class:`s2label._tasks.Tasks`: run in this process, or on any ``dask.distributed`` cluster.
 
 What the whole scene costs in memory: the segment id raster (4 B/px) and per-segment arrays. Everything
-else (bands, SLIC's work arrays, the CNN feature map) is held one window at a time per worker.
+else (bands, SLIC's work arrays, the CNN feature map) is held one tile at a time per worker.
 """
 
 from __future__ import annotations
@@ -39,44 +39,28 @@ from scipy.ndimage import find_objects
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import label as connected_pieces
 
-from s2label._dask import Tasks
+from s2label._tasks import Tasks
 from s2label.errors import SegmentationError
 from s2label.io.scene import Scene
-from s2label.io.source import WindowedSource
-from s2label.segmentation.grid import Bounds, WindowGrid, plan_windows
+from s2label.io.source import SceneSource
+from s2label.segmentation.grid import Bounds, TileGrid, plan_tiles
 from s2label.segmentation.superpixels import MIN_SEGMENTS, Segmentation, coordinate_sums, segment
 
-__all__ = ["segment_windows", "seam_boundary_fraction", "seed_step", "plan_segment_windows",
+__all__ = ["segment_tiles", "seam_boundary_fraction", "seed_step", "plan_segment_tiles",
            "segment_on_grid", "merge_small_segments"]
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --- the training sample ---------------------------------------------------------------------------------
-
-
 
 # --- segmentation ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Segmented:
-    """One window segmented with its halo: local ids, and the window owning each local segment."""
+    """One tile segmented with its halo: local ids, and the tile owning each local segment."""
 
     bounds: Bounds
     labels: np.ndarray
     owner: np.ndarray
 
 
-def _segment_window(src: WindowedSource, grid: WindowGrid, i: int, params: Mapping[str, Any],
+def _segment_tile(src: SceneSource, grid: TileGrid, i: int, params: Mapping[str, Any],
                     stats: tuple[np.ndarray, np.ndarray]) -> _Segmented:
     bounds = grid.extended(i)
     scene = src.read(bounds)
@@ -91,16 +75,16 @@ def _segment_window(src: WindowedSource, grid: WindowGrid, i: int, params: Mappi
     counts, row_sum, col_sum = coordinate_sums(labels, n_local)
     with np.errstate(invalid="ignore", divide="ignore"):
         rows, cols = row_sum / counts, col_sum / counts
-    owner = grid.window_of(np.floor(np.nan_to_num(rows) + bounds[0]).astype(np.int64),
+    owner = grid.tile_of(np.floor(np.nan_to_num(rows) + bounds[0]).astype(np.int64),
                            np.floor(np.nan_to_num(cols) + bounds[2]).astype(np.int64))
     owner[0] = -1
     return _Segmented(bounds, labels, owner)
 
 
 def seed_step(segment_size: float) -> int:
-    """The SLIC seed spacing shared by all windows for segments of ``segment_size`` px: round(sqrt(size)).
+    """The SLIC seed spacing shared by all tiles for segments of ``segment_size`` px: round(sqrt(size)).
 
-    Window sizes and haloes are multiples of it (:func:`plan_segment_windows`), so every window's seeds lie
+    Tile sizes and haloes are multiples of it (:func:`plan_segment_tiles`), so every tile's seeds lie
     on one grid over the whole scene.
     """
     return max(1, round(math.sqrt(float(segment_size))))
@@ -110,9 +94,9 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
                     stats: tuple[np.ndarray, np.ndarray] | None = None, **options: Any) -> Segmentation:
     """:func:`s2label.segment` with SLIC's seeds on the scene-wide grid of multiples of :func:`seed_step`.
 
-    ``origin`` is the (row, col) of the scene's first pixel in the whole scene. Any window segmented this way
-    starts from the same seeds as the whole scene would where they overlap, so neighbouring windows segment
-    their overlap alike; window borders, at multiples of the step, then pass through seeds rather than along
+    ``origin`` is the (row, col) of the scene's first pixel in the whole scene. Any tile segmented this way
+    starts from the same seeds as the whole scene would where they overlap, so neighbouring tiles segment
+    their overlap alike; tile borders, at multiples of the step, then pass through seeds rather than along
     the lines between them where SLIC puts its boundaries.
 
     Examples
@@ -140,21 +124,21 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
     return Segmentation(seg.ids, scene.transform, scene.crs, dict(seg.params) | {"seed_origin": list(origin)})
 
 
-def plan_segment_windows(shape: tuple[int, int], segment_size: float, *, size: int = 2048,
-                         halo: int = 64, balanced: bool = True) -> WindowGrid:
-    """:func:`~s2label.segmentation.grid.plan_windows` with ``size`` and ``halo`` rounded up to multiples of the
+def plan_segment_tiles(shape: tuple[int, int], segment_size: float, *, size: int = 2048,
+                         halo: int = 64, balanced: bool = True) -> TileGrid:
+    """:func:`~s2label.segmentation.grid.plan_tiles` with ``size`` and ``halo`` rounded up to multiples of the
     seed step.
 
-    With ``balanced``, the windows are as many as ``size`` gives along the scene's longer side, but of equal
-    size there (the smallest multiple of the step that covers it): 4,000 px cut at 2,048 px gives two windows
-    of 2,002 px rather than 2,058 + 1,942, so window tasks take about equal time and none waits on a larger one.
+    With ``balanced``, the tiles are as many as ``size`` gives along the scene's longer side, but of equal
+    size there (the smallest multiple of the step that covers it): 4,000 px cut at 2,048 px gives two tiles
+    of 2,002 px rather than 2,058 + 1,942, so tile tasks take about equal time and none waits on a larger one.
 
     Examples
     --------
-    >>> g = plan_segment_windows((5000, 5000), 200, size=2048, halo=64, balanced=False)
+    >>> g = plan_segment_tiles((5000, 5000), 200, size=2048, halo=64, balanced=False)
     >>> g.size, g.halo, g.size % 14, g.halo % 14
     (2058, 70, 0, 0)
-    >>> plan_segment_windows((5000, 5000), 200, size=2048, halo=64).size   # 3 windows a side, not 2,058 x 2 + 884
+    >>> plan_segment_tiles((5000, 5000), 200, size=2048, halo=64).size   # 3 tiles a side, not 2,058 x 2 + 884
     1680
     """
     step = seed_step(segment_size)
@@ -162,8 +146,8 @@ def plan_segment_windows(shape: tuple[int, int], segment_size: float, *, size: i
     if balanced:
         longer = max(int(shape[0]), int(shape[1]), 1)
         even = math.ceil(math.ceil(longer / math.ceil(longer / size)) / step) * step
-        size = min(size, max(even, math.ceil(max(64, halo) / step) * step))  # plan_windows' least size
-    return plan_windows(shape, size=size, halo=halo)
+        size = min(size, max(even, math.ceil(max(64, halo) / step) * step))  # plan_tiles' least size
+    return plan_tiles(shape, size=size, halo=halo)
 
 
 def _view(part: _Segmented, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
@@ -179,37 +163,37 @@ def _view(part: _Segmented, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
     return out, inside
 
 
-def _stitch_window(grid: WindowGrid, i: int, offsets: np.ndarray,
+def _stitch_tile(grid: TileGrid, i: int, offsets: np.ndarray,
                    *parts: _Segmented) -> tuple[np.ndarray, np.ndarray]:
-    """Window ``i``'s core with provisional global ids, cut into connected pieces.
+    """Tile ``i``'s core with provisional global ids, cut into connected pieces.
 
-    ``parts`` are the segmented windows ``[i] + grid.neighbours(i)``, in that order.
+    ``parts`` are the segmented tiles ``[i] + grid.neighbours(i)``, in that order.
 
     Returns
     -------
     pieces : ndarray (h, w) int32
         Connected pieces 1..k of the core (0 = no data).
     ids : ndarray (k + 1,) int64
-        The provisional segment id of each piece (``offsets[j] + local id`` in the window ``j`` it came from).
+        The provisional segment id of each piece (``offsets[j] + local id`` in the tile ``j`` it came from).
     """
-    by_window = dict(zip([i, *grid.neighbours(i)], parts, strict=True))
+    by_tile = dict(zip([i, *grid.neighbours(i)], parts, strict=True))
     r0, r1, c0, c1 = grid.core(i)
-    local = _view(by_window[i], (r0, r1, c0, c1))[0]
+    local = _view(by_tile[i], (r0, r1, c0, c1))[0]
     prov = np.zeros(local.shape, np.int64)
     decided = local == 0
-    # 1. a segment claimed by the window holding its centroid; the lowest window first when two claim
-    for k in sorted(by_window):
-        theirs, inside = _view(by_window[k], (r0, r1, c0, c1))
-        take = inside & ~decided & (by_window[k].owner[theirs] == k)
+    # 1. a segment claimed by the tile holding its centroid; the lowest tile first when two claim
+    for k in sorted(by_tile):
+        theirs, inside = _view(by_tile[k], (r0, r1, c0, c1))
+        take = inside & ~decided & (by_tile[k].owner[theirs] == k)
         prov[take] = offsets[k] + theirs[take]
         decided |= take
-    # 2. claimed by none (each window puts the centroid in the other): the lower of the two windows decides
-    owner = by_window[i].owner[local]
+    # 2. claimed by none (each tile puts the centroid in the other): the lower of the two tiles decides
+    owner = by_tile[i].owner[local]
     pick = np.where(owner >= 0, np.minimum(owner, i), i)
     for k in np.unique(pick[~decided]):
-        if int(k) not in by_window:
+        if int(k) not in by_tile:
             continue
-        theirs, inside = _view(by_window[int(k)], (r0, r1, c0, c1))
+        theirs, inside = _view(by_tile[int(k)], (r0, r1, c0, c1))
         take = inside & ~decided & (pick == k) & (theirs > 0)
         prov[take] = offsets[k] + theirs[take]
         decided |= take
@@ -221,58 +205,58 @@ def _stitch_window(grid: WindowGrid, i: int, offsets: np.ndarray,
     return pieces, ids
 
 
-def segment_windows(src: WindowedSource, grid: WindowGrid, *, params: Mapping[str, Any],
+def segment_tiles(src: SceneSource, grid: TileGrid, *, params: Mapping[str, Any],
                     stats: tuple[np.ndarray, np.ndarray], tasks: Tasks | None = None,
                     progress: bool = False) -> Segmentation:
-    """Segment ``src`` window by window and stitch the windows into one seamless :class:`Segmentation`.
+    """Segment ``src`` tile by tile and stitch the tiles into one seamless :class:`Segmentation`.
 
     Parameters
     ----------
-    src : WindowedSource
-    grid : WindowGrid
+    src : SceneSource
+    grid : TileGrid
         Over ``src.shape``.
     params : mapping
         :func:`s2label.segment` arguments (``method``, ``segment_size``, ``compactness``...).
     stats : (mean, std)
-        Per-band statistics shared by all windows (:func:`s2label.segmentation.superpixels.band_stats` of a sample).
+        Per-band statistics shared by all tiles (:func:`s2label.segmentation.superpixels.band_stats` of a sample).
     tasks : Tasks, optional
-        Where the window tasks run (default: in this process).
+        Where the tile tasks run (default: in this process).
     progress : bool
 
     Returns
     -------
     Segmentation
-        Segments 1..N, each 4-connected, numbered window by window; ``params["windows"]`` records the grid.
+        Segments 1..N, each 4-connected, numbered tile by tile; ``params["tiles"]`` records the grid.
 
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene
     >>> from s2label.segmentation.superpixels import band_stats
-    >>> from s2label.segmentation.grid import plan_windows
-    >>> from s2label.io.source import open_windowed
+    >>> from s2label.segmentation.grid import plan_tiles
+    >>> from s2label.io.source import open_source
     >>> scene = sample_scene(window=((0, 256), (0, 256)), bands=["B02", "B03", "B04", "B08"])
-    >>> seg = segment_windows(open_windowed(scene), plan_windows(scene.shape, size=128, halo=32),
+    >>> seg = segment_tiles(open_source(scene), plan_tiles(scene.shape, size=128, halo=32),
     ...                       params={"segment_size": 200, "compactness": 0.1}, stats=band_stats(scene))
     >>> 250 < seg.n_segments < 400, seg.shape
     (True, (256, 256))
     """
     if grid.shape != src.shape:
-        raise SegmentationError(f"window grid {grid.shape} does not cover the scene {src.shape}")
+        raise SegmentationError(f"tile grid {grid.shape} does not cover the scene {src.shape}")
     tasks = tasks or Tasks()
     src_h = tasks.scatter(src)
-    segmented = tasks.map(_segment_window, [(src_h, grid, i, dict(params), stats) for i in range(len(grid))],
-                          name="segment windows", progress=progress)
-    # numbering: window i's local ids become offsets[i] + id; the offsets need every window's count
+    segmented = tasks.map(_segment_tile, [(src_h, grid, i, dict(params), stats) for i in range(len(grid))],
+                          name="segment tiles", progress=progress)
+    # numbering: tile i's local ids become offsets[i] + id; the offsets need every tile's count
     counts = tasks.gather([tasks.submit(_n_local, s, key=f"s2label-count-{os.urandom(4).hex()}-{k}")
                            for k, s in enumerate(segmented)])
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    stitched = tasks.map(_stitch_window, [(grid, i, offsets, segmented[i], *[segmented[j] for j in grid.neighbours(i)])
-                                          for i in range(len(grid))], name="stitch windows", progress=progress)
-    results = tasks.gather(stitched, name="stitch windows", progress=progress)
+    stitched = tasks.map(_stitch_tile, [(grid, i, offsets, segmented[i], *[segmented[j] for j in grid.neighbours(i)])
+                                          for i in range(len(grid))], name="stitch tiles", progress=progress)
+    results = tasks.gather(stitched, name="stitch tiles", progress=progress)
     del segmented, stitched
     labels = _join_pieces(grid, results)
     labels = merge_small_segments(labels, max(1, int(float(params.get("segment_size", 200)) // 4)))
-    out_params = dict(params) | {"windows": {"size": grid.size, "halo": grid.halo, "count": len(grid)}}
+    out_params = dict(params) | {"tiles": {"size": grid.size, "halo": grid.halo, "count": len(grid)}}
     return Segmentation(labels, src.grid.transform, src.grid.crs, out_params)
 
 
@@ -280,7 +264,7 @@ def _n_local(s: _Segmented) -> int:
     return int(s.owner.shape[0] - 1)
 
 
-def _join_pieces(grid: WindowGrid, results: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _join_pieces(grid: TileGrid, results: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """One raster of ids 1..N from every core's pieces: pieces with the same provisional id that touch across a
     core border become one segment."""
     h, w = grid.shape
@@ -315,7 +299,7 @@ def _join_pieces(grid: WindowGrid, results: Sequence[tuple[np.ndarray, np.ndarra
 def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) -> np.ndarray:
     """Give each segment under ``min_size`` px to the neighbour it shares most boundary with; renumber 1..N.
 
-    Stitching leaves slivers where two windows drew a boundary a pixel apart; this puts them back. A small
+    Stitching leaves slivers where two tiles drew a boundary a pixel apart; this puts them back. A small
     segment with no neighbour (an island of data in no-data) is kept. A small segment goes to a neighbour of
     at least ``min_size`` px when it has one (the longest such border; the lowest id on a tie), else to its
     longest neighbour; repeated up to ``rounds`` times. Only the small segments' bounding boxes are looked
@@ -371,12 +355,12 @@ def _borders(labels: np.ndarray, box: tuple[slice, slice], node: int) -> tuple[n
     return np.unique(other[other > 0], return_counts=True)
 
 
-def seam_boundary_fraction(labels: np.ndarray, grid: WindowGrid, step: int) -> tuple[float, float]:
-    """How much window borders show in a segmentation: the share of pixel pairs across core borders that are
+def seam_boundary_fraction(labels: np.ndarray, grid: TileGrid, step: int) -> tuple[float, float]:
+    """How much tile borders show in a segmentation: the share of pixel pairs across core borders that are
     segment boundaries, beside the same share across every other line at a multiple of ``step`` (lines in the
     same place relative to SLIC's seed grid, see :func:`segment_on_grid`).
 
-    A segmentation cut at every window border gives 1.0 at the borders; a seamless one about the same at the
+    A segmentation cut at every tile border gives 1.0 at the borders; a seamless one about the same at the
     borders as elsewhere.
 
     Returns
@@ -402,12 +386,4 @@ def seam_boundary_fraction(labels: np.ndarray, grid: WindowGrid, step: int) -> t
             cut, total = cut + c, total + t
         out.append(cut / max(total, 1))
     return out[0], out[1]
-
-
-# --- pooling per segment ---------------------------------------------------------------------------------
-
-
-
-
-
 

@@ -255,9 +255,9 @@ def test_the_command_line_runs_a_stac_item_by_its_url(run_cli, stac_server, stac
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["scene"]["source"] == url and report["scene"]["shape"] == [128, 128]
     # by windows too: the window tasks read their windows over HTTP
-    done = run_cli("run", url, "--bands", "B02,B03,B04,B08", "--window", "520,520,256,256", "--window-size", "128",
+    done = run_cli("run", url, "--bands", "B02,B03,B04,B08", "--window", "520,520,256,256", "--tile-size", "128",
                    "--encoder", "spectral", "--reduce", "pca", "--segment-size", "64", "--out", tmp_path / "win",
                    "--quiet")
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "win" / "report.json").read_text())
-    assert report["params"]["windows"]["count"] == 4 and report["scene"]["shape"] == [256, 256]
+    assert report["params"]["tiles"]["count"] == 4 and report["scene"]["shape"] == [256, 256]

@@ -17,23 +17,23 @@ from skimage.measure import label as connected_pieces
 from sklearn.metrics import adjusted_rand_score
 
 import s2label
-from s2label._dask import Tasks, local_client
+from s2label._tasks import Tasks, local_client
 from s2label.encoders.cnn import pool_segments, train_cnn
 from s2label.encoders.encoder import CNNConfig
-from s2label.encoders.pooled import pool_windows, training_sample
+from s2label.encoders.pooled import pool_tiles, training_sample
 from s2label.encoders.spectral import spectral_features
 from s2label.errors import S2LabelError
 from s2label.io.datasets import sample_scene, sample_scene_path
-from s2label.io.source import WindowedSource, open_windowed
-from s2label.pipeline.memory import check_window_memory
+from s2label.io.source import SceneSource, open_source
+from s2label.pipeline.memory import check_tile_memory
 from s2label.segmentation.graph import build_graph
 from s2label.segmentation.stitch import (
     merge_small_segments,
-    plan_segment_windows,
+    plan_segment_tiles,
     seam_boundary_fraction,
     seed_step,
     segment_on_grid,
-    segment_windows,
+    segment_tiles,
 )
 from s2label.segmentation.superpixels import band_stats
 from tests.conftest import TINY_CNN, make_scene, stored_log
@@ -50,26 +50,26 @@ def big_crop():
 
 @pytest.fixture(scope="module")
 def windowed(big_crop):
-    grid = plan_segment_windows(big_crop.shape, 200, size=256, halo=70)
-    seg = segment_windows(open_windowed(big_crop), grid, params=PARAMS, stats=band_stats(big_crop))
+    grid = plan_segment_tiles(big_crop.shape, 200, size=256, halo=70)
+    seg = segment_tiles(open_source(big_crop), grid, params=PARAMS, stats=band_stats(big_crop))
     return grid, seg
 
 
 def test_window_sizes_are_multiples_of_the_seed_step():
     assert seed_step(200) == 14 and seed_step(64) == 8 and seed_step(1) == 1
-    grid = plan_segment_windows((3000, 3000), 200, size=2048, halo=64, balanced=False)
+    grid = plan_segment_tiles((3000, 3000), 200, size=2048, halo=64, balanced=False)
     assert (grid.size, grid.halo) == (2058, 70)
     # balanced: as many windows, of equal size (a multiple of the step covering the side)
     for side, size in [(3000, 1512), (4000, 2002), (10954, 1834), (2000, 2002)]:
-        grid = plan_segment_windows((side, side // 2), 200, size=2048, halo=64)
+        grid = plan_segment_tiles((side, side // 2), 200, size=2048, halo=64)
         assert grid.size == size and grid.size % 14 == 0 and grid.n_rows == math.ceil(side / 2058)
         assert grid.n_rows * grid.size - side < 14 * grid.n_rows
-    assert plan_segment_windows((50, 50), 200).size == 70   # never under plan_windows' least (64 px)
+    assert plan_segment_tiles((50, 50), 200).size == 70   # never under plan_tiles' least (64 px)
 
 
 def test_overlapping_windows_segment_their_overlap_alike(big_crop):
     """Seeds on one scene-wide grid: two windows 280 px apart agree on the middle of their overlap."""
-    src, stats = open_windowed(big_crop), band_stats(big_crop)
+    src, stats = open_source(big_crop), band_stats(big_crop)
     a = segment_on_grid(src.read((0, 560, 0, 560)), (0, 0), stats=stats).ids
     b = segment_on_grid(src.read((0, 560, 280, 840)), (0, 280), stats=stats).ids
     middle_a, middle_b = a[:, 350:490], b[:, 70:210]          # columns 350..490 of the scene
@@ -87,7 +87,7 @@ def test_window_borders_leave_no_seam(big_crop, windowed):
     naive = np.zeros(big_crop.shape, np.int32)
     for i in range(len(grid)):
         r0, r1, c0, c1 = grid.core(i)
-        part = segment_on_grid(open_windowed(big_crop).read((r0, r1, c0, c1)), (r0, c0), stats=band_stats(big_crop))
+        part = segment_on_grid(open_source(big_crop).read((r0, r1, c0, c1)), (r0, c0), stats=band_stats(big_crop))
         naive[r0:r1, c0:c1] = np.where(part.ids > 0, part.ids + naive.max(), 0)
     assert seam_boundary_fraction(naive, grid, seed_step(200))[0] == 1.0
 
@@ -95,7 +95,7 @@ def test_window_borders_leave_no_seam(big_crop, windowed):
 def test_windowed_segments_are_whole_connected_and_like_the_whole_scene(big_crop, windowed):
     grid, seg = windowed
     whole = segment_on_grid(big_crop, (0, 0), stats=band_stats(big_crop))
-    assert seg.shape == big_crop.shape and seg.params["windows"] == {"size": 266, "halo": 70, "count": 16}
+    assert seg.shape == big_crop.shape and seg.params["tiles"] == {"size": 266, "halo": 70, "count": 16}
     assert (seg.areas() > 0).all()                                             # ids 1..N, none missing
     assert connected_pieces(seg.ids, background=0, connectivity=1).max() == seg.n_segments  # each connected
     graph = build_graph(seg)
@@ -108,8 +108,8 @@ def test_segments_never_cross_edges_of_a_synthetic_scene(quadrant_scene):
     """Four constant quadrants, windows smaller than a quadrant: no segment straddles a quadrant edge."""
     scene = quadrant_scene
     h, w = scene.shape
-    grid = plan_segment_windows(scene.shape, 16, size=64, halo=8)
-    seg = segment_windows(open_windowed(scene), grid, params={"segment_size": 16, "compactness": 0.01},
+    grid = plan_segment_tiles(scene.shape, 16, size=64, halo=8)
+    seg = segment_tiles(open_source(scene), grid, params={"segment_size": 16, "compactness": 0.01},
                           stats=band_stats(scene))
     quadrant = (np.arange(h)[:, None] >= h // 2) * 2 + (np.arange(w)[None, :] >= w // 2)
     for k in range(1, seg.n_segments + 1):
@@ -121,8 +121,8 @@ def test_no_data_is_never_segmented_and_empty_windows_are_fine(big_crop):
     valid[:, :400] = False                            # the whole first column of windows is no data
     valid[600:650, 600:650] = False
     scene = make_scene(np.where(valid, big_crop.data, 0), BANDS, valid)
-    grid = plan_segment_windows(scene.shape, 200, size=256, halo=70)
-    seg = segment_windows(open_windowed(scene), grid, params=PARAMS, stats=band_stats(scene))
+    grid = plan_segment_tiles(scene.shape, 200, size=256, halo=70)
+    seg = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene))
     assert (seg.ids[~valid] == 0).all() and (seg.ids[valid] > 0).all()
 
 
@@ -169,7 +169,7 @@ def test_merge_small_segments_agrees_with_the_whole_graph_rule(real_crop):
 
 
 def test_training_sample_takes_blocks_from_all_over_with_gaps(big_crop):
-    src = open_windowed(big_crop)
+    src = open_source(big_crop)
     sample = training_sample(src, n_blocks=6, block=128, gap=16, seed=3)
     assert sample.shape == (2 * 128 + 16, 3 * 128 + 32)
     assert not sample.valid[128:144].any() and not sample.valid[:, 128:144].any()
@@ -187,7 +187,7 @@ def test_training_sample_takes_blocks_from_all_over_with_gaps(big_crop):
 
 def test_spectral_pooling_across_windows_equals_pooling_the_whole_scene(big_crop, windowed):
     grid, seg = windowed
-    pooled = pool_windows(open_windowed(big_crop), grid, seg)
+    pooled = pool_tiles(open_source(big_crop), grid, seg)
     whole = spectral_features(big_crop, seg)
     assert pooled.feature_names == whole.feature_names
     np.testing.assert_allclose(pooled.features, whole.vectors, rtol=1e-4, atol=1e-5)
@@ -198,31 +198,31 @@ def test_spectral_pooling_across_windows_equals_pooling_the_whole_scene(big_crop
 def test_cnn_features_pooled_by_window_equal_the_whole_feature_map(big_crop, windowed):
     grid, seg = windowed
     cnn = train_cnn(big_crop, config=CNNConfig(**TINY_CNN), seed=0)
-    pooled = pool_windows(open_windowed(big_crop), grid, seg, cnn=cnn, std=True)
+    pooled = pool_tiles(open_source(big_crop), grid, seg, cnn=cnn, std=True)
     whole = pool_segments(cnn.feature_map(big_crop), seg, std=True)
     assert pooled.features.shape == (seg.n_segments, 16)
     np.testing.assert_allclose(pooled.features, whole, rtol=1e-3, atol=1e-4)
 
 
 def test_windows_that_do_not_fit_are_refused_with_the_estimate():
-    grid = plan_segment_windows((10980, 10980), 200, size=4096, halo=70)
-    need = check_window_memory(grid, 4, cnn=True, workers=1, available=64 * 2**30)
+    grid = plan_segment_tiles((10980, 10980), 200, size=4096, halo=70)
+    need = check_tile_memory(grid, 4, cnn=True, workers=1, available=64 * 2**30)
     assert 3 * 2**30 < need < 8 * 2**30
-    with pytest.raises(S2LabelError, match=r"need about \d+\.\d GiB, and 4\.0 GiB .* smaller window_size"):
-        check_window_memory(grid, 4, cnn=True, workers=2, available=4 * 2**30)
+    with pytest.raises(S2LabelError, match=r"need about \d+\.\d GiB, and 4\.0 GiB .* smaller tile_size"):
+        check_tile_memory(grid, 4, cnn=True, workers=2, available=4 * 2**30)
 
 
 def test_run_refuses_windows_too_large_before_reading(monkeypatch, tmp_path):
     import s2label._profiling as profiling
 
     monkeypatch.setattr(profiling, "available_memory_bytes", lambda: 2**28)
-    with pytest.raises(S2LabelError, match="smaller window_size"):
-        s2label.run(sample_scene_path(), out=tmp_path / "run", window_size=1024, progress=False)
+    with pytest.raises(S2LabelError, match="smaller tile_size"):
+        s2label.run(sample_scene_path(), out=tmp_path / "run", tile_size=1024, progress=False)
     assert not (tmp_path / "run" / "report.json").exists()
 
 
 def _crop_options(**more):
-    return {"read_options": {"bands": BANDS, "window": ((0, 512), (0, 512))}, "window_size": 256,
+    return {"read_options": {"bands": BANDS, "window": ((0, 512), (0, 512))}, "tile_size": 256,
             "cnn": CNNConfig(**(TINY_CNN | {"steps": 10})), "progress": False} | more
 
 
@@ -233,9 +233,9 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     for name in s2label.pipeline.run_folder.RUN_FILES:
         assert (tmp_path / name).exists(), name
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["params"]["windows"] == {"size": 266, "halo": 70, "count": 4, "dask_workers": 0}
+    assert report["params"]["tiles"] == {"size": 266, "halo": 70, "count": 4, "workers": 0}
     assert report["scene"]["shape"] == [512, 512] and report["counts"]["segments"] == result.segmentation.n_segments
-    assert set(report["stages"]) == {"read", "train", "segment", "graph", "encode", "gnn", "cluster", "export"}
+    assert list(report["stages"]) == ["read", "train", "segment", "graph", "encode", "gnn", "cluster", "export"]
     with rasterio.open(tmp_path / "segments.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), result.segmentation.ids)
         assert ds.transform == s2label.read_scene(sample_scene_path(), bands=BANDS,
@@ -248,7 +248,7 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
     assert stored_log(tmp_path / "session.sqlite").edits[-1]["name"] == "first"
     # the model it saved labels another part without retraining
     other = s2label.run(sample_scene_path(), model=tmp_path / "model", read_options={
-        "window": ((512, 1024), (0, 512))}, window_size=256, progress=False)
+        "window": ((512, 1024), (0, 512))}, tile_size=256, progress=False)
     assert other.report["params"]["model"] and other.clustering.cluster.shape == (other.segmentation.n_segments,)
 
 
@@ -258,13 +258,26 @@ def test_window_stages_on_dask_give_the_in_process_result(tmp_path):
     here = s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "dask", workers=2, **_crop_options())
     assert dict(os.environ) == environ
-    assert there.report["params"]["windows"]["dask_workers"] == 2
+    assert there.report["params"]["tiles"]["workers"] == 2
     # the cluster's start-up is a stage of its own, before the window stages
     assert list(there.report["stages"])[2:4] == ["start workers", "segment"]
     assert "start workers" not in here.report["stages"]
     for name in ("segments.tif", "clusters.tif"):
         with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "dask" / name) as b:
             np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_tile_stages_on_a_thread_pool_give_the_in_process_result(tmp_path):
+    """The executor is a choice: any concurrent.futures executor runs the same tile stages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = s2label.run(sample_scene_path(), **_crop_options(encoder="cnn"))
+    with ThreadPoolExecutor(2) as pool:
+        there = s2label.run(sample_scene_path(), executor=pool, **_crop_options(encoder="cnn"))
+    assert there.report["params"]["tiles"]["workers"] == 2 and here.report["params"]["tiles"]["workers"] == 0
+    assert "start workers" in there.report["stages"]
+    np.testing.assert_array_equal(there.segmentation.ids, here.segmentation.ids)
+    np.testing.assert_allclose(there.embeddings.vectors, here.embeddings.vectors, rtol=1e-5, atol=1e-6)
 
 
 @pytest.fixture
@@ -301,7 +314,7 @@ def separate_cluster(tmp_path):
 def test_window_stages_run_on_a_cluster_started_apart(tmp_path, separate_cluster):
     s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "there", client=separate_cluster, **_crop_options())
-    assert there.report["params"]["windows"]["dask_workers"] == 2
+    assert there.report["params"]["tiles"]["workers"] == 2
     # the tasks ran on the separate workers (each one imported s2label.segmentation.stitch for them)
     assert all(separate_cluster.run(lambda: "s2label.segmentation.stitch" in sys.modules).values())
     for name in ("segments.tif", "clusters.tif"):
@@ -320,7 +333,7 @@ def _on_a_worker() -> bool:
     return True
 
 
-class KillingSource(WindowedSource):
+class KillingSource(SceneSource):
     """Reads like its parent, but the worker process reading the first window dies (once, or always)."""
 
     marker: str = ""
@@ -336,7 +349,7 @@ class KillingSource(WindowedSource):
 
 
 def _killing(scene, marker, always=False):
-    src = open_windowed(scene)
+    src = open_source(scene)
     killer = KillingSource(src.source, src.grid, src.read_options)
     object.__setattr__(killer, "marker", str(marker))
     object.__setattr__(killer, "always", always)
@@ -346,12 +359,12 @@ def _killing(scene, marker, always=False):
 @pytest.mark.dask
 def test_a_worker_lost_mid_run_is_replaced_and_the_result_is_the_same(tmp_path):
     scene = sample_scene(window=((0, 512), (0, 512)), bands=BANDS)
-    grid = plan_segment_windows(scene.shape, 200, size=256, halo=70)
-    expected = segment_windows(open_windowed(scene), grid, params=PARAMS, stats=band_stats(scene))
+    grid = plan_segment_tiles(scene.shape, 200, size=256, halo=70)
+    expected = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene))
     marker = tmp_path / "killed"
     with local_client(2) as client:
-        seg = segment_windows(_killing(scene, marker), grid, params=PARAMS, stats=band_stats(scene),
-                              tasks=Tasks(client))
+        seg = segment_tiles(_killing(scene, marker), grid, params=PARAMS, stats=band_stats(scene),
+                              tasks=Tasks.for_client(client))
     assert marker.exists()                                   # a worker did die
     np.testing.assert_array_equal(seg.ids, expected.ids)
 
@@ -363,13 +376,13 @@ def test_a_run_whose_workers_keep_dying_fails_cleanly_and_writes_nothing(tmp_pat
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with pytest.raises(S2LabelError, match="lost its worker"):
             s2label.run(_killing(scene, tmp_path / "killed", always=True), out=tmp_path / "run", workers=2,
-                        encoder="spectral", window_size=256, progress=False)
+                        encoder="spectral", tile_size=256, progress=False)
     assert not (tmp_path / "run" / "report.json").exists() and not (tmp_path / "run" / "segments.tif").exists()
 
 
 def test_cli_runs_by_windows(run_cli, tmp_path):
     done = run_cli("run", sample_scene_path(), "--bands", ",".join(BANDS), "--window", "0,0,400,400",
-                   "--window-size", "200", "--encoder", "spectral", "--reduce", "pca", "--out", tmp_path, "--quiet")
+                   "--tile-size", "200", "--encoder", "spectral", "--reduce", "pca", "--out", tmp_path, "--quiet")
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["params"]["windows"]["count"] == 4 and report["scene"]["shape"] == [400, 400]
+    assert report["params"]["tiles"]["count"] == 4 and report["scene"]["shape"] == [400, 400]
