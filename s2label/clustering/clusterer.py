@@ -25,6 +25,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from s2label._frozen import Picklable
 from s2label._renamed import renamed_attribute
 from s2label._standardise import spread, standardise
 from s2label.encoders.embeddings import Embeddings
@@ -277,7 +278,7 @@ def _check_vectors(X: np.ndarray, *, min_rows: int = MIN_SEGMENTS_TO_CLUSTER) ->
 
 
 @dataclass(frozen=True, eq=False)
-class Clustering:
+class Clustering(Picklable):
     """HDBSCAN clusters of segments.
 
     Attributes

@@ -88,7 +88,7 @@ class PooledTiles:
 
 
 def _pool_tile(src: SceneSource, grid: TileGrid, i: int, labels: np.ndarray, cnn: Any, margin: int,
-                 std: bool, device: str, num_threads: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               std: bool, device: str, num_threads: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sums over each segment present in tile ``i``'s core: (ids, pixel counts, sums (k, 2C+2 or C+F(2)))."""
     r0, r1, c0, c1 = grid.core(i)
     er0, er1, ec0, ec1 = grid.extended(i, halo=margin if cnn is not None else 0)
@@ -120,8 +120,8 @@ def _pool_tile(src: SceneSource, grid: TileGrid, i: int, labels: np.ndarray, cnn
 
 
 def pool_tiles(src: SceneSource, grid: TileGrid, segmentation: Segmentation, *, cnn: Any = None,
-                 std: bool = False, device: str = "auto", num_threads: int | None = None,
-                 tasks: Tasks | None = None, progress: bool = False) -> PooledTiles:
+               std: bool = False, device: str = "auto", num_threads: int | None = None,
+               tasks: Tasks | None = None, progress: bool = False) -> PooledTiles:
     """Mean band values and features of every segment, computed tile by tile.
 
     Parameters

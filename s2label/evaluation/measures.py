@@ -26,6 +26,7 @@ from rasterio.warp import Resampling, reproject, transform_bounds
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from s2label._frozen import Picklable
 from s2label._renamed import renamed_function
 from s2label.errors import ClusteringError, SceneError, SegmentationError
 from s2label.io.scene import Scene
@@ -41,7 +42,7 @@ __all__ = [
 # --- named-cluster accuracy -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ClusterAccuracy:
+class ClusterAccuracy(Picklable):
     """Agreement of a pixel clustering with a reference class map.
 
     Attributes

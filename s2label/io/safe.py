@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from s2label._frozen import Picklable
 from s2label.errors import SceneError
 from s2label.io.bands import CANONICAL_BANDS, band_from_filename
 
@@ -28,7 +29,7 @@ OFFSET_BASELINE = (4, 0)
 
 
 @dataclass(frozen=True)
-class SafeProduct:
+class SafeProduct(Picklable):
     """What s2label needs from a ``.SAFE`` product.
 
     Attributes

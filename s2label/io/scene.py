@@ -12,6 +12,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 
+from s2label._frozen import Picklable
 from s2label.errors import BandError, SceneError
 from s2label.io.bands import find_band, normalise_band
 
@@ -19,7 +20,7 @@ __all__ = ["Scene"]
 
 
 @dataclass(frozen=True, eq=False)
-class Scene:
+class Scene(Picklable):
     """Reflectance of a Sentinel-2 scene on one grid.
 
     Parameters

@@ -97,7 +97,9 @@ def run_many(scenes: Sequence[Any], out: str | os.PathLike[str], options: RunOpt
         The settings of every scene's run (:class:`~s2label.pipeline.options.RunOptions`); ``keywords`` change
         some of them (``encoder``, ``segment_size``, ``seed``...: those of :func:`s2label.run`).
     executor : concurrent.futures.Executor, optional
-        Run the scenes on it (a ``ProcessPoolExecutor``, a Dask cluster's ``client.get_executor()``...).
+        Run the scenes on it: a ``ProcessPoolExecutor`` (best with the ``"spawn"`` context, as torch is not
+        safe to fork) or a Dask cluster's ``client.get_executor()``. Whole runs want processes: threads
+        share one process's random generators, which every run seeds.
     client : dask.distributed.Client, optional
         Run the scenes on this cluster.
     workers : int, optional

@@ -19,7 +19,7 @@ SCENE_BYTES_PER_PIXEL = 12
 
 
 def tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1,
-                  margin: int = 32) -> int:
+                margin: int = 32) -> int:
     """Estimated peak bytes of a tiled run: ``workers`` tile tasks at once, plus the whole-scene arrays."""
     side = grid.size + 2 * max(grid.halo, margin)
     per_px = TILE_BYTES_PER_PIXEL["cnn" if cnn else "spectral"] + 4 * n_bands
@@ -27,7 +27,7 @@ def tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1,
 
 
 def check_tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1, margin: int = 32,
-                        available: int | None = None) -> int:
+                      available: int | None = None) -> int:
     """Refuse, before anything is read, tiles that would not fit in memory; returns the estimate in bytes.
 
     Raises

@@ -61,7 +61,7 @@ class _Segmented:
 
 
 def _segment_tile(src: SceneSource, grid: TileGrid, i: int, params: Mapping[str, Any],
-                    stats: tuple[np.ndarray, np.ndarray]) -> _Segmented:
+                  stats: tuple[np.ndarray, np.ndarray]) -> _Segmented:
     bounds = grid.extended(i)
     scene = src.read(bounds)
     n_valid = int(scene.valid.sum())
@@ -76,7 +76,7 @@ def _segment_tile(src: SceneSource, grid: TileGrid, i: int, params: Mapping[str,
     with np.errstate(invalid="ignore", divide="ignore"):
         rows, cols = row_sum / counts, col_sum / counts
     owner = grid.tile_of(np.floor(np.nan_to_num(rows) + bounds[0]).astype(np.int64),
-                           np.floor(np.nan_to_num(cols) + bounds[2]).astype(np.int64))
+                         np.floor(np.nan_to_num(cols) + bounds[2]).astype(np.int64))
     owner[0] = -1
     return _Segmented(bounds, labels, owner)
 
@@ -125,7 +125,7 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
 
 
 def plan_segment_tiles(shape: tuple[int, int], segment_size: float, *, size: int = 2048,
-                         halo: int = 64, balanced: bool = True) -> TileGrid:
+                       halo: int = 64, balanced: bool = True) -> TileGrid:
     """:func:`~s2label.segmentation.grid.plan_tiles` with ``size`` and ``halo`` rounded up to multiples of the
     seed step.
 
@@ -164,7 +164,7 @@ def _view(part: _Segmented, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stitch_tile(grid: TileGrid, i: int, offsets: np.ndarray,
-                   *parts: _Segmented) -> tuple[np.ndarray, np.ndarray]:
+                 *parts: _Segmented) -> tuple[np.ndarray, np.ndarray]:
     """Tile ``i``'s core with provisional global ids, cut into connected pieces.
 
     ``parts`` are the segmented tiles ``[i] + grid.neighbours(i)``, in that order.
@@ -206,8 +206,8 @@ def _stitch_tile(grid: TileGrid, i: int, offsets: np.ndarray,
 
 
 def segment_tiles(src: SceneSource, grid: TileGrid, *, params: Mapping[str, Any],
-                    stats: tuple[np.ndarray, np.ndarray], tasks: Tasks | None = None,
-                    progress: bool = False) -> Segmentation:
+                  stats: tuple[np.ndarray, np.ndarray], tasks: Tasks | None = None,
+                  progress: bool = False) -> Segmentation:
     """Segment ``src`` tile by tile and stitch the tiles into one seamless :class:`Segmentation`.
 
     Parameters
@@ -251,7 +251,7 @@ def segment_tiles(src: SceneSource, grid: TileGrid, *, params: Mapping[str, Any]
                            for k, s in enumerate(segmented)])
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     stitched = tasks.map(_stitch_tile, [(grid, i, offsets, segmented[i], *[segmented[j] for j in grid.neighbours(i)])
-                                          for i in range(len(grid))], name="stitch tiles", progress=progress)
+                                        for i in range(len(grid))], name="stitch tiles", progress=progress)
     results = tasks.gather(stitched, name="stitch tiles", progress=progress)
     del segmented, stitched
     labels = _join_pieces(grid, results)

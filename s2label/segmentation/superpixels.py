@@ -14,6 +14,7 @@ from rasterio.crs import CRS
 from skimage.measure import label as connected_components
 from skimage.segmentation import felzenszwalb, slic
 
+from s2label._frozen import Picklable
 from s2label._renamed import renamed_attribute, renamed_function
 from s2label._standardise import spread
 from s2label.errors import SceneTooSmallError, SegmentationError
@@ -26,7 +27,7 @@ MIN_SEGMENTS = 4
 
 
 @dataclass(frozen=True, eq=False)
-class Segmentation:
+class Segmentation(Picklable):
     """Segment id of every pixel of a scene.
 
     Attributes

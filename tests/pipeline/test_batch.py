@@ -1,4 +1,5 @@
-"""Many scenes as Dask tasks (s2label.pipeline.batch.run_many), on real crops of the default scene."""
+"""Many scenes, one task each (s2label.pipeline.batch.run_many): in process, on Dask or a process pool, on real
+crops of the default scene."""
 
 from __future__ import annotations
 
@@ -55,3 +56,22 @@ def test_dask_workers_give_the_same_runs_and_report_a_bad_scene(tmp_path, crops)
         np.testing.assert_array_equal(_clusters(on_dask.out_dir), _clusters(here.out_dir))
         report = json.loads((on_dask.out_dir / "report.json").read_text())
         assert report["counts"]["segments"] == on_dask.n_segments
+
+
+def test_a_process_pool_gives_the_same_runs_and_reports_a_bad_scene(tmp_path, crops):
+    """Any concurrent.futures executor runs the scenes: here a pool of two fresh processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    scenes = [crops[0], tmp_path / "no-such-scene.tif", crops[1]]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = run_many(scenes, tmp_path / "pool", s2label.RunOptions.from_keywords(**FAST), executor=pool,
+                        progress=False)
+    assert [r.ok for r in runs] == [True, False, True]
+    assert "no-such-scene.tif" in runs[1].error and not runs[1].out_dir.exists()
+    assert sorted(p.name for p in (tmp_path / "pool").iterdir()) == [runs[0].name, runs[2].name]
+    alone = s2label.run(crops[1], out=tmp_path / "alone", progress=False, **FAST)
+    np.testing.assert_array_equal(_clusters(runs[2].out_dir), _clusters(tmp_path / "alone"))
+    assert runs[2].n_segments == alone.segmentation.n_segments
+    report = json.loads((runs[0].out_dir / "report.json").read_text())
+    assert report["counts"]["segments"] == runs[0].n_segments

@@ -1,4 +1,4 @@
-"""The window grid: cores partition the scene, haloes are clipped, pixels find their window."""
+"""The tile grid: cores partition the scene, haloes are clipped, pixels find their tile."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_cores_tile_the_scene_exactly_once(shape, size):
     assert len(grid) == -(-shape[0] // size) * -(-shape[1] // size)
 
 
-def test_extended_windows_grow_by_the_halo_inside_the_scene():
+def test_extended_tiles_grow_by_the_halo_inside_the_scene():
     grid = plan_tiles((1000, 700), size=256, halo=40)
     assert grid.extended(0) == (0, 296, 0, 296)                      # clipped at the top-left corner
     assert grid.extended(grid.n_cols + 1) == (216, 552, 216, 552)    # interior: 40 px on every side
@@ -29,7 +29,7 @@ def test_extended_windows_grow_by_the_halo_inside_the_scene():
     assert grid.extended(0, halo=8) == (0, 264, 0, 264)
 
 
-def test_every_pixel_finds_the_window_whose_core_holds_it():
+def test_every_pixel_finds_the_tile_whose_core_holds_it():
     grid = plan_tiles((1000, 700), size=256, halo=16)
     rows, cols = np.mgrid[0:1000:7, 0:700:5]
     found = grid.tile_of(rows.ravel(), cols.ravel())
@@ -41,7 +41,7 @@ def test_every_pixel_finds_the_window_whose_core_holds_it():
     assert grid.tile_of([-5, 5000], [-5, 5000]).tolist() == [0, len(grid) - 1]   # clipped to the scene
 
 
-def test_neighbours_are_the_surrounding_windows():
+def test_neighbours_are_the_surrounding_tiles():
     grid = plan_tiles((1000, 700), size=256, halo=16)   # 4 rows x 3 cols
     assert (grid.n_rows, grid.n_cols) == (4, 3)
     assert grid.neighbours(0) == [1, 3, 4]

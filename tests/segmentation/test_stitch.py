@@ -1,4 +1,4 @@
-"""Windowed processing of a large scene: seamless stitching, pooling across windows, Dask, memory refusal."""
+"""Tiled processing of a large scene: seamless stitching, pooling across tiles, Dask, memory refusal."""
 
 from __future__ import annotations
 
@@ -44,22 +44,22 @@ PARAMS = {"method": "slic", "segment_size": 200, "compactness": 0.1}
 
 @pytest.fixture(scope="module")
 def big_crop():
-    """A real 1024 x 1024 px, 4-band part of the default scene (16 windows of 266 px)."""
+    """A real 1024 x 1024 px, 4-band part of the default scene (16 tiles of 266 px)."""
     return sample_scene(window=((0, 1024), (0, 1024)), bands=BANDS)
 
 
 @pytest.fixture(scope="module")
-def windowed(big_crop):
+def tiled(big_crop):
     grid = plan_segment_tiles(big_crop.shape, 200, size=256, halo=70)
     seg = segment_tiles(open_source(big_crop), grid, params=PARAMS, stats=band_stats(big_crop))
     return grid, seg
 
 
-def test_window_sizes_are_multiples_of_the_seed_step():
+def test_tile_sizes_are_multiples_of_the_seed_step():
     assert seed_step(200) == 14 and seed_step(64) == 8 and seed_step(1) == 1
     grid = plan_segment_tiles((3000, 3000), 200, size=2048, halo=64, balanced=False)
     assert (grid.size, grid.halo) == (2058, 70)
-    # balanced: as many windows, of equal size (a multiple of the step covering the side)
+    # balanced: as many tiles, of equal size (a multiple of the step covering the side)
     for side, size in [(3000, 1512), (4000, 2002), (10954, 1834), (2000, 2002)]:
         grid = plan_segment_tiles((side, side // 2), 200, size=2048, halo=64)
         assert grid.size == size and grid.size % 14 == 0 and grid.n_rows == math.ceil(side / 2058)
@@ -67,8 +67,8 @@ def test_window_sizes_are_multiples_of_the_seed_step():
     assert plan_segment_tiles((50, 50), 200).size == 70   # never under plan_tiles' least (64 px)
 
 
-def test_overlapping_windows_segment_their_overlap_alike(big_crop):
-    """Seeds on one scene-wide grid: two windows 280 px apart agree on the middle of their overlap."""
+def test_overlapping_tiles_segment_their_overlap_alike(big_crop):
+    """Seeds on one scene-wide grid: two tiles 280 px apart agree on the middle of their overlap."""
     src, stats = open_source(big_crop), band_stats(big_crop)
     a = segment_on_grid(src.read((0, 560, 0, 560)), (0, 0), stats=stats).ids
     b = segment_on_grid(src.read((0, 560, 280, 840)), (0, 280), stats=stats).ids
@@ -79,11 +79,11 @@ def test_overlapping_windows_segment_their_overlap_alike(big_crop):
     assert adjusted_rand_score(middle_a.ravel(), c[:, 63:203].ravel()) < 0.95
 
 
-def test_window_borders_leave_no_seam(big_crop, windowed):
-    grid, seg = windowed
+def test_tile_borders_leave_no_seam(big_crop, tiled):
+    grid, seg = tiled
     at_borders, elsewhere = seam_boundary_fraction(seg.ids, grid, seed_step(200))
     assert at_borders < 1.25 * elsewhere, (at_borders, elsewhere)
-    # cutting the windows apart instead shows every border
+    # cutting the tiles apart instead shows every border
     naive = np.zeros(big_crop.shape, np.int32)
     for i in range(len(grid)):
         r0, r1, c0, c1 = grid.core(i)
@@ -92,8 +92,8 @@ def test_window_borders_leave_no_seam(big_crop, windowed):
     assert seam_boundary_fraction(naive, grid, seed_step(200))[0] == 1.0
 
 
-def test_windowed_segments_are_whole_connected_and_like_the_whole_scene(big_crop, windowed):
-    grid, seg = windowed
+def test_tiled_segments_are_whole_connected_and_like_the_whole_scene(big_crop, tiled):
+    grid, seg = tiled
     whole = segment_on_grid(big_crop, (0, 0), stats=band_stats(big_crop))
     assert seg.shape == big_crop.shape and seg.params["tiles"] == {"size": 266, "halo": 70, "count": 16}
     assert (seg.areas() > 0).all()                                             # ids 1..N, none missing
@@ -105,20 +105,20 @@ def test_windowed_segments_are_whole_connected_and_like_the_whole_scene(big_crop
 
 
 def test_segments_never_cross_edges_of_a_synthetic_scene(quadrant_scene):
-    """Four constant quadrants, windows smaller than a quadrant: no segment straddles a quadrant edge."""
+    """Four constant quadrants, tiles smaller than a quadrant: no segment straddles a quadrant edge."""
     scene = quadrant_scene
     h, w = scene.shape
     grid = plan_segment_tiles(scene.shape, 16, size=64, halo=8)
     seg = segment_tiles(open_source(scene), grid, params={"segment_size": 16, "compactness": 0.01},
-                          stats=band_stats(scene))
+                        stats=band_stats(scene))
     quadrant = (np.arange(h)[:, None] >= h // 2) * 2 + (np.arange(w)[None, :] >= w // 2)
     for k in range(1, seg.n_segments + 1):
         assert np.unique(quadrant[seg.ids == k]).size == 1
 
 
-def test_no_data_is_never_segmented_and_empty_windows_are_fine(big_crop):
+def test_no_data_is_never_segmented_and_empty_tiles_are_fine(big_crop):
     valid = big_crop.valid.copy()
-    valid[:, :400] = False                            # the whole first column of windows is no data
+    valid[:, :400] = False                            # the whole first column of tiles is no data
     valid[600:650, 600:650] = False
     scene = make_scene(np.where(valid, big_crop.data, 0), BANDS, valid)
     grid = plan_segment_tiles(scene.shape, 200, size=256, halo=70)
@@ -185,8 +185,8 @@ def test_training_sample_takes_blocks_from_all_over_with_gaps(big_crop):
     np.testing.assert_array_equal(again.data, sample.data)
 
 
-def test_spectral_pooling_across_windows_equals_pooling_the_whole_scene(big_crop, windowed):
-    grid, seg = windowed
+def test_spectral_pooling_across_tiles_equals_pooling_the_whole_scene(big_crop, tiled):
+    grid, seg = tiled
     pooled = pool_tiles(open_source(big_crop), grid, seg)
     whole = spectral_features(big_crop, seg)
     assert pooled.feature_names == whole.feature_names
@@ -195,8 +195,8 @@ def test_spectral_pooling_across_windows_equals_pooling_the_whole_scene(big_crop
     np.testing.assert_array_equal(pooled.counts, seg.areas())
 
 
-def test_cnn_features_pooled_by_window_equal_the_whole_feature_map(big_crop, windowed):
-    grid, seg = windowed
+def test_cnn_features_pooled_by_tile_equal_the_whole_feature_map(big_crop, tiled):
+    grid, seg = tiled
     cnn = train_cnn(big_crop, config=CNNConfig(**TINY_CNN), seed=0)
     pooled = pool_tiles(open_source(big_crop), grid, seg, cnn=cnn, std=True)
     whole = pool_segments(cnn.feature_map(big_crop), seg, std=True)
@@ -204,7 +204,7 @@ def test_cnn_features_pooled_by_window_equal_the_whole_feature_map(big_crop, win
     np.testing.assert_allclose(pooled.features, whole, rtol=1e-3, atol=1e-4)
 
 
-def test_windows_that_do_not_fit_are_refused_with_the_estimate():
+def test_tiles_that_do_not_fit_are_refused_with_the_estimate():
     grid = plan_segment_tiles((10980, 10980), 200, size=4096, halo=70)
     need = check_tile_memory(grid, 4, cnn=True, workers=1, available=64 * 2**30)
     assert 3 * 2**30 < need < 8 * 2**30
@@ -212,7 +212,7 @@ def test_windows_that_do_not_fit_are_refused_with_the_estimate():
         check_tile_memory(grid, 4, cnn=True, workers=2, available=4 * 2**30)
 
 
-def test_run_refuses_windows_too_large_before_reading(monkeypatch, tmp_path):
+def test_run_refuses_tiles_too_large_before_reading(monkeypatch, tmp_path):
     import s2label._profiling as profiling
 
     monkeypatch.setattr(profiling, "available_memory_bytes", lambda: 2**28)
@@ -226,7 +226,7 @@ def _crop_options(**more):
             "cnn": CNNConfig(**(TINY_CNN | {"steps": 10})), "progress": False} | more
 
 
-def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
+def test_tiled_run_writes_the_outputs_of_a_whole_run(tmp_path):
     result = s2label.run(sample_scene_path(), out=tmp_path, **_crop_options())
     assert result.scene is None and result.bands == tuple(BANDS)
     assert result.spectra.shape == (result.segmentation.n_segments, 4)
@@ -253,13 +253,13 @@ def test_windowed_run_writes_the_outputs_of_a_whole_run(tmp_path):
 
 
 @pytest.mark.dask
-def test_window_stages_on_dask_give_the_in_process_result(tmp_path):
+def test_tile_stages_on_dask_give_the_in_process_result(tmp_path):
     environ = dict(os.environ)
     here = s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "dask", workers=2, **_crop_options())
     assert dict(os.environ) == environ
     assert there.report["params"]["tiles"]["workers"] == 2
-    # the cluster's start-up is a stage of its own, before the window stages
+    # the cluster's start-up is a stage of its own, before the tile stages
     assert list(there.report["stages"])[2:4] == ["start workers", "segment"]
     assert "start workers" not in here.report["stages"]
     for name in ("segments.tif", "clusters.tif"):
@@ -278,6 +278,21 @@ def test_tile_stages_on_a_thread_pool_give_the_in_process_result(tmp_path):
     assert "start workers" in there.report["stages"]
     np.testing.assert_array_equal(there.segmentation.ids, here.segmentation.ids)
     np.testing.assert_allclose(there.embeddings.vectors, here.embeddings.vectors, rtol=1e-5, atol=1e-6)
+
+
+def test_tiles_segmented_in_other_processes_are_those_segmented_here():
+    """A scene in memory and its tiles travel to a process pool (pickled) and come back the same."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    scene = sample_scene(window=((0, 512), (0, 512)), bands=BANDS)
+    grid = plan_segment_tiles(scene.shape, 200, size=256, halo=70)
+    here = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene))
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene),
+                              tasks=Tasks(pool))
+    np.testing.assert_array_equal(there.ids, here.ids)
+    assert dict(there.params) == dict(here.params)
 
 
 @pytest.fixture
@@ -311,7 +326,7 @@ def separate_cluster(tmp_path):
 
 
 @pytest.mark.dask
-def test_window_stages_run_on_a_cluster_started_apart(tmp_path, separate_cluster):
+def test_tile_stages_run_on_a_cluster_started_apart(tmp_path, separate_cluster):
     s2label.run(sample_scene_path(), out=tmp_path / "here", **_crop_options())
     there = s2label.run(sample_scene_path(), out=tmp_path / "there", client=separate_cluster, **_crop_options())
     assert there.report["params"]["tiles"]["workers"] == 2
@@ -334,13 +349,13 @@ def _on_a_worker() -> bool:
 
 
 class KillingSource(SceneSource):
-    """Reads like its parent, but the worker process reading the first window dies (once, or always)."""
+    """Reads like its parent, but the worker process reading the first tile dies (once, or always)."""
 
     marker: str = ""
     always: bool = False
 
     def read(self, bounds):
-        if bounds[:4:2] != (0, 0) or not _on_a_worker():   # only a Dask worker's reads of the first window
+        if bounds[:4:2] != (0, 0) or not _on_a_worker():   # only a Dask worker's reads of the first tile
             return super().read(bounds)
         if self.always or not Path(self.marker).exists():
             Path(self.marker).touch()
@@ -364,7 +379,7 @@ def test_a_worker_lost_mid_run_is_replaced_and_the_result_is_the_same(tmp_path):
     marker = tmp_path / "killed"
     with local_client(2) as client:
         seg = segment_tiles(_killing(scene, marker), grid, params=PARAMS, stats=band_stats(scene),
-                              tasks=Tasks.for_client(client))
+                            tasks=Tasks.for_client(client))
     assert marker.exists()                                   # a worker did die
     np.testing.assert_array_equal(seg.ids, expected.ids)
 
@@ -380,7 +395,7 @@ def test_a_run_whose_workers_keep_dying_fails_cleanly_and_writes_nothing(tmp_pat
     assert not (tmp_path / "run" / "report.json").exists() and not (tmp_path / "run" / "segments.tif").exists()
 
 
-def test_cli_runs_by_windows(run_cli, tmp_path):
+def test_cli_runs_by_tiles(run_cli, tmp_path):
     done = run_cli("run", sample_scene_path(), "--bands", ",".join(BANDS), "--window", "0,0,400,400",
                    "--tile-size", "200", "--encoder", "spectral", "--reduce", "pca", "--out", tmp_path, "--quiet")
     assert done.returncode == 0, done.stderr
