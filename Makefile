@@ -29,9 +29,10 @@ chromium:
 test: env chromium
 	$(BIN)/python -m pytest
 
-# for development: everything but the whole-scene runs, the browser, the notebooks and Dask clusters
+# for development (about 3 min): everything but the whole-scene runs, the browser, the notebooks, Dask clusters
+# and the tests of the default encoder trained on a real crop
 test-fast: env
-	$(BIN)/python -m pytest -m "not slow and not browser and not notebook and not dask"
+	$(BIN)/python -m pytest -m "not slow and not browser and not notebook and not dask and not learned"
 
 bench: env
 	$(BIN)/python benchmarks/pipeline.py

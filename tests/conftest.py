@@ -289,9 +289,20 @@ def tiny_cnn():
     return CNNConfig(**TINY_CNN)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``learned`` every test that uses :func:`crop_cnn_gnn` (``make test-fast`` leaves them out)."""
+    for item in items:
+        if "crop_cnn_gnn" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.learned)
+
+
 @pytest.fixture(scope="session")
 def crop_cnn_gnn(tmp_path_factory, real_crop):
-    """The default cnn-gnn pipeline (default CNN, GNN, UMAP + HDBSCAN) on the real crop, written to disk."""
+    """The default cnn-gnn pipeline (default CNN, GNN, UMAP + HDBSCAN) on the real crop, written to disk.
+
+    It trains the default U-Net (300 steps) and GNN: about a minute on 2 cores, paid once by the tests that use
+    it, which are marked ``learned``.
+    """
     out = tmp_path_factory.mktemp("cnn_gnn")
     return s2label.run(real_crop, out=out, progress=False, segment_size=150)
 

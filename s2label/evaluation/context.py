@@ -1,7 +1,7 @@
 """Context consistency: do segments that look alike in the embedding also look alike with their surroundings?
 
 The measure of the paper: for random query segments, the nearest neighbour in the embedding space is compared,
-window against window around both centroids, by SSIM and spectral angle, against a random segment.
+patch against patch around both centroids, by SSIM and spectral angle, against a random segment.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 from sklearn.neighbors import NearestNeighbors
 
+from s2label._renamed import renamed_attribute, warn_renamed
 from s2label.errors import ClusteringError, SegmentationError
 from s2label.io.scene import Scene
 from s2label.segmentation.graph import SegmentGraph
@@ -28,15 +29,15 @@ class ContextConsistency:
     Attributes
     ----------
     ssim : float
-        Mean SSIM between each query window and the windows of its retrieved segments.
+        Mean SSIM between each query patch and the patches of its retrieved segments.
     spectral_angle : float
-        Mean per-pixel spectral angle (radians) between the same windows.
+        Mean per-pixel spectral angle (radians) between the same patches.
     n_pairs : int
         Query-retrieved pairs compared.
     ssim_random, spectral_angle_random : float
         The same for as many random non-neighbour pairs (chance level).
-    n_queries, k, window : int
-        Queries actually sampled, neighbours per query, window side in pixels.
+    n_queries, k, patch : int
+        Queries actually sampled, neighbours per query, patch side in pixels.
     """
 
     ssim: float
@@ -46,42 +47,44 @@ class ContextConsistency:
     spectral_angle_random: float
     n_queries: int
     k: int
-    window: int
+    patch: int
+
+    window = renamed_attribute("patch", "ContextConsistency.window")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict for reports."""
         return asdict(self)
 
 
-def _window_origins(scene: Scene, centroids: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-left (row, col) of each segment's window, and whether it fits on valid pixels."""
+def _patch_origins(scene: Scene, centroids: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left (row, col) of each segment's patch, and whether it fits on valid pixels."""
     height, width = scene.shape
     finite = np.isfinite(centroids).all(axis=1)
     centre = np.where(finite[:, None], np.round(np.nan_to_num(centroids)), 0).astype(np.int64)
-    origin = centre - window // 2
-    fits = finite & (origin >= 0).all(axis=1) & (origin[:, 0] + window <= height) & (origin[:, 1] + window <= width)
-    # invalid pixels inside each window from a summed-area table
+    origin = centre - patch // 2
+    fits = finite & (origin >= 0).all(axis=1) & (origin[:, 0] + patch <= height) & (origin[:, 1] + patch <= width)
+    # invalid pixels inside each patch from a summed-area table
     sat = np.zeros((height + 1, width + 1), np.int64)
     sat[1:, 1:] = np.cumsum(np.cumsum(~scene.valid, axis=0), axis=1)
-    r0 = np.clip(origin[:, 0], 0, height - window)
-    c0 = np.clip(origin[:, 1], 0, width - window)
-    bad = sat[r0 + window, c0 + window] - sat[r0, c0 + window] - sat[r0 + window, c0] + sat[r0, c0]
+    r0 = np.clip(origin[:, 0], 0, height - patch)
+    c0 = np.clip(origin[:, 1], 0, width - patch)
+    bad = sat[r0 + patch, c0 + patch] - sat[r0, c0 + patch] - sat[r0 + patch, c0] + sat[r0, c0]
     return origin, fits & (bad == 0)
 
 
-def _cut_windows(data: np.ndarray, origin: np.ndarray, nodes: np.ndarray, window: int) -> np.ndarray:
-    """(P, C, window, window) float64 windows of ``data`` (C, H, W) with top-left corners ``origin[nodes]``."""
-    rows = origin[nodes, 0][:, None] + np.arange(window)
-    cols = origin[nodes, 1][:, None] + np.arange(window)
+def _cut_patches(data: np.ndarray, origin: np.ndarray, nodes: np.ndarray, patch: int) -> np.ndarray:
+    """(P, C, patch, patch) float64 patches of ``data`` (C, H, W) with top-left corners ``origin[nodes]``."""
+    rows = origin[nodes, 0][:, None] + np.arange(patch)
+    cols = origin[nodes, 1][:, None] + np.arange(patch)
     return np.moveaxis(data[:, rows[:, :, None], cols[:, None, :]], 0, 1).astype(np.float64)
 
 
 def _pair_similarity(a: np.ndarray, b: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pair SSIM and mean spectral angle (rad) of (P, C, w, w) windows ``a`` and ``b``.
+    """Per-pair SSIM and mean spectral angle (rad) of (P, C, w, w) patches ``a`` and ``b``.
 
     SSIM is :func:`~skimage.metrics.structural_similarity` (``channel_axis=0``) of each pair, computed in one
-    call on the windows laid side by side: its 7 x 7 filter at a window's pixels that skimage keeps (3 px
-    from each edge) reads only that window, so each pair's mean of the full SSIM map over them is exactly
+    call on the patches laid side by side: its 7 x 7 filter at a patch's pixels that skimage keeps (3 px
+    from each edge) reads only that patch, so each pair's mean of the full SSIM map over them is exactly
     the per-pair value, about 100 times faster than one call per pair.
     """
     p, c, w, _ = a.shape
@@ -99,16 +102,17 @@ def _pair_similarity(a: np.ndarray, b: np.ndarray, data_range: float) -> tuple[n
 
 
 def context_consistency(scene: Scene, segmentation: Segmentation, graph: SegmentGraph, vectors: np.ndarray, *,
-                        n_queries: int = 200, k: int = 5, window: int = 16, seed: int = 0) -> ContextConsistency:
+                        n_queries: int = 200, k: int = 5, patch: int = 16, seed: int = 0,
+                        window: int | None = None) -> ContextConsistency:
     """The paper's context-aware evaluation: do segments close in embedding space have alike surroundings?
 
-    ``n_queries`` query segments are sampled (seeded) among those whose ``window`` x ``window`` px window,
+    ``n_queries`` query segments are sampled (seeded) among those whose ``patch`` x ``patch`` px patch,
     centred on the segment centroid, lies inside the scene on valid pixels. For each, the ``k`` nearest such
     segments by cosine distance of ``vectors`` that are neither itself nor a graph neighbour are retrieved.
-    Each query window is compared with each retrieved window by SSIM (``structural_similarity``,
+    Each query patch is compared with each retrieved patch by SSIM (``structural_similarity``,
     ``channel_axis=0``, ``data_range`` = 99th minus 1st percentile of valid reflectances over all bands, from
     at most ~1e6 strided valid pixels) and by the spectral angle between corresponding pixels, averaged over
-    the window. As many random non-neighbour pairs (same queries, seeded partners) give the chance level.
+    the patch. As many random non-neighbour pairs (same queries, seeded partners) give the chance level.
 
     Parameters
     ----------
@@ -119,8 +123,10 @@ def context_consistency(scene: Scene, segmentation: Segmentation, graph: Segment
         Its adjacency graph (node i = segment i + 1).
     vectors : ndarray, shape (N, D)
         Embedding of each segment.
-    n_queries, k, window, seed : int
-        Queries sampled, neighbours retrieved per query, window side (>= 7 px, SSIM's window), random seed.
+    n_queries, k, patch, seed : int
+        Queries sampled, neighbours retrieved per query, patch side (>= 7 px, SSIM's window), random seed.
+    window : int, optional
+        The old name of ``patch`` (until s2label 0.3, with a FutureWarning).
 
     Returns
     -------
@@ -129,9 +135,9 @@ def context_consistency(scene: Scene, segmentation: Segmentation, graph: Segment
     Raises
     ------
     SegmentationError
-        If the segmentation, graph or vectors do not fit together or the scene, or ``window`` < 7.
+        If the segmentation, graph or vectors do not fit together or the scene, or ``patch`` < 7.
     ClusteringError
-        If vectors hold NaN/inf, or fewer than two segments have a window on valid pixels.
+        If vectors hold NaN/inf, or fewer than two segments have a patch on valid pixels.
     """
     vectors = np.asarray(vectors, dtype=np.float64)
     n = segmentation.n_segments
@@ -140,15 +146,18 @@ def context_consistency(scene: Scene, segmentation: Segmentation, graph: Segment
     if graph.num_nodes != n or vectors.ndim != 2 or vectors.shape[0] != n:
         raise SegmentationError(f"graph ({graph.num_nodes} nodes) and vectors {vectors.shape} must both "
                                 f"cover the {n} segments")
-    if window < 7 or k < 1 or n_queries < 1:
-        raise SegmentationError(f"need window >= 7 px, k >= 1, n_queries >= 1; got {window}, {k}, {n_queries}")
+    if window is not None:
+        warn_renamed("context_consistency(window=...)", "context_consistency(patch=...)")
+        patch = window
+    if patch < 7 or k < 1 or n_queries < 1:
+        raise SegmentationError(f"need patch >= 7 px, k >= 1, n_queries >= 1; got {patch}, {k}, {n_queries}")
     if not np.isfinite(vectors).all():
         raise ClusteringError("embedding vectors contain NaN or infinity")
-    origin, ok = _window_origins(scene, graph.centroids, window)
+    origin, ok = _patch_origins(scene, graph.centroids, patch)
     eligible = np.flatnonzero(ok)
     if eligible.size < 2:
-        raise ClusteringError(f"{eligible.size} segment(s) have a {window}x{window} px window on valid pixels; "
-                              "need at least 2 (use a smaller window)")
+        raise ClusteringError(f"{eligible.size} segment(s) have a {patch}x{patch} px patch on valid pixels; "
+                              "need at least 2 (use a smaller patch)")
     rng = np.random.default_rng(seed)
     queries = np.sort(rng.choice(eligible, size=min(n_queries, eligible.size), replace=False))
     degree = graph.degree()
@@ -169,13 +178,13 @@ def context_consistency(scene: Scene, segmentation: Segmentation, graph: Segment
     flat = flat[::max(1, flat.size // 1_000_000)]
     lo, hi = np.percentile(scene.data.reshape(scene.data.shape[0], -1)[:, flat], [1, 99])
     data_range = float(hi - lo) or 1.0
-    ssim, angle = _pair_similarity(_cut_windows(scene.data, origin, pairs[:, 0], window),
-                                   _cut_windows(scene.data, origin, pairs[:, 1], window), data_range)
-    ssim_r, angle_r = _pair_similarity(_cut_windows(scene.data, origin, chance[:, 0], window),
-                                       _cut_windows(scene.data, origin, chance[:, 1], window), data_range)
+    ssim, angle = _pair_similarity(_cut_patches(scene.data, origin, pairs[:, 0], patch),
+                                   _cut_patches(scene.data, origin, pairs[:, 1], patch), data_range)
+    ssim_r, angle_r = _pair_similarity(_cut_patches(scene.data, origin, chance[:, 0], patch),
+                                       _cut_patches(scene.data, origin, chance[:, 1], patch), data_range)
     return ContextConsistency(ssim=_mean(ssim), spectral_angle=_mean(angle), n_pairs=int(pairs.shape[0]),
                               ssim_random=_mean(ssim_r), spectral_angle_random=_mean(angle_r),
-                              n_queries=int(queries.size), k=k, window=window)
+                              n_queries=int(queries.size), k=k, patch=patch)
 
 
 def _mean(values: np.ndarray) -> float:

@@ -31,7 +31,7 @@ def test_pair_similarity_equals_one_skimage_call_per_pair():
 
 def _checkerboard_case(scene_factory):
     """4 x 4 blocks of 16 px in a checkerboard of two textures with different spectra; the vectors
-    name each block's texture, so the nearest non-neighbours (diagonals) have identical windows."""
+    name each block's texture, so the nearest non-neighbours (diagonals) have identical patches."""
     rng = np.random.default_rng(3)
     texture = rng.uniform(0.5, 1.5, (2, 16, 16))
     spectra = np.array([[0.05, 0.08, 0.04, 0.40], [0.30, 0.25, 0.20, 0.10]])
@@ -49,7 +49,7 @@ def _checkerboard_case(scene_factory):
 
 def test_context_consistency_on_a_checkerboard(scene_factory):
     scene, seg, graph, vectors = _checkerboard_case(scene_factory)
-    cc = context_consistency(scene, seg, graph, vectors, k=5, window=16)
+    cc = context_consistency(scene, seg, graph, vectors, k=5, patch=16)
     assert cc.n_queries == 16 and cc.n_pairs == 80
     assert cc.ssim == pytest.approx(1.0) and cc.spectral_angle < 1e-6
     # random non-neighbour partners are of the other texture 8 - degree times in 15 - degree
@@ -59,12 +59,17 @@ def test_context_consistency_on_a_checkerboard(scene_factory):
     valid[20, 20] = False
     holed = scene_factory(scene.data, valid=valid)
     assert context_consistency(holed, seg, graph, vectors).n_queries == 15
-    with pytest.raises(SegmentationError, match="window"):
-        context_consistency(scene, seg, graph, vectors, window=5)
+    with pytest.raises(SegmentationError, match="need patch >= 7 px"):
+        context_consistency(scene, seg, graph, vectors, patch=5)
     with pytest.raises(SegmentationError, match="segments"):
         context_consistency(scene, seg, graph, vectors[:-1])
-    with pytest.raises(ClusteringError, match="window"):
-        context_consistency(scene, seg, graph, vectors, window=60)
+    with pytest.raises(ClusteringError, match="60x60 px patch"):
+        context_consistency(scene, seg, graph, vectors, patch=60)
+    # the old keyword and attribute still work until 0.3
+    with pytest.warns(FutureWarning, match=r"context_consistency\(window=...\) is now"):
+        old = context_consistency(scene, seg, graph, vectors, k=5, window=16)
+    with pytest.warns(FutureWarning, match="ContextConsistency.window is now ContextConsistency.patch"):
+        assert old.window == 16 and old == cc
 
 
 def test_context_consistency_beats_random_pairs_on_real_crop(crop_result):
