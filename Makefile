@@ -12,6 +12,7 @@ OUT    ?= outputs/sample
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
+	$(BIN)/python -m s2label.clustering.warmup
 	touch $(STAMP)
 
 env: $(STAMP)

@@ -1,7 +1,9 @@
 """Per-stage wall time and peak memory of the pipeline on the default scene, and the segment-graph speed-up
 against ``skimage.graph.RAG``.
 
-Run:  .venv/bin/python benchmarks/pipeline.py [--encoder cnn-gnn|cnn|spectral] [--repeats 5]
+Run:  .venv/bin/python benchmarks/pipeline.py [--encoder cnn-gnn|cnn|spectral] [--repeats 5] [--device cpu|cuda|auto]
+
+``--device cuda`` runs the U-Net and the GNN on the GPU, and says it skips when there is none.
 
 Prints a markdown table (the README quotes it). Peak memory is the resident set size sampled every 5 ms
 while the stage runs (whole process, so it includes what earlier stages keep alive).
@@ -17,6 +19,7 @@ import time
 
 import numpy as np
 import torch
+from _device import add_device_option, describe_device, resolve_device
 
 
 def _time(fn, repeats: int) -> tuple[float, object]:
@@ -33,19 +36,21 @@ def main() -> None:
     parser.add_argument("--encoder", default="cnn-gnn")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the graph timing (median)")
     parser.add_argument("--rag-repeats", type=int, default=2)
+    add_device_option(parser)
     args = parser.parse_args()
+    device = resolve_device(args.device)
 
     import s2label
     from s2label.io.datasets import sample_scene_path
 
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.perf_counter()
-    result = s2label.run(sample_scene_path(), encoder=args.encoder, progress=False)
+    result = s2label.run(sample_scene_path(), encoder=args.encoder, device=device, progress=False)
     total = time.perf_counter() - t0
     rep = result.report
     print(f"## Pipeline on the default scene ({rep['scene']['shape'][0]} x {rep['scene']['shape'][1]} px, "
           f"{len(rep['scene']['bands'])} bands, encoder `{args.encoder}`)")
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
+    print(f"\n{describe_device(device)}, {os.cpu_count()} CPU cores, torch threads "
           f"{torch.get_num_threads()}, python {platform.python_version()}\n")
     print("| stage | wall s | peak RSS MiB |")
     print("|---|---:|---:|")

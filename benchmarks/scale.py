@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _device import add_device_option, describe_device, resolve_device
 
 TILE = 10980
 BANDS = ["B02", "B03", "B04", "B08"]
@@ -35,10 +36,10 @@ TILE_STAGES = ("segment", "encode")
 RUN = """
 import json, sys, time
 import s2label
-size, path, out, workers = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+size, path, out, workers, device = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 t0 = time.perf_counter()
 r = s2label.run(path, out=out, read_options={"window": ((0, size), (0, size))}, tile_size=2048,
-                workers=int(workers) if workers != "0" else None, progress=False)
+                workers=int(workers) if workers != "0" else None, device=device, progress=False)
 r.report["wall_seconds"] = time.perf_counter() - t0
 print(json.dumps(r.report))
 """
@@ -77,10 +78,10 @@ def build_mosaic(path: Path) -> Path:
     return path
 
 
-def run_one(mpx: float, path: Path, workers: int) -> dict:
+def run_one(mpx: float, path: Path, workers: int, device: str = "cpu") -> dict:
     size = min(TILE, int(round(math.sqrt(mpx * 1e6))))
     with tempfile.TemporaryDirectory(prefix="s2label-scale-") as out:
-        done = subprocess.run([sys.executable, "-c", RUN, str(size), str(path), out, str(workers)],
+        done = subprocess.run([sys.executable, "-c", RUN, str(size), str(path), out, str(workers), device],
                               capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
@@ -98,7 +99,9 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None, help="PNG of time and memory against size")
     parser.add_argument("--from-json", type=Path, nargs="+", default=None,
                         help="print (and plot) earlier --json results, merged, instead of running")
+    add_device_option(parser)
     args = parser.parse_args()
+    device = resolve_device(args.device)
     if args.from_json:
         merged: dict[str, list[dict]] = {"sizes": [], "dask": []}
         for p in args.from_json:
@@ -117,7 +120,8 @@ def main() -> None:
 
     results: dict[str, list[dict]] = {"sizes": [], "dask": []}
     for mpx in [float(v) for v in args.sizes.split(",") if v.strip()]:
-        rep = run_one(mpx, path, 0)
+        rep = run_one(mpx, path, 0, device)
+        rep["device"] = describe_device(device)
         results["sizes"].append(rep)
         print(f"{rep['side_px']} px: {rep['wall_seconds']:.0f} s, {rep['peak_memory_mb']:.0f} MiB, "
               f"{rep['counts']['segments']} segments", flush=True)

@@ -1,6 +1,7 @@
 from . import clusterer as clusterer
 from . import hierarchy as hierarchy
 from . import similar as similar
+from . import warmup as warmup
 from .clusterer import AUTO_SAMPLE as AUTO_SAMPLE
 from .clusterer import MIN_SEGMENTS_TO_CLUSTER as MIN_SEGMENTS_TO_CLUSTER
 from .clusterer import REDUCTIONS as REDUCTIONS
@@ -13,3 +14,4 @@ from .hierarchy import ClusterHierarchy as ClusterHierarchy
 from .similar import Similarity as Similarity
 from .similar import SimilarityIndex as SimilarityIndex
 from .similar import find_similar as find_similar
+from .warmup import warm_up as warm_up
