@@ -262,7 +262,9 @@ def test_two_explorers_on_one_run_stay_in_step_in_the_browser(jupyter_server, br
         page.wait_for_function("([el, want]) => el.value === want",
                                arg=[names[k].nth(1 - k).element_handle(), f"typed in the {('second', 'first')[k]}"],
                                timeout=15_000)
-    assert "brought in 1 edit" in explorers.nth(0).locator(".s2label-status").inner_text()
+    # the status line is another widget, updated by the same poll: its message may reach the page a moment later
+    page.wait_for_function("el => el.innerText.includes('brought in 1 edit')",
+                           arg=explorers.nth(0).locator(".s2label-status").element_handle(), timeout=15_000)
     explorers.nth(0).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.mouse.move(0, 0)
     page.screenshot(path=str(IMAGES / "explorer-two-windows.png"))
