@@ -21,8 +21,8 @@ __all__ = ["warm_up"]
 def warm_up(n_segments: int = 5000, dim: int = 16, *, seed: int = 0) -> float:
     """Cluster random embeddings with UMAP + HDBSCAN once, as a run does; returns the seconds it took.
 
-    ``n_segments`` above 4,096 takes UMAP's nearest-neighbour descent (PyNNDescent), the path of real scenes;
-    the clusters themselves are thrown away.
+    The clusters themselves are thrown away; what is kept is the numba cache of UMAP and PyNNDescent (its
+    nearest-neighbour search), which the test checks both fill.
 
     Parameters
     ----------

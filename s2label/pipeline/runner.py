@@ -165,14 +165,14 @@ def run(
                        workers=workers or (tasks.n_workers if tasks is not None else 1), seed=options.seed)
     else:
         layout = WholeScene(scene, read_opts, model_bands=model.bands if model is not None else None)
-    return _run(layout, options, read_opts, seg_params, model=model, out=out, tasks=tasks, workers=workers)
+    return _run(layout, options, read_opts, seg_params, name, model=model, out=out, tasks=tasks, workers=workers)
 
 
-def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, Any], seg_params: dict[str, Any], *,
-         model: SavedModel | None, out: Path | None, tasks: Tasks | None, workers: int | None) -> PipelineResult:
-    """The stages, once for both layouts."""
+def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, Any], seg_params: dict[str, Any],
+         name: str, *, model: SavedModel | None, out: Path | None, tasks: Tasks | None,
+         workers: int | None) -> PipelineResult:
+    """The stages, once for both layouts; ``name`` is the encoder (the saved model's when there is one)."""
     enc, seed, progress = options.encoder, options.seed, options.progress
-    name = model.encoder.encoder if model is not None else enc.encoder
     train = model is None and name != "spectral"
     start_workers = tasks is not None or workers is not None
     step = _Stages(["read"] + ["train"] * train + ["start workers"] * start_workers

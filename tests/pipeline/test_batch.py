@@ -64,9 +64,17 @@ def test_a_process_pool_gives_the_same_runs_and_reports_a_bad_scene(tmp_path, cr
     from concurrent.futures import ProcessPoolExecutor
 
     scenes = [crops[0], tmp_path / "no-such-scene.tif", crops[1]]
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    class CountingPool(ProcessPoolExecutor):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            CountingPool.submitted += 1
+            return super().submit(*args, **kwargs)
+
+    with CountingPool(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = run_many(scenes, tmp_path / "pool", s2label.RunOptions.from_keywords(**FAST), executor=pool,
                         progress=False)
+    assert CountingPool.submitted == 3                      # every scene ran on the pool, not here
     assert [r.ok for r in runs] == [True, False, True]
     assert "no-such-scene.tif" in runs[1].error and not runs[1].out_dir.exists()
     assert sorted(p.name for p in (tmp_path / "pool").iterdir()) == [runs[0].name, runs[2].name]

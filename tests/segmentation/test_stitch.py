@@ -288,9 +288,17 @@ def test_tiles_segmented_in_other_processes_are_those_segmented_here():
     scene = sample_scene(window=((0, 512), (0, 512)), bands=BANDS)
     grid = plan_segment_tiles(scene.shape, 200, size=256, halo=70)
     here = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene))
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    class CountingPool(ProcessPoolExecutor):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            CountingPool.submitted += 1
+            return super().submit(*args, **kwargs)
+
+    with CountingPool(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         there = segment_tiles(open_source(scene), grid, params=PARAMS, stats=band_stats(scene),
                               tasks=Tasks(pool))
+    assert CountingPool.submitted >= 2 * len(grid)          # segment and stitch tasks ran on the pool
     np.testing.assert_array_equal(there.ids, here.ids)
     assert dict(there.params) == dict(here.params)
 
