@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", type=float, default=None, help="reflectance = (DN + offset) * scale")
     run.add_argument("--offset", type=float, default=None, help="additive DN offset (e.g. -1000)")
     run.add_argument("--gpkg", action="store_true", help="also write clusters.gpkg in the scene's CRS")
+    run.add_argument("--first-look", action=argparse.BooleanOptionalAction, default=None,
+                     help="write the spectral clusters to OUT/spectral before training (default: on, off by tiles)")
     run.add_argument("--tile-size", type=int, default=None, metavar="PX",
                      help="process a large scene by tiles of about PX px a side (memory follows the tile)")
     run.add_argument("--window-size", type=int, default=None, dest="old_tile_size", help=argparse.SUPPRESS)
@@ -108,7 +110,8 @@ def options_from_args(args: argparse.Namespace) -> Any:
         segmentation_method=args.segmentation, min_cluster_size=args.min_cluster_size, reduce=args.reduce,
         seed=args.seed, read_options=read_options,
         cnn=CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None, device=args.device,
-        num_threads=args.threads, gpkg=args.gpkg, progress=not args.quiet, tile_size=tile_size)
+        num_threads=args.threads, gpkg=args.gpkg,
+        first_look=args.first_look, progress=not args.quiet, tile_size=tile_size)
 
 
 def _run(args: argparse.Namespace) -> int:

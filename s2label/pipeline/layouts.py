@@ -82,6 +82,9 @@ class WholeScene:
         assert self.scene is not None
         return self.scene
 
+    def trained(self) -> None:
+        """The U-Net has trained (nothing to let go of: the scene is held for the later stages)."""
+
     def segment(self, params: Mapping[str, Any], tasks: Tasks, *, progress: bool = False) -> Segmentation:
         assert self.scene is not None
         return segment(self.scene, **params)
@@ -166,10 +169,13 @@ class Tiles:
         assert self._sample is not None
         return self._sample
 
+    def trained(self) -> None:
+        """The U-Net has trained: its sample (already standardised with) is not needed any more."""
+        self._sample = None
+
     def segment(self, params: Mapping[str, Any], tasks: Tasks, *, progress: bool = False) -> Segmentation:
         from s2label.segmentation.stitch import segment_tiles
 
-        self._sample = None  # trained on and standardised with: not needed any more
         return segment_tiles(self.src, self.grid, params=params, stats=self.stats, tasks=tasks, progress=progress)
 
     def _pool(self, segmentation: Segmentation, tasks: Tasks, *, cnn: Any, device: str,

@@ -167,9 +167,15 @@ class OutputOptions:
     ----------
     gpkg : bool
         Also write ``clusters.gpkg`` (scene CRS).
+    first_look : bool or None
+        Before training a learned encoder, write the spectral clusters of the same segments to
+        ``out/spectral/`` (a finished run folder of its own, :func:`s2label.pipeline.first_look.first_look_options`),
+        so there is a map to look at within seconds. ``None`` (the default): for a scene held whole, not for a
+        run by tiles (where it would read every tile once more).
     """
 
     gpkg: bool = False
+    first_look: bool | None = None
 
 
 #: The flat keywords of :func:`s2label.run`: keyword → (group, field); ``None`` as group: a field of RunOptions.
@@ -181,7 +187,7 @@ _KEYWORDS: dict[str, tuple[str | None, str]] = {
     "min_cluster_size": ("clustering", "min_cluster_size"), "reduce": ("clustering", "reduce"),
     "cluster_options": ("clustering", "extra"),
     "tile_size": ("tiles", "size"), "halo": ("tiles", "halo"),
-    "gpkg": ("output", "gpkg"),
+    "gpkg": ("output", "gpkg"), "first_look": ("output", "first_look"),
     "read_options": (None, "read"), "seed": (None, "seed"), "progress": (None, "progress"),
 }
 

@@ -28,6 +28,7 @@ from s2label.encoders.embeddings import Embeddings
 from s2label.encoders.encoder import SegmentEncoder
 from s2label.errors import ModelError, S2LabelError
 from s2label.io.scene import Scene
+from s2label.pipeline.first_look import first_look_folder, first_look_options, wants_first_look
 from s2label.pipeline.layouts import Tiles, WholeScene
 from s2label.pipeline.model import SavedModel, load_model, save_model
 from s2label.pipeline.options import DEFAULT_TILE_SIZE, RunOptions
@@ -175,9 +176,13 @@ def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, A
     enc, seed, progress = options.encoder, options.seed, options.progress
     train = model is None and name != "spectral"
     start_workers = tasks is not None or workers is not None
-    step = _Stages(["read"] + ["train"] * train + ["start workers"] * start_workers
-                   + ["segment", "graph", "encode"] + ["gnn"] * (name == "cnn-gnn") + ["cluster"]
-                   + ["export"] * (out is not None), progress=progress)
+    look = wants_first_look(options, encoder=name, writes=out is not None, tiled=isinstance(layout, Tiles),
+                            model=model is not None)
+    # with a first look the segments come first (SLIC uses no random numbers: the same segments either way)
+    step = _Stages(["read"] + ["train"] * (train and not look) + ["start workers"] * start_workers
+                   + ["segment", "graph"] + ["first look"] * look + ["train"] * (train and look)
+                   + ["encode"] + ["gnn"] * (name == "cnn-gnn") + ["cluster"] + ["export"] * (out is not None),
+                   progress=progress)
     # torch in the tile tasks: one thread each when they run side by side, unless told otherwise
     task_threads = enc.num_threads if enc.num_threads is not None or not start_workers else 1
     workers_stack = contextlib.ExitStack()
@@ -188,9 +193,15 @@ def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, A
                 _check_model_bands(model, layout.bands)
         fitted = model.encoder if model is not None else SegmentEncoder(name, layout.bands, device=enc.device,
                                                                           num_threads=enc.num_threads)
-        if train:
+
+
+        def train_cnn() -> None:
             with step("train"):  # the U-Net, on the scene or on a sample of its blocks
                 fitted.fit_cnn(layout.training_scene(), config=enc.cnn, seed=seed, progress=progress)
+            layout.trained()
+
+        if train and not look:
+            train_cnn()
         if start_workers:
             with step("start workers"):  # a LocalCluster if asked for; every worker imports what the tasks need
                 if tasks is None:
@@ -202,6 +213,13 @@ def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, A
             seg = layout.segment(seg_params, tasks, progress=progress)
         with step("graph"):
             graph = build_graph(seg)
+        if look:
+            assert out is not None
+            with step("first look"):
+                _first_look(layout, seg, graph, seg_params, read_opts, options, step.prof, first_look_folder(out),
+                            tasks)
+        if train and look:
+            train_cnn()
         with step("encode"):
             if name == "spectral":
                 emb = layout.spectral_embeddings(fitted.bands, seg, tasks, progress=progress)
@@ -232,6 +250,33 @@ def _run(layout: WholeScene | Tiles, options: RunOptions, read_opts: dict[str, A
     return result
 
 
+def _first_look(layout: WholeScene | Tiles, seg: Segmentation, graph: Any, seg_params: dict[str, Any],
+                read_opts: dict[str, Any], options: RunOptions, prof: Profiler, folder: Path, tasks: Tasks) -> None:
+    """Write the spectral clusters of the run's segments to ``folder`` (:mod:`s2label.pipeline.first_look`)."""
+    look = first_look_options(options)
+    fitted = SegmentEncoder("spectral", layout.bands)
+    inner = Profiler()  # its stages follow the run's so far in its report, as in a spectral run's
+    with inner.stage("encode"):
+        emb = layout.spectral_embeddings(fitted.bands, seg, tasks)
+    with inner.stage("cluster"):
+        clus = cluster(emb, **look.clustering.params(look.seed))
+    result = PipelineResult(layout.scene, seg, graph, emb, clus, out_dir=folder, encoder=fitted,
+                            segmentation_params=seg_params, spectra=layout.spectra, bands=layout.bands)
+    laid = layout.report()
+    params = _params(fitted, seg, seg_params, emb, clus, read_opts, None)
+    params.update(laid["params"])
+    params["first_look_of"] = options.encoder.encoder
+    result.report.update(_report(result, params, look.seed, prof, source=layout.description, read=laid["read"]))
+    with inner.stage("export"):
+        _write_run(result, ensure_writable_dir(folder), gpkg=options.output.gpkg, seed=look.seed, model=None,
+                   source=layout.description)
+    result.report["stages"] = {**prof.as_dict(), **inner.as_dict()}
+    result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
+    write_report(folder, result.report)
+    if options.progress:
+        tqdm.write(f"s2label: first look (spectral clusters) in {folder}; now the {options.encoder.encoder} encoder")
+
+
 def _cluster_stage(emb: Embeddings, model: SavedModel | None, options: RunOptions) -> Clustering:
     """HDBSCAN on the embeddings, or, with a saved model, its clusters predicted for them."""
     if model is not None:
@@ -253,16 +298,21 @@ def _finish(result: PipelineResult, out: Path | None, step: _Stages, *, gpkg: bo
     """Write the outputs and the model (``report.json`` last: a folder with it holds a finished run)."""
     if out is None:
         return
-    assert result.encoder is not None and result.clustering.model is not None
     with step("export"):
-        write_outputs(result, out, gpkg=gpkg)
-        save_model(out / "model", result.encoder, result.clustering.model,
-                   segmentation=result.segmentation_params,
-                   extra={"trained_on": source, "seed": seed,
-                          "reused_from": str(model.path) if model is not None else None})
+        _write_run(result, out, gpkg=gpkg, seed=seed, model=model, source=source)
     result.report["stages"] = step.prof.as_dict()
     result.report["peak_memory_mb"] = round(peak_rss_mb(), 1)
     write_report(out, result.report)
+
+
+def _write_run(result: PipelineResult, out: Path, *, gpkg: bool, seed: int, model: SavedModel | None,
+               source: str) -> None:
+    """Every file of a run folder but ``report.json``: the outputs and the model."""
+    assert result.encoder is not None and result.clustering.model is not None
+    write_outputs(result, out, gpkg=gpkg)
+    save_model(out / "model", result.encoder, result.clustering.model, segmentation=result.segmentation_params,
+               extra={"trained_on": source, "seed": seed,
+                      "reused_from": str(model.path) if model is not None else None})
 
 
 def _check_model_bands(model: SavedModel, bands: tuple[str, ...]) -> None:

@@ -73,6 +73,7 @@ from s2label.widget.layers import (
     wrap_row,
     zoom_limits,
 )
+from s2label.widget.learned import LearnedSwitch
 from s2label.widget.pixel_layer import PixelActions
 from s2label.widget.shortcuts import KeyboardShortcuts, help_html
 from s2label.widget.sync import POLL_SECONDS, StoreSync
@@ -96,7 +97,7 @@ SELECT_ONLY = "select only"
 
 
 class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActions, ExportActions, StoreSync,
-                      w.VBox):
+                      LearnedSwitch, w.VBox):
     """Explore, merge, name, correct and export the labels of a :class:`LabelSession` on a map.
 
     Parameters
@@ -176,6 +177,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
                                     max_size=detail_max_size, n_segments=session.n_segments)
         self._build_map(scene, photo_max_size, basemap)
         self._build_panel()
+        self.projection = projection
         self.embedding_view = EmbeddingView(project(session.clustering.embedding, method=projection),  # type: ignore[arg-type]
                                             on_select=self.select_segments)
         self._build_layout()
@@ -269,6 +271,7 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         self.target = w.Dropdown(description="target", options=[], layout=w.Layout(width="184px"),
                                  style={"description_width": "44px"})
         self._build_sync()
+        self._build_learned()
         self.undo_button = w.Button(description="Undo", icon="undo", tooltip="undo the last edit (Ctrl+Z)",
                                     layout=w.Layout(width="auto"))
         self.redo_button = w.Button(description="Redo", icon="repeat", tooltip="redo (Ctrl+Shift+Z)",
@@ -339,13 +342,15 @@ class ClusterExplorer(LabelEditing, ReviewActions, FindSimilarActions, PixelActi
         self.map_box = w.Box([self.map], layout=w.Layout(flex="1 1 0%", min_width="280px"))
         self.style = w.HTML(EXPLORER_CSS, layout=w.Layout(display="none"))
         self.map.add(L.WidgetControl(widget=self.help, position="topleft"))  # a popover over the map
-        self.body = w.VBox([toolbar, self.status, self.summary,
+        self.body = w.VBox([toolbar, self.learned_box, self.status, self.summary,
                             w.HBox([self.map_box, self.side], layout=w.Layout(width="100%")), self.style])
         super().__init__([self.body], layout=w.Layout(width="100%"))
         self.add_class("s2label-explorer")
 
     def close(self) -> None:
-        """Stop polling the store and any background propagation, then close the widget."""
+        """Stop polling the store, any background propagation and a learned run it started (its run folder is
+        left without a half-written run), then close the widget."""
+        self.stop_learned()
         self.stop_polling()
         self.propagation.close()
         self.session.unobserve(self._on_session_change)

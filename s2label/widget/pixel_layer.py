@@ -100,6 +100,10 @@ class PixelLabelsLayer:
         """Pixels set by pixel-exact polygons now in force."""
         return int(sum(px.size for px, _ in self.session.pixel_overrides()))
 
+    def attach(self, session: LabelSession) -> None:
+        """Draw another session's pixel-level labels from now on (redrawn on the next :meth:`update`)."""
+        self.session, self._key = session, None
+
     def update(self, *, preview: bool | None = None, **options: Any) -> None:
         """Redraw from the session (``preview``: switch the pixel-precise preview on or off; ``options`` of
         :func:`s2label.session.pixel_labels.refine_pixels`)."""

@@ -61,6 +61,8 @@ class StoreSync:
         self._poller: threading.Thread | None = None
 
     def _start_polling(self, poll: float | None) -> None:
+        self._poll_every = poll
+        self._poll_stop = threading.Event()
         if poll is not None and self.session.autosave_path is not None:
             self._poller = threading.Thread(target=poll_store, args=(weakref.ref(self), self._poll_stop, poll),
                                             name="s2label-store-poll", daemon=True)

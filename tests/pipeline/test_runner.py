@@ -78,8 +78,9 @@ def test_cnn_gnn_on_a_real_crop(crop_cnn_gnn, real_crop):
     r = crop_cnn_gnn
     counts = r.report["counts"]
     assert r.embeddings.encoder == "cnn-gnn" and r.embeddings.dim == 32 + 32
-    # the same stages, in the same order, as a run by tiles
-    assert list(r.report["stages"]) == ["read", "train", "segment", "graph", "encode", "gnn", "cluster", "export"]
+    # the same stages as a run by tiles; the segments first, for the first look written before training
+    assert list(r.report["stages"]) == ["read", "segment", "graph", "first look", "train", "encode", "gnn", "cluster",
+                                        "export"]
     assert set(r.report["params"]["train_seconds"]) == {"train_cnn", "cnn_features", "train_gnn"}
     assert 2 <= counts["clusters"] <= 40 and counts["noise_fraction"] < 0.5
     assert counts["largest_cluster_fraction"] <= 0.5
