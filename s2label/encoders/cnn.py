@@ -121,7 +121,13 @@ class CNNConfig:
     width : int
         First-level channels of the U-Net.
     steps : int
-        Training steps (fixed, so runs are reproducible).
+        Training steps at most (a fixed number for a given scene, so runs are reproducible).
+    passes : float or None
+        Scale the steps with the scene: as many as sample ``passes`` times its valid pixels in training tiles,
+        between ``min(min_steps, steps)`` and ``steps`` (:meth:`training_steps`). A scene of 1 Mpx or more
+        trains the whole ``steps``; a 512 x 512 px one ``min_steps``. ``None``: always ``steps``.
+    min_steps : int
+        The fewest steps of a scaled training.
     batch_size, tile : int
         Tiles per step and tile side in px (multiple of 4).
     lr : float
@@ -147,6 +153,31 @@ class CNNConfig:
     pool_std: bool = False
     inference_tile: int = 512
     margin: int = 32
+    passes: float | None = 12.0
+    min_steps: int = 100
+
+    def __post_init__(self) -> None:
+        if self.passes is not None and not self.passes > 0:
+            raise S2LabelError(f"CNNConfig.passes must be positive or None, got {self.passes!r}")
+        if self.min_steps < 1 or self.steps < 1:
+            raise S2LabelError(f"CNNConfig.steps and min_steps must be positive, got {self.steps}, {self.min_steps}")
+
+    def training_steps(self, n_pixels: int, tile: int | None = None) -> int:
+        """The steps a scene of ``n_pixels`` valid pixels trains for (training tiles of ``tile`` px a side).
+
+        Examples
+        --------
+        >>> cfg = CNNConfig()
+        >>> cfg.training_steps(3_760_000), cfg.training_steps(880_000), cfg.training_steps(512 * 512)
+        (300, 300, 100)
+        >>> CNNConfig(passes=None).training_steps(512 * 512), CNNConfig(steps=40).training_steps(512 * 512)
+        (300, 40)
+        """
+        if self.passes is None:
+            return self.steps
+        side = tile or self.tile
+        wanted = math.ceil(self.passes * n_pixels / (self.batch_size * side * side))
+        return int(min(self.steps, max(min(self.min_steps, self.steps), wanted)))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CNNConfig:
@@ -329,8 +360,9 @@ def train_cnn(
     gen = torch.Generator().manual_seed(seed)
     net.to(dev).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = _one_cycle(opt, cfg.lr, cfg.steps)
-    bar = tqdm(range(cfg.steps), desc="train cnn", disable=not progress, leave=False)
+    steps = cfg.training_steps(int(valid.sum()), tile)
+    sched = _one_cycle(opt, cfg.lr, steps)
+    bar = tqdm(range(steps), desc="train cnn", disable=not progress, leave=False)
     with torch_threads(num_threads):
         for _ in bar:
             origins = _tile_origins(valid, tile, cfg.batch_size, rng)

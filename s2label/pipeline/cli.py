@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="segment encoder (default: %(default)s)")
     run.add_argument("--model", type=Path, default=None, metavar="DIR",
                      help="reuse a saved model (DIR/model of an earlier run): no retraining, same clusters")
-    run.add_argument("--cnn-steps", type=int, default=None, help="CNN training steps (default: 300)")
+    run.add_argument("--cnn-steps", type=int, default=None,
+                     help="CNN training steps, exactly (default: scaled with the scene, 100 to 300)")
     run.add_argument("--reduce", choices=("umap", "pca", "none"), default="umap",
                      help="reduction before HDBSCAN (default: %(default)s)")
     run.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda")
@@ -109,7 +110,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         encoder=args.encoder, segment_size=args.segment_size, compactness=args.compactness,
         segmentation_method=args.segmentation, min_cluster_size=args.min_cluster_size, reduce=args.reduce,
         seed=args.seed, read_options=read_options,
-        cnn=CNNConfig(steps=args.cnn_steps) if args.cnn_steps is not None else None, device=args.device,
+        cnn=CNNConfig(steps=args.cnn_steps, passes=None) if args.cnn_steps is not None else None, device=args.device,
         num_threads=args.threads, gpkg=args.gpkg,
         first_look=args.first_look, progress=not args.quiet, tile_size=tile_size)
 

@@ -104,16 +104,20 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
             result = load_run(folder, scene)
             if session_file is None and not (folder / SESSION_FILE).exists() and _edited(look_session):
                 # the first look was edited and the switch not made yet (a restart while it trained): offer it
-                return _first_look_explorer(scene, folder, None, annotator=annotator, basemap=basemap,
-                                            projection=projection)
+                explorer = _first_look_explorer(scene, folder, None, annotator=annotator, basemap=basemap,
+                                                projection=projection)
+                explorer.follow_learned(None, functools.partial(open_learned, folder, scene, annotator=annotator))
+                return explorer
         elif background and not rerun and session_file is None and _in_background(run_options):
             options = RunOptions.from_keywords(progress=progress, **run_options)
             look = first_look_folder(folder)
-            if not is_finished(look):
-                run(scene, first_look_options(options), out=look)
+            made = None if is_finished(look) else run(scene, first_look_options(options), out=look)
+            explorer = _first_look_explorer(scene, folder, made, annotator=annotator, basemap=basemap,
+                                            projection=projection)
+            # started once the map is there: the child's start-up takes nothing from the first look
             job = LearnedRun.find(folder) or LearnedRun(scene, folder, options).start()
-            return _first_look_explorer(scene, folder, job, annotator=annotator, basemap=basemap,
-                                        projection=projection)
+            explorer.follow_learned(job, functools.partial(open_learned, folder, scene, annotator=annotator))
+            return explorer
         else:
             result = run(scene, out=folder, progress=progress, **run_options)
     if folder is not None:
@@ -144,17 +148,15 @@ def _edited(store: Path) -> bool:
         return opened.read().position > 0
 
 
-def _first_look_explorer(scene: Scene, folder: Path, job: LearnedRun | None, *, annotator: str | None,
+def _first_look_explorer(scene: Scene, folder: Path, look: PipelineResult | None, *, annotator: str | None,
                          basemap: Any, projection: str) -> Any:
-    """The explorer on the first look of ``folder``, following ``job`` (``None``: the learned run is there)."""
+    """The explorer on the first look of ``folder`` (``look``: just made; ``None``: read back)."""
     from s2label.widget import ClusterExplorer
 
-    look = load_run(first_look_folder(folder), scene)
+    look = look if look is not None else load_run(first_look_folder(folder), scene)
     session = LabelSession.from_result(look, autosave=first_look_folder(folder) / SESSION_FILE, resume=True,
                                        annotator=annotator)
-    explorer = ClusterExplorer(session, scene, basemap=basemap, projection=projection, export_dir=folder)
-    explorer.follow_learned(job, functools.partial(open_learned, folder, scene, annotator=annotator))
-    return explorer
+    return ClusterExplorer(session, scene, basemap=basemap, projection=projection, export_dir=folder)
 
 
 def open_learned(folder: str | os.PathLike[str], scene: Scene, first: LabelSession, *,

@@ -290,7 +290,8 @@ def _params(fitted: SegmentEncoder, seg: Segmentation, seg_params: Mapping[str, 
     return {"encoder": fitted.encoder, "segmentation": dict(seg.params), "segment_size": seg_params.get("segment_size"),
             "encoder_params": to_jsonable(dict(emb.params)), "cluster_params": to_jsonable(dict(clus.params)),
             "read_options": to_jsonable(dict(read_opts)), "model": str(model.path) if model is not None else None,
-            "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()}}
+            "train_seconds": {k: round(v, 3) for k, v in fitted.timings.items()},
+            "cnn_steps": len(fitted.cnn.losses) if fitted.cnn is not None and model is None else None}
 
 
 def _finish(result: PipelineResult, out: Path | None, step: _Stages, *, gpkg: bool, seed: int,

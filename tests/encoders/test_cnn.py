@@ -122,3 +122,34 @@ def test_num_threads_is_scoped():
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_training_steps_scale_with_the_scene():
+    """Enough steps to sample the scene's valid pixels ``passes`` times, between min_steps and steps."""
+    cfg = CNNConfig()  # 8 tiles of 64 px a step, 12 passes: 300 steps for 819,200 px or more
+    assert cfg.training_steps(819_200) == 300 and cfg.training_steps(10_000_000) == 300
+    assert cfg.training_steps(600_000) == 220  # ceil(12 * 600000 / 32768)
+    assert cfg.training_steps(262_144) == 100 and cfg.training_steps(1_000) == 100  # min_steps
+    assert cfg.training_steps(262_144, tile=32) == 300  # smaller tiles (a tiny scene): more steps for the passes
+    assert CNNConfig(passes=None).training_steps(1_000) == 300
+    assert CNNConfig(steps=40).training_steps(10_000_000) == 40 == CNNConfig(steps=40).training_steps(10)
+    assert CNNConfig(passes=24.0).training_steps(262_144) == 192
+
+
+@pytest.mark.parametrize("bad", [dict(passes=0.0), dict(passes=-1.0), dict(min_steps=0), dict(steps=0)])
+def test_bad_training_steps_are_refused(bad):
+    from s2label.errors import S2LabelError
+
+    with pytest.raises(S2LabelError, match="CNNConfig"):
+        CNNConfig(**bad)
+
+
+def test_a_small_real_scene_trains_the_scaled_steps(real_crop):
+    from tests.conftest import TINY_CNN
+
+    scene = real_crop.select(["B02", "B03", "B04", "B08"])
+    assert scene.valid.all() and scene.shape == (256, 256)
+    encoder = train_cnn(scene, config=CNNConfig(**{**TINY_CNN, "steps": 300, "min_steps": 10}), seed=0)
+    assert len(encoder.losses) == 192  # 12 passes over 65,536 px in 4 tiles of 32 x 32 px a step
+    exact = train_cnn(scene, config=CNNConfig(**{**TINY_CNN, "steps": 30, "passes": None}), seed=0)
+    assert len(exact.losses) == 30
