@@ -282,10 +282,16 @@ def _undihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.flip(y, dims=(3,)) if k >= 4 else y
 
 
-def _tile_origins(valid: np.ndarray, tile: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` random (row, col) tile origins whose tiles are at least 90 % valid (any, if none are)."""
-    height, width = valid.shape
-    integral = np.pad(valid.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+def _valid_integral(valid: np.ndarray) -> np.ndarray:
+    """(H + 1, W + 1) int64 summed-area table of a validity mask: made once, read by every step's
+    :func:`_tile_origins`."""
+    return np.pad(valid.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+
+
+def _tile_origins(integral: np.ndarray, tile: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random (row, col) tile origins whose tiles are at least 90 % valid (any, if none are); ``integral``
+    is the mask's :func:`_valid_integral`."""
+    height, width = integral.shape[0] - 1, integral.shape[1] - 1
     rr = rng.integers(0, height - tile + 1, size=8 * n)
     cc = rng.integers(0, width - tile + 1, size=8 * n)
     counts = (integral[rr + tile, cc + tile] - integral[rr, cc + tile] - integral[rr + tile, cc]
@@ -361,11 +367,12 @@ def train_cnn(
     net.to(dev).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps = cfg.training_steps(int(valid.sum()), tile)
+    integral = _valid_integral(valid)  # once: every step draws its tiles from it
     sched = _one_cycle(opt, cfg.lr, steps)
     bar = tqdm(range(steps), desc="train cnn", disable=not progress, leave=False)
     with torch_threads(num_threads):
         for _ in bar:
-            origins = _tile_origins(valid, tile, cfg.batch_size, rng)
+            origins = _tile_origins(integral, tile, cfg.batch_size, rng)
             xb = torch.stack([x_all[:, r:r + tile, c:c + tile] for r, c in origins]).to(dev)
             vb = torch.stack([valid_t[r:r + tile, c:c + tile] for r, c in origins]).to(dev)[:, None].float()
             k = int(rng.integers(1, 8))
