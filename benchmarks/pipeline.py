@@ -2,6 +2,7 @@
 against ``skimage.graph.RAG``.
 
 Run:  .venv/bin/python benchmarks/pipeline.py [--encoder cnn-gnn|cnn|spectral] [--repeats 5] [--device cpu|cuda|auto]
+      [--precision float32|bfloat16]
 
 ``--device cuda`` runs the U-Net and the GNN on the GPU, and says it skips when there is none.
 
@@ -34,6 +35,8 @@ def _time(fn, repeats: int) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", default="cnn-gnn")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="arithmetic of the U-Net's training")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the graph timing (median)")
     parser.add_argument("--rag-repeats", type=int, default=2)
     add_device_option(parser)
@@ -45,7 +48,8 @@ def main() -> None:
 
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.perf_counter()
-    result = s2label.run(sample_scene_path(), encoder=args.encoder, device=device, progress=False)
+    result = s2label.run(sample_scene_path(), encoder=args.encoder, device=device, progress=False,
+                         cnn=s2label.CNNConfig(precision=args.precision))
     total = time.perf_counter() - t0
     rep = result.report
     print(f"## Pipeline on the default scene ({rep['scene']['shape'][0]} x {rep['scene']['shape'][1]} px, "

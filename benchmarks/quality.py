@@ -1,6 +1,7 @@
 """Cluster quality of s2label against baselines, side by side (s2label.evaluation.compare).
 
-Run:  .venv/bin/python benchmarks/quality.py [--scene aberystwyth|sample|both] [--cnn-steps N] [--plot PNG]
+Run:  .venv/bin/python benchmarks/quality.py [--scene aberystwyth|sample|both] [--cnn-steps N] [--precision P]
+      [--plot PNG]
 
 On ../shared/data/aberystwyth (real L2A scene with a 4-class land-cover map: Forest, Grass, Urban, Water)
 all measures; on the default scene (no reference) the measures that need none. Prints markdown tables.
@@ -27,13 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scene", choices=("aberystwyth", "sample", "both"), default="both")
     parser.add_argument("--cnn-steps", type=int, default=None)
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="arithmetic of the U-Net's training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     parser.add_argument("--plot", type=Path, default=None,
                         help="also draw the reference scene's scores (evaluation.plot.plot_scores) into this PNG")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    cnn = CNNConfig(steps=args.cnn_steps) if args.cnn_steps else None
+    cnn = CNNConfig(**({"steps": args.cnn_steps} if args.cnn_steps else {}), precision=args.precision)
     results = {}
     if args.scene in ("aberystwyth", "both"):
         if not (ABER / "sen2_20210527_aber_10band_mosaic.tif").is_file():

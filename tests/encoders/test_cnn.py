@@ -153,3 +153,23 @@ def test_a_small_real_scene_trains_the_scaled_steps(real_crop):
     assert len(encoder.losses) == 192  # 12 passes over 65,536 px in 4 tiles of 32 x 32 px a step
     exact = train_cnn(scene, config=CNNConfig(**{**TINY_CNN, "steps": 30, "passes": None}), seed=0)
     assert len(exact.losses) == 30
+
+
+def test_bfloat16_training_keeps_float32_weights(real_crop):
+    from tests.conftest import TINY_CNN
+
+    scene = real_crop.select(["B02", "B03", "B04", "B08"])
+    base = {**TINY_CNN, "steps": 15}
+    bf16 = train_cnn(scene, config=CNNConfig(**base, precision="bfloat16"), seed=0)
+    fp32 = train_cnn(scene, config=CNNConfig(**base), seed=0)
+    assert all(p.dtype == torch.float32 for p in bf16.net.parameters())
+    assert np.isfinite(bf16.losses).all() and bf16.losses[-1] < bf16.losses[0]
+    assert bf16.losses != fp32.losses  # autocast was on: the arithmetic differs
+    assert bf16.feature_map(scene).dtype == np.float32
+
+
+def test_a_precision_other_than_the_two_is_refused():
+    from s2label.errors import S2LabelError
+
+    with pytest.raises(S2LabelError, match="precision must be 'float32' or 'bfloat16'"):
+        CNNConfig(precision="float16")

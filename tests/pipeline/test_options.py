@@ -89,11 +89,19 @@ def test_the_cli_builds_the_same_options_as_run_keywords():
                                       "7", "--tile-size", "1024", "--bands", "B02,B03", "--window", "0,0,10,20",
                                       "--reduce", "pca", "--threads", "2", "--quiet", "--gpkg"])
     expected = RunOptions(segmentation=SegmentationOptions(segment_size=300),
-                          encoder=EncoderOptions("cnn", cnn=CNNConfig(steps=7), num_threads=2),
+                          encoder=EncoderOptions("cnn", cnn=CNNConfig(steps=7, passes=None), num_threads=2),
                           clustering=ClusteringOptions(reduce="pca"), tiles=TileOptions(size=1024),
                           read={"window": ((0, 10), (0, 20)), "bands": ["B02", "B03"]}, progress=False)
     assert options_from_args(args) == dataclasses.replace(expected, output=dataclasses.replace(
         expected.output, gpkg=True))
+
+
+def test_the_cli_precision_and_first_look():
+    args = build_parser().parse_args(["run", "x.tif", "--precision", "bfloat16", "--no-first-look"])
+    options = options_from_args(args)
+    assert options.encoder.cnn == CNNConfig(precision="bfloat16") and options.output.first_look is False
+    plain = options_from_args(build_parser().parse_args(["run", "x.tif"]))
+    assert plain.encoder.cnn is None and plain.output.first_look is None
 
 
 def test_the_old_cli_option_still_works_with_a_warning():
