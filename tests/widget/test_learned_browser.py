@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._jupyter import open_notebook, run_all_cells, wait_for, wait_for_text, write_notebook
+from tests._jupyter import assert_no_errors, open_notebook, run_all_cells, wait_for, wait_for_text, write_notebook
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 EXPLORER = ".jp-OutputArea-output .s2label-explorer"
@@ -65,3 +65,22 @@ def test_the_first_look_banner_and_the_switch_in_the_browser(jupyter_server, bro
         "es => es.map(e => e.value)")
     assert "water" in names, names  # the named label, carried over to the learned clusters
     _shot(page, tmp_path / "switched-1280.png")
+
+
+@pytest.mark.browser
+def test_without_edits_the_explorer_switches_by_itself_in_the_browser(jupyter_server, browser_page):
+    """The switch made from the watching thread (no click): the new labels and embedding view reach the page."""
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    cells = [CELLS[0].replace('explorer.session.rename(explorer.session.labels[0].id, "water")  # an edit: the '
+                              'switch will ask first\n', ""),
+             "explorer.session.embeddings.encoder"]
+    assert "rename" not in cells[0]
+    write_notebook(jupyter_server, "auto.ipynb", cells)
+    open_notebook(page, jupyter_server, "auto.ipynb")
+    run_all_cells(page, timeout=120)
+    wait_for_text(page, STATUS, r"^learned clusters shown$", timeout=180)
+    wait_for(page, BANNER, state="hidden", timeout=10)
+    page.locator(f"{EXPLORER} .p-TabBar-tab, {EXPLORER} .lm-TabBar-tab").filter(has_text="Embedding").first.click()
+    wait_for(page, f"{EXPLORER} .bqplot", timeout=30)  # the new session's embedding view draws
+    assert_no_errors(page)
