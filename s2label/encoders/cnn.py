@@ -36,10 +36,22 @@ __all__ = ["UNet", "CNNConfig", "CNNEncoder", "train_cnn", "pool_segments", "res
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"``/None: CUDA when present, else CPU."""
+    """``"auto"``/None: CUDA when present, else CPU.
+
+    Raises
+    ------
+    S2LabelError
+        A device torch does not know, or CUDA asked for where torch sees none.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise S2LabelError(f"unknown torch device {device!r} (use auto, cpu or cuda): {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise S2LabelError(f"device {device!r} asked for, but torch sees no CUDA device here (use auto or cpu)")
+    return dev
 
 
 @contextlib.contextmanager

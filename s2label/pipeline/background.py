@@ -39,7 +39,7 @@ from s2label.io.scene import Scene
 from s2label.pipeline.options import RunOptions
 from s2label.pipeline.run_folder import REPORT_FILE, is_finished
 
-__all__ = ["LearnedRun", "Progress", "parse_progress", "JOB_PREFIX"]
+__all__ = ["LearnedRun", "Progress", "parse_progress", "remove_stale_jobs", "publish", "JOB_PREFIX"]
 
 #: The job folders' names begin so (inside the run folder).
 JOB_PREFIX = ".learned-"

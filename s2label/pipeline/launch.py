@@ -25,7 +25,7 @@ from s2label._atomic import ensure_writable_dir
 from s2label.errors import OutputError
 from s2label.io import read_scene
 from s2label.io.scene import Scene
-from s2label.pipeline.background import LearnedRun
+from s2label.pipeline.background import LearnedRun, remove_stale_jobs
 from s2label.pipeline.first_look import first_look_folder, first_look_options
 from s2label.pipeline.options import RunOptions
 from s2label.pipeline.result import PipelineResult
@@ -101,6 +101,7 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
                                   path=old_session)
         look_session = first_look_folder(folder) / SESSION_FILE
         if is_finished(folder) and not rerun:
+            remove_stale_jobs(folder)  # e.g. a training whose kernel ended just after it had finished
             result = load_run(folder, scene)
             if session_file is None and not (folder / SESSION_FILE).exists() and _edited(look_session):
                 # the first look was edited and the switch not made yet (a restart while it trained): offer it

@@ -103,6 +103,9 @@ class LearnedSwitch:
 
     def _learned_ended(self, state: str) -> None:
         self.learned_bar.layout.display = "none"
+        error = self.learned.error if state == "failed" else None
+        if self.learned is not None:
+            self.learned.cleanup()  # the run is in the run folder (or failed, its error read): the job goes
         if state == "finished":
             if not self.session.edits:
                 self.switch_to_learned()
@@ -111,7 +114,7 @@ class LearnedSwitch:
                                        "you switch.</small>")
             self.learned_button.layout.display = None
         elif state == "failed":
-            error = self.learned.error or "unknown error"
+            error = error or "unknown error"
             self.learned_text.value = (f'<small><span style="color:#b00020">The learned encoder could not be '
                                        f"trained: {html.escape(error)}</span>. The spectral clusters stay usable."
                                        "</small>")
@@ -130,8 +133,6 @@ class LearnedSwitch:
             self.say(f"cannot switch to the learned clusters: {exc}", error=True)
             return None
         self.learned_box.layout.display = "none"
-        if self.learned is not None:
-            self.learned.cleanup()
         self.say("learned clusters shown" + (f": {carried.summary()}" if carried is not None and
                                              (carried.labels or carried.segments) else ""))
         return carried

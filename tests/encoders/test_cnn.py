@@ -173,3 +173,15 @@ def test_a_precision_other_than_the_two_is_refused():
 
     with pytest.raises(S2LabelError, match="precision must be 'float32' or 'bfloat16'"):
         CNNConfig(precision="float16")
+
+
+def test_a_device_that_is_not_there_is_one_clear_error():
+    from s2label.encoders.cnn import resolve_device
+    from s2label.errors import S2LabelError
+
+    with pytest.raises(S2LabelError, match="unknown torch device 'gpu0'"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(S2LabelError, match="torch sees no CUDA device here"):
+            resolve_device("cuda")
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_device(None).type in ("cpu", "cuda")

@@ -51,8 +51,9 @@ def test_edits_on_the_first_look_carry_over_when_asked(small, learned, tmp_path)
     ex.session.rename(water, "water")
     ex.session.assign([3, 4], water)
     assert ex.wait_for_learned(120)
-    # ready, but not switched: the researcher has edits
+    # ready, but not switched: the researcher has edits; the job's folder (and its copy of the scene) is gone
     assert ex.session is first and ex.learned_button.layout.display is None
+    assert not list(tmp_path.glob(f"{JOB_PREFIX}*"))
     assert "ready" in ex.learned_text.value
     ex.learned_button.click()
     assert ex.session.embeddings.encoder == "cnn-gnn" and ex.learned_box.layout.display == "none"
