@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from s2label._frozen import Picklable
 from s2label._renamed import renamed_attribute
 from s2label._standardise import spread, standardise
+from s2label.clustering._umap import import_umap
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import ClusteringError, S2LabelWarning
 
@@ -132,7 +133,7 @@ class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
                 warnings.filterwarnings("ignore", category=FutureWarning)
                 warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-                import umap  # imported late: it compiles with numba on first use
+                umap = import_umap()  # imported late: it compiles with numba on first use
 
                 # exact neighbours from scikit-learn: spares UMAP's approximate search (and ~30 s of JIT)
                 n_neighbors = int(min(self.n_neighbors, n - 1))
@@ -164,7 +165,7 @@ class SegmentClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.embedding_ = np.ascontiguousarray(self._reduce(self.train_), dtype=np.float32)
         mcs = int(self.min_cluster_size or default_min_cluster_size(n))
         if mcs < 2:
-            raise ClusteringError(f"min_cluster_size must be >= 2, got {mcs}")
+            raise ClusteringError(f"min_cluster_size (--min-cluster-size) must be >= 2, got {mcs}")
         ms = int(self.min_samples or min(mcs, 2))
         max_size = int(self.max_cluster_fraction * n) if self.cluster_selection_method == "eom" else 0
         max_size = max_size if 0 < self.max_cluster_fraction < 1 and max_size > mcs else 0

@@ -38,8 +38,9 @@ def project(space: np.ndarray, *, method: Literal["pca", "umap"] = "pca", random
     if method == "pca":
         return PCA(n_components=2, random_state=random_state).fit_transform(X).astype(np.float32)
     if method == "umap":
-        import umap
+        from s2label.clustering._umap import import_umap
 
+        umap = import_umap()
         reducer = umap.UMAP(n_components=2, random_state=random_state, n_jobs=1)
         return np.asarray(reducer.fit_transform(X), np.float32)
     raise ValueError(f"unknown projection {method!r}: use 'pca' or 'umap'")

@@ -21,3 +21,7 @@ def test_warm_up_fills_the_numba_cache_of_umap_and_pynndescent(tmp_path):
     # PyNNDescent's nearest-neighbour search and UMAP's own layout code (with reduce='pca' neither is there)
     assert any("pynndescent" in str(p) for p in (tmp_path / "cache").rglob("*.nbi")), cached
     assert any("umap" in str(p) for p in (tmp_path / "cache").rglob("*.nbi")), cached
+    # and UMAP's functions it leaves uncached itself, which s2label turns the cache on for (import_umap)
+    names = {p.name for p in (tmp_path / "cache").rglob("*.nbi")}
+    for function in ("smooth_knn_dist", "compute_membership_strengths"):
+        assert any(function in name for name in names), names

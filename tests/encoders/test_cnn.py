@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from s2label.encoders.cnn import CNNConfig, UNet, pool_segments, torch_threads, train_cnn
+from s2label.encoders.cnn import CNNConfig, UNet, _cosine, pool_segments, torch_threads, train_cnn
 from s2label.errors import SceneError, SceneTooSmallError
 from s2label.evaluation.measures import rotate_scene
 from s2label.segmentation.superpixels import Segmentation
@@ -185,3 +185,22 @@ def test_a_device_that_is_not_there_is_one_clear_error():
         with pytest.raises(S2LabelError, match="torch sees no CUDA device here"):
             resolve_device("cuda")
     assert resolve_device("cpu") == torch.device("cpu") and resolve_device(None).type in ("cpu", "cuda")
+
+
+def test_the_training_cosine_is_torchs_cosine_similarity_with_its_gradient():
+    # the rotation-consistency term's cosine, written out for speed: the same values and gradients as torch's,
+    # zero vectors (masked-out or dead features) included
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 6, 5, 5, generator=gen)
+    b = torch.randn(3, 6, 5, 5, generator=gen)
+    a[0, :, 0, 0] = 0.0
+    a[1] *= 1e-3                                     # short vectors: the norms, not a floor, set the scale
+    grads = []
+    for cosine in (_cosine, lambda x, y: torch.nn.functional.cosine_similarity(x, y, dim=1, eps=1e-6)[:, None]):
+        x, y = a.clone().requires_grad_(), b.clone().requires_grad_()
+        value = cosine(x, y)
+        assert value.shape == (3, 1, 5, 5)
+        (value * torch.arange(75.0).reshape(3, 1, 5, 5)).sum().backward()
+        grads.append((value.detach(), x.grad, y.grad))
+    for ours, theirs in zip(grads[0], grads[1], strict=True):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
