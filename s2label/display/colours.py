@@ -10,14 +10,14 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from s2label.io.styles import is_hex_colour, to_rgb  # below display: the exported files use them too
+
 __all__ = ["palette", "to_hex", "to_rgb", "is_hex_colour", "stretch", "UNLABELLED_COLOUR"]
 
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: matplotlib's tab10 without its grey and its pink: a pale grey reads as "no label", a pink as unlabelled
 _STRONG = ("1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "bcbd22", "17becf")
 #: Unlabelled segments on the map and in the legend: a magenta no label of :func:`palette` comes near.
@@ -67,20 +67,19 @@ def stretch(values: np.ndarray, percentiles: tuple[float, float] = (2, 98), *,
     return np.rint(np.clip((values - lo) * scale, 0, 255)).astype(np.uint8)
 
 
-def is_hex_colour(value: object) -> bool:
-    """Whether ``value`` is a ``"#rrggbb"`` string."""
-    return isinstance(value, str) and bool(_HEX.match(value))
-
-
-def to_rgb(colour: str) -> tuple[int, int, int]:
-    """``"#rrggbb"`` -> ``(r, g, b)``; :class:`ValueError` for anything else."""
-    if not is_hex_colour(colour):
-        raise ValueError(f"colour must look like '#1f77b4', got {colour!r}")
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
 def to_hex(rgb: Sequence[int] | np.ndarray) -> str:
-    """``(r, g, b)`` in 0..255 -> ``"#rrggbb"``."""
+    """``(r, g, b)`` in 0..255 -> ``"#rrggbb"``.
+
+    Parameters
+    ----------
+    rgb : sequence of int or ndarray (3,) or (4,)
+        Red, green, blue in 0..255; a fourth value (alpha) is ignored.
+
+    Returns
+    -------
+    str
+        ``"#rrggbb"``, lower case.
+    """
     r, g, b = (int(v) for v in rgb[:3])
     return f"#{r:02x}{g:02x}{b:02x}"
 

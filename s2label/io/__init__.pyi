@@ -6,6 +6,7 @@ from . import safe as safe
 from . import scene as scene
 from . import source as source
 from . import stac as stac
+from . import styles as styles
 from . import write as write
 from .band_files import RASTER_SUFFIXES as RASTER_SUFFIXES
 from .bands import CANONICAL_BANDS as CANONICAL_BANDS
@@ -37,4 +38,6 @@ from .stac import describe_item as describe_item
 from .stac import is_stac_item as is_stac_item
 from .stac import load_item as load_item
 from .stac import stac_bands as stac_bands
+from .styles import LabelStyle as LabelStyle
+from .styles import label_codes as label_codes
 from .write import write_raster as write_raster

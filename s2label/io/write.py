@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ __all__ = ["write_raster"]
 
 def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: Any, crs: CRS,
                  nodata: float | None = None, band_names: tuple[str, ...] | None = None,
-                 tags: dict[str, Any] | None = None) -> Path:
+                 tags: dict[str, Any] | None = None,
+                 colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
+                 aux_xml: str | None = None) -> Path:
     """Write a (H, W) or (C, H, W) array as a tiled, DEFLATE-compressed GeoTIFF.
 
     Parameters
@@ -34,15 +38,29 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
         Stored as band descriptions.
     tags : dict, optional
         Dataset-level metadata tags.
+    colormap : mapping of int to (r, g, b, alpha), optional
+        The first band's colour table (a palette: uint8 or uint16 pixels only; see
+        :func:`s2label.io.styles.colour_table`).
+    aux_xml : str, optional
+        GDAL's auxiliary metadata (``PATH.aux.xml``: category names, an attribute table; see
+        :func:`s2label.io.styles.pam_xml`), written beside the file. Without it, a ``.aux.xml`` left there by an
+        earlier file is removed, so that it does not describe this one.
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        A colour table on pixels other than uint8 or uint16.
     """
     arr = np.asarray(array)
     if arr.ndim == 2:
         arr = arr[None]
     count, height, width = arr.shape
+    if colormap is not None and arr.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"a colour table needs uint8 or uint16 pixels, got {arr.dtype.name}")
     profile = {
         "driver": "GTiff", "height": height, "width": width, "count": count, "dtype": arr.dtype.name,
         "crs": crs, "transform": transform, "nodata": nodata, "compress": "deflate",
@@ -51,6 +69,7 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
     if not profile["tiled"]:
         del profile["blockxsize"], profile["blockysize"]
     target = ensure_writable_dir(Path(path).parent) / Path(path).name
+    aux = target.with_name(target.name + ".aux.xml")
     with atomic_path(target) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr)
@@ -59,4 +78,12 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
                     dst.set_band_description(i, name)
             if tags:
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            if colormap is not None:
+                dst.write_colormap(1, dict(colormap))
+    if aux_xml is not None:
+        with atomic_path(aux) as tmp:
+            tmp.write_text(aux_xml, encoding="utf-8")
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            aux.unlink()
     return target

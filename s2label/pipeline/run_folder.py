@@ -28,6 +28,7 @@ import rasterio
 
 from s2label._atomic import atomic_path, ensure_writable_dir, write_json_atomic
 from s2label.clustering.clusterer import clustering_from_model, predict_clustering
+from s2label.display.colours import palette, to_hex
 from s2label.encoders.embeddings import Embeddings
 from s2label.errors import OutputError, SceneError
 from s2label.io.scene import Scene
@@ -57,7 +58,18 @@ DEFAULT_ROOT = "s2label-output"
 
 def run_name(source: object) -> str:
     """A run's folder name from its scene: the file or folder name (of a URL's path too) up to its first dot,
-    with anything but letters, digits, ``-`` and ``_`` replaced; ``"scene"`` when nothing is left."""
+    with anything but letters, digits, ``-`` and ``_`` replaced; ``"scene"`` when nothing is left.
+
+    Parameters
+    ----------
+    source : Scene, path-like or str
+        A scene (its ``source`` is used), a path or a URL.
+
+    Returns
+    -------
+    str
+        At most 80 characters.
+    """
     text = str(source.source if isinstance(source, Scene) else source)
     name = PurePosixPath(urlsplit(text).path).name if "://" in text else Path(text).name
     stem = name.split(".")[0]
@@ -65,17 +77,53 @@ def run_name(source: object) -> str:
 
 
 def default_folder(source: object, *, name: str | None = None) -> Path:
-    """``s2label-output/<name>`` (relative to the working folder), ``name`` defaulting to :func:`run_name`."""
+    """``s2label-output/<name>`` (relative to the working folder), ``name`` defaulting to :func:`run_name`.
+
+    Parameters
+    ----------
+    source : Scene, path-like or str
+        The scene, for :func:`run_name`.
+    name : str, optional
+        The folder's name instead.
+
+    Returns
+    -------
+    pathlib.Path
+        Relative.
+    """
     return Path(DEFAULT_ROOT) / (name or run_name(source))
 
 
 def is_finished(folder: str | os.PathLike[str]) -> bool:
-    """Whether ``folder`` holds a finished run (its report, written last)."""
+    """Whether ``folder`` holds a finished run (its report, written last).
+
+    Parameters
+    ----------
+    folder : str or path-like
+
+    Returns
+    -------
+    bool
+        Whether ``folder/report.json`` is a file.
+    """
     return (Path(folder) / REPORT_FILE).is_file()
 
 
 def write_report(folder: str | os.PathLike[str], report: Mapping[str, Any]) -> Path:
-    """Write ``report.json`` atomically: the last file of a run, which marks it finished."""
+    """Write ``report.json`` atomically: the last file of a run, which marks it finished.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The run folder.
+    report : mapping
+        JSON-serialisable report of the run.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder/report.json``.
+    """
     path = Path(folder) / REPORT_FILE
     write_json_atomic(path, report)
     return path
@@ -88,6 +136,22 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
     ``clusters.tif`` keeps noise as -1; in ``clusters.geojson`` every noise segment joins the cluster of its
     nearest non-noise segment in embedding space, and each feature counts them in ``n_noise_segments``
     so they can be reviewed.
+
+    Parameters
+    ----------
+    result : PipelineResult
+        The run's segmentation, embeddings and clustering.
+    out_dir : pathlib.Path
+        The folder (made if missing).
+    names : mapping of int to str, optional
+        Cluster id to name, for the raster's and the polygons' names.
+    gpkg : bool
+        Also write ``clusters.gpkg``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``segments.tif``, ``clusters.tif``, ``clusters.geojson``, (``clusters.gpkg``,) ``embeddings.npz``.
     """
     out_dir = ensure_writable_dir(out_dir)
     seg, clus, emb = result.segmentation, result.clustering, result.embeddings
@@ -99,7 +163,9 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
     ]
     if clus.n_clusters:
         noise_per_cluster = np.bincount(assigned[raw < 0], minlength=clus.n_clusters)
-        extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c])} for c in range(clus.n_clusters)}
+        colours = palette(clus.n_clusters)  # the explorer's colours of the clusters
+        extra = {int(c): {"n_noise_segments": int(noise_per_cluster[c]), "colour": to_hex(colours[c])}
+                 for c in range(clus.n_clusters)}
         polygons = vectorise(seg, assigned, names=names, extra_properties=extra, include_noise=False)
     else:  # everything is noise: export it as such rather than an empty file
         polygons = vectorise(seg, raw, names=names, include_noise=True)
@@ -115,7 +181,20 @@ def write_outputs(result: PipelineResult, out_dir: Path, *, names: Mapping[int, 
 
 
 def load_run(out: str | os.PathLike[str], scene: Scene) -> PipelineResult:
-    """Rebuild the :class:`PipelineResult` of a finished run (``s2label run ... --out DIR``) of ``scene``.
+    """Rebuild the :class:`PipelineResult` of a finished run (``s2label run SCENE --out DIR``) of ``scene``.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The run folder.
+    scene : Scene
+        The scene the run was made on (its pixels are not stored in the folder).
+
+    Returns
+    -------
+    PipelineResult
+        Segmentation, embeddings and model read from the folder, the graph rebuilt, the clusters those of the
+        saved clusterer (predicted when the run reused a model).
 
     Raises
     ------

@@ -27,6 +27,7 @@ from s2label._atomic import atomic_path
 from s2label._json import to_jsonable
 from s2label._renamed import renamed_function
 from s2label.errors import OutputError, SegmentationError
+from s2label.io.styles import LabelStyle, is_hex_colour, qml_style, simplestyle, sld_style
 from s2label.io.write import write_raster
 from s2label.segmentation.superpixels import Segmentation
 
@@ -76,6 +77,15 @@ def label_raster(segmentation: Segmentation, segment_labels: np.ndarray) -> np.n
     segment_labels : ndarray (N,) int
         Label of segment ``i + 1`` (``-1`` = noise).
 
+    Returns
+    -------
+    ndarray (H, W) int32
+
+    Raises
+    ------
+    SegmentationError
+        Not one label per segment.
+
     Examples
     --------
     >>> import numpy as np
@@ -92,7 +102,19 @@ def label_raster(segmentation: Segmentation, segment_labels: np.ndarray) -> np.n
 
 
 def pixel_area_m2(transform: Any, crs: CRS) -> float | None:
-    """Area of one pixel in m² (``None`` for a geographic CRS)."""
+    """Area of one pixel in m² (``None`` for a geographic CRS).
+
+    Parameters
+    ----------
+    transform : Affine
+        The grid's transform.
+    crs : CRS
+        The grid's CRS.
+
+    Returns
+    -------
+    float or None
+    """
     if crs.is_projected:
         factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
         return abs(transform.a * transform.e - transform.b * transform.d) * factor * factor
@@ -220,22 +242,46 @@ def _rfc7946(geom: MultiPolygon, precision: int) -> dict[str, Any]:
 def to_geojson(polygons: LabelPolygons, *, precision: int = 7) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection (WGS84 lon/lat, right-hand rule) of the polygons.
 
+    A feature whose properties carry a ``colour`` (``"#rrggbb"``) also gets the *simplestyle* ``fill``,
+    ``fill-opacity``, ``stroke`` and ``stroke-width`` (:func:`s2label.io.styles.simplestyle`), so that geojson.io
+    and GitHub draw it in its label's colour.
+
     Parameters
     ----------
     polygons : LabelPolygons
     precision : int
         Decimal places kept in coordinates (7 = about 1 cm).
+
+    Returns
+    -------
+    dict
+        The FeatureCollection (each feature's ``id`` its label value).
     """
     features = []
     for value, geom, prop in zip(polygons.values, polygons.geometries, polygons.properties, strict=True):
         wgs = _to_wgs84(geom, polygons.crs)
-        features.append({"type": "Feature", "id": int(value), "properties": to_jsonable(prop),
+        properties = to_jsonable(prop)
+        if is_hex_colour(prop.get("colour")):
+            properties = {**properties, **simplestyle(str(prop["colour"]))}
+        features.append({"type": "Feature", "id": int(value), "properties": properties,
                          "geometry": _rfc7946(wgs, precision)})
     return {"type": "FeatureCollection", "features": features}
 
 
 def write_geojson(path: str | os.PathLike[str], polygons: LabelPolygons, *, precision: int = 7) -> Path:
-    """Write the polygons as an RFC 7946 GeoJSON file, atomically."""
+    """Write the polygons as an RFC 7946 GeoJSON file, atomically (:func:`to_geojson`).
+
+    Parameters
+    ----------
+    path : path-like
+    polygons : LabelPolygons
+    precision : int
+        Decimal places kept in coordinates.
+
+    Returns
+    -------
+    Path
+    """
     target = Path(path)
     text = json.dumps(to_geojson(polygons, precision=precision), separators=(",", ":"))
     with atomic_path(target) as tmp:
@@ -244,7 +290,28 @@ def write_geojson(path: str | os.PathLike[str], polygons: LabelPolygons, *, prec
 
 
 def write_geopackage(path: str | os.PathLike[str], polygons: LabelPolygons, *, layer: str = "labels") -> Path:
-    """Write the polygons to a GeoPackage layer in the scene's CRS, atomically (replaces the file)."""
+    """Write the polygons to a GeoPackage layer in the scene's CRS, atomically (replaces the file).
+
+    When every feature carries a ``colour``, the file also holds a ``layer_styles`` table as QGIS writes it: the
+    layer's default style, categorised on ``label`` (or ``cluster``) with each label's colour and name
+    (:func:`s2label.io.styles.qml_style`, and the same as SLD), so that QGIS opens it styled.
+
+    Parameters
+    ----------
+    path : path-like
+    polygons : LabelPolygons
+    layer : str
+        The layer's name.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputError
+        GDAL cannot write the file.
+    """
     import pyogrio.raw
 
     target = Path(path)
@@ -268,14 +335,59 @@ def write_geopackage(path: str | os.PathLike[str], polygons: LabelPolygons, *, l
         try:
             pyogrio.raw.write(str(tmp), wkb, field_data, keys, layer=layer, driver="GPKG",
                               geometry_type="MultiPolygon", crs=polygons.crs.to_wkt())
+            styles = _layer_styles(polygons)
+            if styles:
+                _write_layer_style(tmp, layer, *styles)
         except Exception as exc:  # pyogrio raises several GDAL-derived types
             raise OutputError(f"cannot write GeoPackage ({exc})", path=target) from exc
     return target
 
 
+def _layer_styles(polygons: LabelPolygons) -> tuple[tuple[LabelStyle, ...], str] | None:
+    """The label styles of polygons whose every feature has a colour, and the attribute they are keyed on."""
+    props = polygons.properties
+    if not props or not all(is_hex_colour(p.get("colour")) for p in props):
+        return None
+    key = "label" if all(isinstance(p.get("label"), (int, np.integer)) for p in props) else "cluster"
+    if not all(isinstance(p.get(key), (int, np.integer)) and p[key] >= 0 for p in props):
+        return None
+    return tuple(LabelStyle(int(p[key]), str(p.get("name", p[key])), str(p["colour"])) for p in props), key
+
+
+def _write_layer_style(path: Path, layer: str, styles: tuple[LabelStyle, ...], attribute: str) -> None:
+    """Add QGIS's ``layer_styles`` table to a GeoPackage, with ``layer``'s default style (through GDAL)."""
+    import datetime
+
+    import pyogrio
+    import pyogrio.raw
+
+    geometry_column = pyogrio.read_info(str(path), layer=layer).get("geometry_name") or "geom"
+    row = {"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer, "f_geometry_column": geometry_column,
+           "styleName": layer, "styleQML": qml_style(styles, attribute),
+           "styleSLD": sld_style(styles, attribute, layer),
+           "useAsDefault": True, "description": "s2label: each label in its colour",
+           "owner": "", "ui": "", "update_time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    fields = [np.asarray([value], dtype=bool if isinstance(value, bool) else object) for value in row.values()]
+    pyogrio.raw.write(str(path), None, fields, list(row), layer="layer_styles", driver="GPKG", geometry_type=None)
+
+
 def write_label_raster(path: str | os.PathLike[str], segmentation: Segmentation, segment_labels: np.ndarray,
                        *, names: Mapping[int, str] | None = None) -> Path:
-    """Write the per-pixel labels as an int32 GeoTIFF on the scene's grid (-2 = no data, -1 = noise)."""
+    """Write the per-pixel labels as an int32 GeoTIFF on the scene's grid (-2 = no data, -1 = noise).
+
+    Parameters
+    ----------
+    path : path-like
+    segmentation : Segmentation
+    segment_labels : ndarray (N,) int
+        Label of segment ``i + 1``.
+    names : mapping of int to str, optional
+        Stored as JSON in the ``S2LABEL_NAMES`` tag.
+
+    Returns
+    -------
+    Path
+    """
     raster = label_raster(segmentation, np.asarray(segment_labels))
     tags: dict[str, Any] = {"S2LABEL_NOISE": NOISE, "S2LABEL_NODATA": NODATA}
     if names:

@@ -1,4 +1,5 @@
 from . import annotators as annotators
+from . import chips as chips
 from . import describe as describe
 from . import export as export
 from . import file as file
@@ -19,11 +20,14 @@ from .annotators import default_annotator as default_annotator
 from .annotators import label_annotators as label_annotators
 from .annotators import labels_touched as labels_touched
 from .annotators import read_annotations as read_annotations
+from .chips import ChipExport as ChipExport
+from .chips import export_chips as export_chips
 from .describe import describe_edit as describe_edit
 from .export import PRECISIONS as PRECISIONS
 from .export import export_labels as export_labels
 from .export import label_polygons as label_polygons
 from .export import label_raster as label_raster
+from .export import label_styles as label_styles
 from .export import label_table as label_table
 from .export import paint_pixel_overrides as paint_pixel_overrides
 from .export import scene_geometry as scene_geometry

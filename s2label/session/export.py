@@ -20,10 +20,10 @@ from rasterio.crs import CRS
 from rasterio.warp import transform_geom
 
 from s2label.errors import SessionError
+from s2label.io.styles import NO_LABEL_CODE, LabelStyle, colour_table, label_codes, pam_xml
 from s2label.io.write import write_raster
 from s2label.segmentation.export import (
     NODATA,
-    NOISE,
     LabelPolygons,
     pixel_area_m2,
     vectorise_raster,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from s2label.session.label_session import LabelSession
 
 __all__ = ["PRECISIONS", "label_table", "label_raster", "paint_pixel_overrides", "label_polygons", "export_labels",
-           "scene_geometry"]
+           "label_styles", "scene_geometry"]
 
 #: How finely labels are drawn.
 PRECISIONS = ("segment", "pixel")
@@ -44,7 +44,25 @@ PRECISIONS = ("segment", "pixel")
 
 def scene_geometry(polygon: Any, crs: Any, scene_crs: CRS) -> dict[str, Any]:
     """A GeoJSON ``Polygon``/``MultiPolygon`` (or ``Feature``, or ``__geo_interface__``) as a plain GeoJSON
-    geometry in the scene's CRS (``crs=None``: it already is)."""
+    geometry in the scene's CRS (``crs=None``: it already is).
+
+    Parameters
+    ----------
+    polygon : mapping or object with ``__geo_interface__``
+    crs : CRS-like or None
+        The polygon's CRS.
+    scene_crs : CRS
+
+    Returns
+    -------
+    dict
+        ``{"type": ..., "coordinates": ...}`` in ``scene_crs``.
+
+    Raises
+    ------
+    SessionError
+        Not a polygon, or coordinates that cannot be transformed.
+    """
     if hasattr(polygon, "__geo_interface__"):
         polygon = polygon.__geo_interface__
     if isinstance(polygon, Mapping) and polygon.get("type") == "Feature":
@@ -76,6 +94,10 @@ def label_raster(session: LabelSession, *, precision: str = "segment", **options
     ------
     SessionError
         An unknown precision, or ``"pixel"`` without the scene's pixels.
+
+    Returns
+    -------
+    ndarray (H, W) int32
     """
     if precision not in PRECISIONS:
         raise SessionError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -89,7 +111,20 @@ def label_raster(session: LabelSession, *, precision: str = "segment", **options
 
 
 def paint_pixel_overrides(raster: np.ndarray, overrides: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
-    """Set the pixels of each pixel-exact polygon (flat indices, label id), later ones last, in place."""
+    """Set the pixels of each pixel-exact polygon (flat indices, label id), later ones last, in place.
+
+    Parameters
+    ----------
+    raster : ndarray (H, W) int32
+        Changed in place.
+    overrides : sequence of (ndarray of int, int)
+        Each polygon's flat pixel indices and label id.
+
+    Returns
+    -------
+    ndarray (H, W) int32
+        ``raster``.
+    """
     flat = raster.reshape(-1)
     for pixels, label in overrides:
         flat[pixels] = label
@@ -128,7 +163,16 @@ def _pixel_exact_counts(session: LabelSession) -> dict[int, int]:
 def label_table(session: LabelSession) -> list[dict[str, Any]]:
     """One row per label of a session, in panel order: id, name, colour, hidden, counts (segments, by hand,
     predicted), mean probability, area, source, provenance (``automatic``/``predicted``/``manual`` parts),
-    clusters and hierarchy nodes (for the panel and the exports' properties)."""
+    clusters and hierarchy nodes (for the panel and the exports' properties).
+
+    Parameters
+    ----------
+    session : LabelSession
+
+    Returns
+    -------
+    list of dict
+    """
     segment_labels = session.label_of_segment()
     top = max([lab.id for lab in session.labels], default=-1) + 2
     node_cluster = {node: k for k, node in enumerate(session.hierarchy.selected)}
@@ -163,7 +207,24 @@ def label_table(session: LabelSession) -> list[dict[str, Any]]:
 def label_polygons(session: LabelSession, *, include_hidden: bool = True, include_unlabelled: bool = False,
                    precision: str = "segment", **options: Any) -> LabelPolygons:
     """The labels dissolved into (Multi)Polygons with names and provenance properties (``n_segments``: the
-    segments mostly in the label)."""
+    segments mostly in the label).
+
+    Parameters
+    ----------
+    session : LabelSession
+    include_hidden : bool
+        Whether hidden labels get a feature.
+    include_unlabelled : bool
+        Whether the unlabelled pixels get one.
+    precision : {"segment", "pixel"}
+        As :func:`label_raster`.
+    **options
+        Of :func:`label_raster` with ``precision="pixel"``.
+
+    Returns
+    -------
+    LabelPolygons
+    """
     table = {row["label"]: row for row in label_table(session)}
     raster = label_raster(session, precision=precision, **options)
     if not include_hidden:
@@ -187,8 +248,34 @@ def label_polygons(session: LabelSession, *, include_hidden: bool = True, includ
 
 def export_labels(session: LabelSession, path: str | os.PathLike[str], *, include_hidden: bool = True,
                   include_unlabelled: bool = False, precision: str = "segment", **options: Any) -> Path:
-    """Write the labels: ``.geojson``/``.json`` (WGS84), ``.gpkg`` (scene CRS) or ``.tif`` (label raster,
-    int32 label ids, ``S2LABEL_NAMES`` and ``S2LABEL_PRECISION`` in its tags).
+    """Write the labels as a file that opens with each label's name and colour in GIS software.
+
+    ``.geojson``/``.json``: RFC 7946 (WGS84), each feature with its label's properties and *simplestyle*
+    ``fill``/``stroke`` colours. ``.gpkg``: the scene's CRS, with a QGIS ``layer_styles`` table (the labels
+    categorised by colour and named). ``.tif``: the label raster on the scene's grid as palette codes (uint8, or
+    uint16 past 254 labels): ``0`` no label (unlabelled or outside the segments, the no-data value), a label's
+    ``id + 1`` otherwise; the band's colour table holds the labels' colours and ``PATH.aux.xml`` their names
+    (GDAL category names and a raster attribute table); the tags ``S2LABEL_NAMES`` (id -> name),
+    ``S2LABEL_CODES`` and ``S2LABEL_PRECISION`` say the same for a script.
+
+    Parameters
+    ----------
+    session : LabelSession
+    path : path-like
+        The file; its extension chooses the format.
+    include_hidden : bool
+        Whether hidden labels are written (polygon formats).
+    include_unlabelled : bool
+        Whether the unlabelled pixels get a feature (polygon formats).
+    precision : {"segment", "pixel"}
+        As :func:`label_raster`.
+    **options
+        Of :func:`label_raster` with ``precision="pixel"``.
+
+    Returns
+    -------
+    Path
+        The file written (atomically).
 
     Raises
     ------
@@ -196,16 +283,24 @@ def export_labels(session: LabelSession, path: str | os.PathLike[str], *, includ
         An unknown file extension.
     OutputError
         The file cannot be written.
+
+    Examples
+    --------
+    >>> session.export("labels.tif")  # doctest: +SKIP
+    PosixPath('labels.tif')
     """
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix in (".tif", ".tiff"):
-        names = {str(lab.id): lab.name for lab in session.labels}
-        tags = {"S2LABEL_NOISE": NOISE, "S2LABEL_NODATA": NODATA, "S2LABEL_NAMES": json.dumps(names),
+        styles = label_styles(session)
+        codes = label_codes(label_raster(session, precision=precision, **options))
+        counts = np.bincount(codes.ravel(), minlength=max((s.value for s in styles), default=-1) + 2)
+        tags = {"S2LABEL_NAMES": json.dumps({str(s.value): s.name for s in styles}),
+                "S2LABEL_CODES": "label id + 1; 0 = no label (unlabelled or outside the segments)",
                 "S2LABEL_PRECISION": precision}
-        return write_raster(target, label_raster(session, precision=precision, **options),
-                            transform=session.segmentation.transform, crs=session.segmentation.crs, nodata=NODATA,
-                            tags=tags)
+        return write_raster(target, codes, transform=session.segmentation.transform, crs=session.segmentation.crs,
+                            nodata=NO_LABEL_CODE, tags=tags, colormap=colour_table(styles),
+                            aux_xml=pam_xml(styles, counts.tolist()))
     polygons = label_polygons(session, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
                               precision=precision, **options)
     if suffix in (".geojson", ".json"):
@@ -214,3 +309,17 @@ def export_labels(session: LabelSession, path: str | os.PathLike[str], *, includ
         return write_geopackage(target, polygons)
     raise SessionError(f"cannot export to {suffix or 'a file without extension'!r}: use .geojson, .gpkg or "
                        ".tif", path=target)
+
+
+def label_styles(session: LabelSession) -> tuple[LabelStyle, ...]:
+    """Each label's id, name and colour, in panel order, for the styles of the exported files.
+
+    Parameters
+    ----------
+    session : LabelSession
+
+    Returns
+    -------
+    tuple of LabelStyle
+    """
+    return tuple(LabelStyle(lab.id, lab.name, lab.colour) for lab in session.labels)

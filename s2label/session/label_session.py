@@ -65,6 +65,7 @@ from s2label.io.scene import Scene
 from s2label.segmentation.export import LabelPolygons
 from s2label.segmentation.superpixels import Segmentation
 from s2label.session.annotators import Annotations, annotation, default_annotator
+from s2label.session.chips import ChipExport
 from s2label.session.describe import describe_edit
 from s2label.session.export import export_labels, label_polygons, label_table
 from s2label.session.file import FILE_FORMAT, FILE_VERSION, fingerprint
@@ -581,6 +582,14 @@ class LabelSession(StoredSession, PixelLabelling, Suggestions, Annotations):
         ``precision="pixel"``: pixel-precise (see :meth:`label_raster`)."""
         return export_labels(self, path, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
                              precision=precision, **options)
+
+    def export_chips(self, folder: str | os.PathLike[str], **options: Any) -> ChipExport:
+        """Write the labels as training data: image chips, masks, an index (CSV, STAC) and a spatially blocked
+        split (:func:`s2label.session.chips.export_chips`: ``size=256``, ``overlap``, ``bands``, ``min_labelled``...).
+        """
+        from s2label.session.chips import export_chips
+
+        return export_chips(self, folder, **options)
 
     def __repr__(self) -> str:
         n_lab = int(np.count_nonzero(self._segment_labels != UNLABELLED))

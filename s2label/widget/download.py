@@ -22,11 +22,13 @@ import base64
 import errno
 import html
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
+from s2label.errors import S2LabelWarning
 from s2label.widget.layers import wrap_row
 
 __all__ = ["MIME_TYPES", "mime_type", "human_size", "download_link", "ExportActions"]
@@ -44,6 +46,16 @@ MIME_TYPES: dict[str, str] = {
 def mime_type(path: str | os.PathLike[str]) -> str:
     """The media type of a file from its suffix (case-insensitive), :data:`MIME_TYPES` or octet-stream.
 
+    Parameters
+    ----------
+    path : path-like
+        Only its suffix is read; the file need not exist.
+
+    Returns
+    -------
+    str
+        E.g. ``"image/tiff"``.
+
     Examples
     --------
     >>> mime_type("a/labels.GPKG"), mime_type("scene.tif"), mime_type("notes.txt")
@@ -54,6 +66,20 @@ def mime_type(path: str | os.PathLike[str]) -> str:
 
 def human_size(n_bytes: int) -> str:
     """A byte count in decimal (SI) units: whole bytes below 1 kB, one decimal above.
+
+    Parameters
+    ----------
+    n_bytes : int
+        ``>= 0``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A negative count.
 
     Examples
     --------
@@ -153,11 +179,15 @@ class ExportActions:
                                for fmt in ("GeoJSON", "GeoPackage", "GeoTIFF")}
         for fmt, button in self.export_buttons.items():
             button.on_click(lambda _, fmt=fmt: self.export(fmt))
+        self.chips_button = w.Button(description="training chips", icon="th", layout=w.Layout(width="auto"),
+                                     tooltip="256 px image chips and label masks, an index (CSV, STAC) and a "
+                                             "spatially blocked train/val/test split, into a folder")
+        self.chips_button.on_click(lambda _: self.export_chips())
         self.export_info = w.HTML("")
         self.export_info.add_class("s2label-export-info")
         self.export_tab = w.VBox([self.export_name, self.export_hidden,
                                   wrap_row(self.export_precision, self.pixel_preview),
-                                  wrap_row(*self.export_buttons.values()), self.export_info])
+                                  wrap_row(*self.export_buttons.values(), self.chips_button), self.export_info])
 
     def export(self, fmt: str) -> Path | None:
         """Write the labels as ``GeoJSON``, ``GeoPackage`` or ``GeoTIFF`` into :attr:`export_dir`, and offer
@@ -172,3 +202,30 @@ class ExportActions:
                                   f"{download_link(path)}")
         self.say(f"exported {path.name}")
         return path
+
+    def export_chips(self) -> Any:
+        """Write training chips of the labels (:meth:`LabelSession.export_chips`, 256 px, at the chosen precision)
+        into the folder ``NAME-chips`` of :attr:`export_dir`, and say how many went to each split.
+
+        Returns
+        -------
+        ChipExport or None
+            ``None`` when the session refused (the status line says why).
+        """
+        stem = Path(self.export_name.value.strip() or "labels").name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", S2LabelWarning)
+            chips = self._run(self.session.export_chips, self.export_dir / f"{stem}-chips",
+                              precision=self.export_precision.value, progress=False)
+        if chips is None or chips is True:
+            return None
+        counts = ", ".join(f"{chips.counts[s]} {s}" for s in ("train", "val", "test"))
+        what = f"{chips.n_chips} training chip{'s' if chips.n_chips != 1 else ''}"
+        notes = "".join(f"<br><b>note</b>: {html.escape(str(w.message))}" for w in caught
+                        if issubclass(w.category, S2LabelWarning))
+        self.export_info.value = (f"wrote {what} ({counts}; {chips.counts['buffer']} left out between splits, "
+                                  f"{chips.n_skipped} under half labelled) into "
+                                  f"<code>{html.escape(str(chips.folder))}</code>: images/, masks/, chips.csv, "
+                                  f"chips.json (STAC){notes}")
+        self.say(f"wrote {what}")
+        return chips

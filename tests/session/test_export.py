@@ -10,7 +10,9 @@ from rasterio.features import rasterize
 from rasterio.warp import transform_geom
 from shapely.geometry import Polygon, mapping, shape
 
+from s2label.display.colours import to_hex
 from s2label.errors import SessionError
+from s2label.io.styles import label_codes
 from s2label.segmentation.export import NODATA
 from s2label.session.label_session import UNLABELLED, LabelSession
 
@@ -51,7 +53,7 @@ def test_pixel_exact_polygon_sets_exactly_the_pixels_inside(crop_session, crop_r
     np.testing.assert_array_equal(resumed.label_raster(), raster)  # replayed from the geometry in the log
     out = session.export(tmp_path / "labels.tif")
     with rasterio.open(out) as src:
-        np.testing.assert_array_equal(src.read(1), raster)
+        np.testing.assert_array_equal(src.read(1), label_codes(raster))
         assert src.tags()["S2LABEL_PRECISION"] == "segment"
     polygons = session.polygons()
     feature = polygons.geometries[polygons.values.index(target)]
@@ -118,7 +120,7 @@ def test_pixel_precision_redraws_borders_and_keeps_pixel_exact_polygons(crop_ses
     assert (by_pixel[inside] == session.labels[0].id).all()
     out = session.export(tmp_path / "pixel.tif", precision="pixel", progress=False)
     with rasterio.open(out) as src:
-        np.testing.assert_array_equal(src.read(1), by_pixel)
+        np.testing.assert_array_equal(src.read(1), label_codes(by_pixel))
         assert src.tags()["S2LABEL_PRECISION"] == "pixel"
         assert json.loads(src.tags()["S2LABEL_NAMES"])[str(session.labels[0].id)] == session.labels[0].name
     doc = json.loads(session.export(tmp_path / "pixel.geojson", precision="pixel", progress=False).read_text())
@@ -165,3 +167,58 @@ def test_the_pixel_precise_map_is_recomputed_after_undo_and_another_edit(crop_se
     session.delete(b)  # another edit at the same position of the log
     again = session.label_raster(precision="pixel", progress=False)
     assert not (again == b).any()  # not the map of the undone state
+
+
+def test_exported_files_open_with_each_labels_name_and_colour(crop_session, tmp_path):
+    # on the real crop of the default scene: what QGIS, gdalinfo, geojson.io read of the names and colours
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import pyogrio
+    import pyogrio.raw
+
+    from tests._gdal import attribute_table, category_names, gdal_library
+
+    session = crop_session
+    first, second = session.labels[0].id, session.labels[1].id
+    session.rename(first, "water")
+    session.set_colour(second, "#08519c")
+    expected = {lab.id: (lab.name, lab.colour) for lab in session.labels}
+    assert expected[first][0] == "water" and expected[second][1] == "#08519c"
+    raster = session.label_raster()
+
+    tif = session.export(tmp_path / "labels.tif")
+    with rasterio.open(tif) as src:
+        codes = src.read(1)
+        assert src.dtypes == ("uint8",) and src.nodata == 0 and src.colorinterp[0].name == "palette"
+        colormap = src.colormap(1)
+    np.testing.assert_array_equal(codes, np.where(raster >= 0, raster + 1, 0))
+    for lid, (_, colour) in expected.items():
+        assert to_hex(colormap[lid + 1][:3]) == colour
+    lib = gdal_library()
+    if lib is not None:  # as gdalinfo lists them
+        names = category_names(lib, tif)
+        assert names[0] == "unlabelled" and all(names[lid + 1] == name for lid, (name, _) in expected.items())
+        rows = {int(r["Value"]): r for r in attribute_table(lib, tif)}
+        assert all(int(rows[lid + 1]["Count"]) == int((raster == lid).sum()) for lid in expected)
+
+    gpkg = session.export(tmp_path / "labels.gpkg")
+    assert [name for name, _ in pyogrio.list_layers(gpkg)] == ["labels", "layer_styles"]
+    with sqlite3.connect(gpkg) as db:
+        (layer, column, qml, sld, default), = db.execute(
+            "SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault FROM layer_styles").fetchall()
+        contents = dict(db.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall())
+    assert layer == "labels" and default == 1 and contents == {"labels": "features", "layer_styles": "attributes"}
+    assert column == pyogrio.read_info(gpkg, layer="labels")["geometry_name"]
+    renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer.get("attr") == "label"
+    meta, _, _, fields = pyogrio.raw.read(gpkg, layer="labels", read_geometry=False, columns=["label", "name"])
+    shown = {int(c.get("value")): c.get("label") for c in renderer.iter("category")}
+    column = dict(zip(meta["fields"], fields, strict=True))
+    assert shown == {int(lid): name for lid, name in zip(column["label"], column["name"], strict=True)}
+    assert "#08519c" in sld and "water" in shown.values()
+
+    doc = json.loads(session.export(tmp_path / "labels.geojson").read_text())
+    for feature in doc["features"]:
+        props = feature["properties"]
+        assert props["fill"] == props["stroke"] == expected[props["label"]][1] and props["fill-opacity"] == 0.6

@@ -349,7 +349,7 @@ def test_real_session_export(crop_cnn_gnn, tmp_path):
         raster = src.read(1)
         names = json.loads(src.tags()["S2LABEL_NAMES"])
     assert names[str(ids[0])] == "water"
-    np.testing.assert_array_equal(raster[crop_cnn_gnn.segmentation.ids == 1], ids[0])
+    np.testing.assert_array_equal(raster[crop_cnn_gnn.segmentation.ids == 1], ids[0] + 1)  # palette code: id + 1
     shown = s.polygons(include_hidden=False)
     assert "fields" not in {p["name"] for p in shown.properties}
     with pytest.raises(SessionError, match="use .geojson, .gpkg or .tif"):

@@ -1,5 +1,6 @@
 """The explorer driven through its handlers in the kernel (no browser), on the real crop."""
 
+import csv
 import html
 import json
 import re
@@ -232,6 +233,17 @@ def test_export_buttons(explorer, tmp_path):
     explorer.export_name.value = "../../escape"
     explorer.export_buttons["GeoJSON"].click()
     assert (tmp_path / "escape.geojson").is_file()  # a path in the name never leaves the export folder
+    explorer.export_name.value = "my labels"
+    explorer.chips_button.click()
+    with open(tmp_path / "my labels-chips" / "chips.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["split"] for r in rows] == ["train"] and rows[0]["size"] == "256"  # one 256 px chip on the crop
+    assert "wrote 1 training chip (1 train, 0 val, 0 test" in explorer.export_info.value
+    assert "note</b>: val and test got no chip" in explorer.export_info.value  # too small a scene: it says so
+    explorer.export_name.value = "escape"  # a folder of other files is refused, in the status line
+    (tmp_path / "escape-chips").mkdir()
+    (tmp_path / "escape-chips" / "notes.txt").write_text("mine")
+    assert explorer.export_chips() is None and "holds other files" in explorer.status.value
 
 
 # --- zoomed-in detail ---------------------------------------------------------------------------------

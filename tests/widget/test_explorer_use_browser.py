@@ -219,6 +219,20 @@ def test_the_explorer_as_a_researcher_uses_it(jupyter_server, browser_page):
     doc = json.loads(Path(download.value.path()).read_text())
     assert download.value.suggested_filename == "labels.geojson" and doc["type"] == "FeatureCollection"
     assert len(doc["features"]) >= 2  # the propagation from two hand labels gave every segment one of the two
+    page.locator(f"{EXPLORER} button.widget-button", has_text="training chips").first.click()
+    info = wait_for_text(page, f"{EXPLORER} .s2label-export-info", r"wrote \d+ training chips", timeout=180)
+    assert re.search(r"\(\d+ train, \d+ val, \d+ test;", info), info
+    _screenshot(page, IMAGES / "explorer-export.png")
+    for width, height in ((1280, 800), (1920, 1080)):  # the Export tab's buttons stay inside the side panel
+        page.set_viewport_size({"width": width, "height": height})
+        steady_box(page, EXPLORER)
+        side = _box(page, f"{EXPLORER} .s2label-side")
+        for text in ("GeoJSON", "GeoPackage", "GeoTIFF", "training chips"):
+            button = _box(page, f"{EXPLORER} button.widget-button:has-text('{text}')")
+            assert side["x"] <= button["x"] and button["x"] + button["width"] <= side["x"] + side["width"] + 1, (
+                width, text, button, side)
+    _screenshot(page, IMAGES / "explorer-export-1920.png")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # 6. no error in the browser console while the explorer opened and was used
     errors = [m for m in _CONSOLE[page] if "favicon" not in m]

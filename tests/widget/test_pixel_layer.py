@@ -16,6 +16,7 @@ from shapely.geometry import mapping
 from s2label.display.colours import to_rgb
 from s2label.display.images import EMPTY_IMAGE
 from s2label.display.locate import polygon_to_scene_crs
+from s2label.io.styles import label_codes
 from s2label.session.label_session import LabelSession
 from s2label.widget import ClusterExplorer
 from s2label.widget.pixel_layer import ID_OFFSET
@@ -103,7 +104,7 @@ def test_pixel_precise_preview_and_export(explorer, tmp_path):
     path = explorer.export("GeoTIFF")
     with rasterio.open(path) as src:
         assert src.tags()["S2LABEL_PRECISION"] == "pixel"
-        np.testing.assert_array_equal(src.read(1), by_pixel)
+        np.testing.assert_array_equal(src.read(1), label_codes(by_pixel))
     s.rename(s.labels[1].id, "field")  # the preview follows the edits
     assert explorer.pixel_labels._key[1] is s.state
     explorer.pixel_preview.value = False
