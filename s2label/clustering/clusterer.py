@@ -47,6 +47,16 @@ _PREDICT_NEIGHBOURS = 10
 def default_min_cluster_size(n: int) -> int:
     """Smallest cluster HDBSCAN may return for ``n`` segments: 1 % of them, at least 5.
 
+    Parameters
+    ----------
+    n : int
+        Number of segments to cluster.
+
+    Returns
+    -------
+    int
+        ``max(5, round(0.01 * n))``.
+
     Examples
     --------
     >>> default_min_cluster_size(18_000), default_min_cluster_size(200)
@@ -347,6 +357,18 @@ class Clustering(Picklable):
 def assign_noise_to_nearest(labels: np.ndarray, space: np.ndarray) -> np.ndarray:
     """Give each ``-1`` the label of its nearest labelled row of ``space`` (Euclidean).
 
+    Parameters
+    ----------
+    labels : ndarray (N,) int
+        Cluster of each row, ``-1`` (any negative value) for noise.
+    space : ndarray (N, D) float
+        Where the rows lie, e.g. :attr:`Clustering.embedding`.
+
+    Returns
+    -------
+    ndarray (N,) int
+        A copy of ``labels`` with no noise left, unless every row is noise (then an unchanged copy).
+
     Examples
     --------
     >>> import numpy as np
@@ -394,8 +416,9 @@ def cluster(embeddings: Embeddings, *, min_cluster_size: int | None = None, min_
     Parameters
     ----------
     embeddings : Embeddings
-    min_cluster_size, min_samples, reduce, n_components, n_neighbors, cluster_selection_method,
-    cluster_selection_epsilon, max_cluster_fraction, random_state
+    min_cluster_size, min_samples, reduce, n_components, n_neighbors
+        See :class:`SegmentClusterer`.
+    cluster_selection_method, cluster_selection_epsilon, max_cluster_fraction, random_state
         See :class:`SegmentClusterer`.
     sample : int, "auto" or None
         Fit UMAP and HDBSCAN on this many segments drawn at random (seeded by ``random_state``) and assign

@@ -38,6 +38,15 @@ __all__ = ["UNet", "CNNConfig", "CNNEncoder", "train_cnn", "pool_segments", "res
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """``"auto"``/None: CUDA when present, else CPU.
 
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` or ``None``, or any device torch knows (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+
+    Returns
+    -------
+    torch.device
+
     Raises
     ------
     S2LabelError
@@ -50,13 +59,24 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     except (RuntimeError, TypeError) as exc:
         raise S2LabelError(f"unknown torch device {device!r} (use auto, cpu or cuda): {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise S2LabelError(f"device (--device) {device!r} asked for, but torch sees no CUDA device here (use auto or cpu)")
+        raise S2LabelError(f"device (--device) {device!r} asked for, but torch sees no CUDA device here "
+                           "(use auto or cpu)")
     return dev
 
 
 @contextlib.contextmanager
 def torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Use ``num_threads`` intra-op threads inside the block (None: leave torch's setting)."""
+    """Use ``num_threads`` intra-op threads inside the block (None: leave torch's setting).
+
+    Parameters
+    ----------
+    num_threads : int or None
+        For :func:`torch.set_num_threads`; the setting before is restored on leaving the block.
+
+    Yields
+    ------
+    None
+    """
     if num_threads is None:
         yield
         return
@@ -444,7 +464,23 @@ def _cosine(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor
 
 
 def pool_segments(feature_map: np.ndarray, segmentation: Segmentation, *, std: bool = False) -> np.ndarray:
-    """Masked mean (and standard deviation) of a (F, H, W) feature map over each segment: (N, F) or (N, 2F)."""
+    """Masked mean (and standard deviation) of a (F, H, W) feature map over each segment: (N, F) or (N, 2F).
+
+    Parameters
+    ----------
+    feature_map : ndarray (F, H, W)
+        Features on the segmentation's grid.
+    segmentation : Segmentation
+        Its ``ids`` (H, W) say which pixels make each segment.
+    std : bool
+        Append each feature's standard deviation over the segment to its mean.
+
+    Returns
+    -------
+    ndarray (N, F) or (N, 2F) float32
+        Row ``i`` for segment id ``i + 1``: the means, then (with ``std``) the standard deviations; NaN for a
+        segment id with no pixel.
+    """
     mean, spread = segment_stats(feature_map, segmentation.ids, segmentation.n_segments, std=std)
     out = mean if spread is None else np.hstack([mean, spread])
     return out.astype(np.float32)

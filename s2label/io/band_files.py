@@ -257,7 +257,7 @@ def _stack_names(path: Path, count: int, descriptions: Sequence[str | None],
     if band_names is not None:
         names = normalise_bands(band_names)
         if len(names) != count:
-            raise BandError(f"band_names has {len(names)} names for {count} bands", path=path)
+            raise BandError(f"band_names (--band-names) has {len(names)} names for {count} bands", path=path)
         return names
     parsed = [_try_normalize(d) for d in descriptions]
     if all(parsed):
@@ -268,10 +268,12 @@ def _stack_names(path: Path, count: int, descriptions: Sequence[str | None],
     if count in (13, 12):
         names = CANONICAL_BANDS if count == 13 else tuple(b for b in CANONICAL_BANDS if b != "B10")
         warnings.warn(f"{path}: {count} bands without descriptions; assuming the ESA order "
-                      f"{', '.join(names)} (pass band_names= to state it)", S2LabelWarning, stacklevel=4)
+                      f"{', '.join(names)} (pass band_names=, or --band-names on the command line, to state it)",
+                      S2LabelWarning, stacklevel=4)
         return names
     raise BandError(f"{count} band(s) without recognisable names (descriptions: {list(descriptions)}); "
-                    "pass band_names=[...] in file order", path=path)
+                    "pass band_names=[...] in file order (on the command line: --band-names B02,B03,B04,B08)",
+                    path=path)
 
 
 def _try_normalize(name: str | None) -> str | None:

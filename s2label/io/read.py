@@ -134,7 +134,7 @@ def read_scene(
     ((4, 256, 256), ('B02', 'B03', 'B04', 'B08'))
     """
     if window is not None and bbox is not None:
-        raise SceneError("give either window or bbox, not both", path=_describe(source))
+        raise SceneError("give either window or bbox (--window or --bbox), not both", path=_describe(source))
     try:
         resampling = resampling if isinstance(resampling, Resampling) else Resampling[str(resampling)]
     except KeyError:
@@ -230,7 +230,7 @@ def _plan_read(source: Any, *, bands: Sequence[str] | None, band_names: Sequence
                bbox_crs: str | CRS | None) -> _ReadPlan:
     """Resolve the band files and the target grid of a read (opens the files' headers only)."""
     if window is not None and bbox is not None:
-        raise SceneError("give either window or bbox, not both", path=_describe(source))
+        raise SceneError("give either window or bbox (--window or --bbox), not both", path=_describe(source))
     if _is_stac_source(source):
         source = load_item(source)
     sources, meta = _resolve_sources(source, band_names)
@@ -268,6 +268,21 @@ def scene_grid(
 
     Takes the same arguments as :func:`read_scene` (those that do not change the grid are ignored).
 
+    Parameters
+    ----------
+    source : path-like, sequence of path-like, or pystac.Item
+        Anything :func:`read_scene` reads.
+    bands, band_names, window, bbox, bbox_crs
+        As for :func:`read_scene`.
+    **options
+        :func:`read_scene`'s other arguments (``scale``, ``offset``, ``nodata``, ...), which do not change the
+        grid: ignored.
+
+    Returns
+    -------
+    SceneGrid
+        Shape, transform, CRS, bands and offset of the grid.
+
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene_path
@@ -291,8 +306,8 @@ def _check_memory(n_bands: int, height: int, width: int, source: Any) -> None:
     available = available_memory_bytes()
     if need > _READ_MEMORY_SHARE * available:
         raise SceneError(f"reading {n_bands} bands of {width} x {height} px needs about {need / 2**30:.1f} GiB, and "
-                         f"{available / 2**30:.1f} GiB of memory is available: read a part with window= or bbox=, "
-                         "or fewer bands", path=_describe(source))
+                         f"{available / 2**30:.1f} GiB of memory is available: read a part with window= or bbox= "
+                         "(--window, --bbox), or fewer bands (bands=, --bands)", path=_describe(source))
 
 
 # --- resolving what to read ---------------------------------------------------------------------
@@ -336,13 +351,13 @@ def _target_window(source: Any, transform: Any, crs: CRS, shape: tuple[int, int]
         win = Window(int(win.col_off), int(win.row_off), int(win.width), int(win.height))
         if (win.col_off < 0 or win.row_off < 0 or win.width <= 0 or win.height <= 0
                 or win.col_off + win.width > shape[1] or win.row_off + win.height > shape[0]):
-            raise SceneError(f"window rows {win.row_off}:{win.row_off + win.height}, cols "
+            raise SceneError(f"window (--window) rows {win.row_off}:{win.row_off + win.height}, cols "
                              f"{win.col_off}:{win.col_off + win.width} is not inside the scene of "
                              f"{shape[0]} x {shape[1]} px", path=_describe(source))
         return win
     assert bbox is not None
     if len(bbox) != 4:
-        raise SceneError(f"bbox must be (minx, miny, maxx, maxy), got {bbox!r}", path=_describe(source))
+        raise SceneError(f"bbox (--bbox) must be (minx, miny, maxx, maxy), got {bbox!r}", path=_describe(source))
     box = tuple(float(v) for v in bbox)
     if bbox_crs is not None and CRS.from_user_input(bbox_crs) != crs:
         box = transform_bounds(CRS.from_user_input(bbox_crs), crs, *box, densify_pts=21)
@@ -352,7 +367,7 @@ def _target_window(source: Any, transform: Any, crs: CRS, shape: tuple[int, int]
     r1 = math.ceil(frac.row_off + frac.height - 1e-9)
     c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, shape[1]), min(r1, shape[0])
     if c1 <= c0 or r1 <= r0:
-        raise SceneError(f"bbox {tuple(round(v, 6) for v in bbox)} does not overlap the scene",
+        raise SceneError(f"bbox (--bbox) {tuple(round(v, 6) for v in bbox)} does not overlap the scene",
                          path=_describe(source))
     return Window(c0, r0, c1 - c0, r1 - r0)
 

@@ -34,18 +34,56 @@ FIRST_LOOK_DIR = "spectral"
 
 def first_look_options(options: RunOptions) -> RunOptions:
     """The options of a run's first look: the same segmentation, read options and seed; the spectral encoder,
-    PCA before HDBSCAN; no first look of its own."""
+    PCA before HDBSCAN; no first look of its own.
+
+    Parameters
+    ----------
+    options : RunOptions
+        The learned run's options.
+
+    Returns
+    -------
+    RunOptions
+        A copy with ``encoder="spectral"``, ``reduce="pca"`` and ``first_look=False``.
+    """
     return options.replace(encoder="spectral", reduce="pca", first_look=False)
 
 
 def first_look_folder(out: str | Path) -> Path:
-    """Where the first look of the run folder ``out`` lies: ``out/spectral``."""
+    """Where the first look of the run folder ``out`` lies: ``out/spectral``.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The run folder.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(out) / FIRST_LOOK_DIR
 
 
 def wants_first_look(options: RunOptions, *, encoder: str, writes: bool, tiled: bool, model: bool) -> bool:
     """Whether a run writes a first look: it trains a learned encoder, writes a folder, and ``first_look`` is on
     (``None``: on for a scene held whole, off by tiles).
+
+    Parameters
+    ----------
+    options : RunOptions
+        Its ``output.first_look`` (``True``, ``False`` or ``None``) is what was asked.
+    encoder : str
+        The run's encoder (``"cnn-gnn"``, ``"cnn"`` or ``"spectral"``).
+    writes : bool
+        Whether the run writes an output folder.
+    tiled : bool
+        Whether the run goes by tiles.
+    model : bool
+        Whether the run reuses a saved model (no training).
+
+    Returns
+    -------
+    bool
 
     Raises
     ------
@@ -55,7 +93,8 @@ def wants_first_look(options: RunOptions, *, encoder: str, writes: bool, tiled: 
     asked = options.output.first_look
     learned = encoder != "spectral" and not model
     if asked and not (learned and writes):
-        raise S2LabelError("first_look needs a run that trains a learned encoder (cnn or cnn-gnn, no saved model) "
+        raise S2LabelError("first_look (--first-look) needs a run that trains a learned encoder (cnn or cnn-gnn, "
+                           "no saved model) "
                            "and writes an output folder")
     return bool(learned and writes and (asked if asked is not None else not tiled))
 

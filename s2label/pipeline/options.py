@@ -16,7 +16,7 @@ Examples
 >>> RunOptions.from_keywords(encoder="resnet")
 Traceback (most recent call last):
 ...
-s2label.errors.S2LabelError: unknown encoder 'resnet'; use one of cnn-gnn, cnn, spectral
+s2label.errors.S2LabelError: unknown encoder (--encoder) 'resnet'; use one of cnn-gnn, cnn, spectral
 """
 
 from __future__ import annotations
@@ -43,14 +43,21 @@ _SEGMENTATION_METHODS = ("slic", "felzenszwalb")
 _REDUCTIONS = ("umap", "pca", "none")
 
 
-def _one_of(value: str, allowed: tuple[str, ...], what: str) -> None:
+def _named(what: str, argument: str) -> str:
+    """``what`` with the command-line option of the Python ``argument``, where ``s2label run`` has one."""
+    from s2label.pipeline.cli import CLI_OPTIONS  # imports nothing heavy
+
+    return f"{what} ({CLI_OPTIONS[argument]})" if argument in CLI_OPTIONS else what
+
+
+def _one_of(value: str, allowed: tuple[str, ...], what: str, argument: str) -> None:
     if value not in allowed:
-        raise S2LabelError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+        raise S2LabelError(f"unknown {_named(what, argument)} {value!r}; use one of {', '.join(allowed)}")
 
 
 def _positive(value: float | None, what: str, *, zero: bool = False) -> None:
     if value is not None and not (value >= 0 if zero else value > 0):
-        raise S2LabelError(f"{what} must be {'at least 0' if zero else 'positive'}, got {value!r}")
+        raise S2LabelError(f"{_named(what, what)} must be {'at least 0' if zero else 'positive'}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ class SegmentationOptions:
     compactness: float = 0.1
 
     def __post_init__(self) -> None:
-        _one_of(self.method, _SEGMENTATION_METHODS, "segmentation method")
+        _one_of(self.method, _SEGMENTATION_METHODS, "segmentation method", "segmentation_method")
         _positive(self.segment_size, "segment_size")
         _positive(self.compactness, "compactness")
 
@@ -103,7 +110,7 @@ class EncoderOptions:
     num_threads: int | None = None
 
     def __post_init__(self) -> None:
-        _one_of(self.encoder, _ENCODERS, "encoder")
+        _one_of(self.encoder, _ENCODERS, "encoder", "encoder")
         _positive(self.num_threads, "num_threads")
 
 
@@ -126,7 +133,7 @@ class ClusteringOptions:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _one_of(self.reduce, _REDUCTIONS, "reduction")
+        _one_of(self.reduce, _REDUCTIONS, "reduction", "reduce")
         _positive(self.min_cluster_size, "min_cluster_size")
         object.__setattr__(self, "extra", dict(self.extra))  # a copy: the caller's dict may change later
 

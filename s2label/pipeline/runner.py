@@ -148,7 +148,7 @@ def run(
     if sum(x is not None for x in (executor, client, workers)) > 1:
         raise S2LabelError("give one of executor, client and workers")
     if workers is not None and workers < 1:
-        raise S2LabelError(f"workers must be positive, got {workers!r}")
+        raise S2LabelError(f"workers (--workers) must be positive, got {workers!r}")
     if out is not None:
         out = ensure_writable_dir(out)
     enc = options.encoder

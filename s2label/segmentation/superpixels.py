@@ -118,6 +118,15 @@ def coordinate_sums(ids: np.ndarray, n_segments: int, *, first_row: int = 0) -> 
     Sums of integer coordinates are exact in float64, so the sums of blocks of rows (``first_row`` the block's
     row in the whole raster) add up to those of the whole, in any order; centroid = sum / count.
 
+    Parameters
+    ----------
+    ids : ndarray (H, W) int
+        Segment ids 0..N (0: no segment, counted too).
+    n_segments : int
+        N; the outputs have N + 1 entries even if the highest ids are absent.
+    first_row : int
+        Row of ``ids``' first row in the whole raster (added to the row coordinates).
+
     Returns
     -------
     counts : ndarray (N + 1,) int64
@@ -142,6 +151,16 @@ def band_stats(scene: Scene, bands: Sequence[str] | None = None) -> tuple[np.nda
     """Mean and standard deviation of each band over the valid pixels: two (C,) float64 arrays.
 
     A band with no spread gets a standard deviation of 1 (so standardising it never divides by zero).
+
+    Parameters
+    ----------
+    scene : Scene
+    bands : sequence of str, optional
+        Only these bands, in this order (default: all the scene's).
+
+    Returns
+    -------
+    mean, std : ndarray (C,) float64
     """
     data = scene.data if bands is None else scene.data[[scene.band_index(b) for b in bands]]
     return spread(data[:, scene.valid], axis=1, dtype=np.float64)
@@ -258,13 +277,14 @@ def segment(
     n_valid = int(valid.sum())
     if n_segments is None:
         if segment_size < 1:
-            raise SegmentationError(f"segment_size must be >= 1 px, got {segment_size}")
+            raise SegmentationError(f"segment_size (--segment-size) must be >= 1 px, got {segment_size}")
         n_segments = max(1, round(n_valid / segment_size))
     size = n_valid / max(n_segments, 1)
     if n_segments < MIN_SEGMENTS:
         raise SceneTooSmallError(
             f"{n_valid} valid pixels make {n_segments} segment(s) of ~{size:.0f} px; at least {MIN_SEGMENTS} "
-            "are needed (use a smaller segment size or a larger scene/window)", path=scene.source or None)
+            "are needed (use a smaller segment_size, --segment-size, or a larger scene or window)",
+            path=scene.source or None)
 
     image = standardise(scene, bands, stats=stats)
     if not valid.all():

@@ -137,3 +137,73 @@ def test_bad_window_argument_is_a_usage_error(cli, sample_dir):
     with pytest.raises(SystemExit) as info:
         cli("run", sample_dir, "--window", "1,2,3")
     assert info.value.code == 2
+
+
+def test_a_stack_without_band_descriptions_runs_with_band_names(tmp_path, cli, sample_dir):
+    # what Earth Engine, QGIS or most scripts export: 4 real bands of the default scene, no band descriptions
+    from s2label.io.datasets import sample_scene
+
+    scene = sample_scene(window=((600, 760), (600, 760)), bands=["B02", "B03", "B04", "B08"])
+    path = tmp_path / "four.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=160, height=160, count=4, dtype="uint16",
+                       crs=scene.crs, transform=scene.transform) as dst:
+        dst.write(np.round(scene.data * 10000).astype(np.uint16))
+    status, _, err = cli("run", path, "--out", tmp_path / "stuck", *FAST)
+    line = _one_clear_line(status, err, "without recognisable names", "--band-names B02,B03,B04,B08")
+    assert "band_names=" in line  # the Python argument, and beside it the option that reaches it
+    status, _, err = cli("run", path, "--band-names", "B02,B03,B04,B08", "--scale", "1e-4",
+                         "--out", tmp_path / "o", *FAST)
+    assert status == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["scene"]["bands"] == ["B02", "B03", "B04", "B08"] and report["counts"]["segments"] > 50
+    status, _, err = cli("run", path, "--band-names", "B02,B03", "--out", tmp_path / "o2", *FAST)
+    _one_clear_line(status, err, "band_names (--band-names) has 2 names for 4 bands")
+
+
+def test_run_help_groups_the_options_and_shows_each_default(capsys):
+    from s2label.pipeline.cli import GROUPS, build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    text = capsys.readouterr().out
+    headings = [ln[:-1] for ln in text.splitlines() if ln.endswith(":") and not ln.startswith(" ")]
+    assert headings == ["options", *GROUPS]
+    run = next(a for a in build_parser()._subparsers._group_actions[0].choices.values()
+               if a.prog.endswith(" run"))
+    for action in run._actions:
+        if action.help in (None, "==SUPPRESS==") or action.dest in ("help", "scene"):
+            continue
+        assert "(default: " in action.help, action.option_strings  # each option says what it is when left out
+
+
+def test_error_messages_that_name_a_python_argument_name_its_option(capsys):
+    # every raise/warn message of the package (its literal text) that names an argument s2label run reaches,
+    # as ``name=`` or at its start, also names the command-line option
+    import ast
+    import re
+    from pathlib import Path
+
+    from s2label.pipeline.cli import CLI_OPTIONS, build_parser
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    known = {s for a in run._actions for s in a.option_strings}
+    assert set(CLI_OPTIONS.values()) <= known  # the table names real options
+    package = Path(__file__).resolve().parents[2] / "s2label"
+    checked, missing = 0, []
+    for path in package.rglob("*.py"):
+        if path.parent.name in ("session", "widget", "evaluation"):  # their arguments are not s2label run's
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            call = node.exc if isinstance(node, ast.Raise) else node if isinstance(node, ast.Call) else None
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            if isinstance(node, ast.Call) and getattr(call.func, "attr", getattr(call.func, "id", "")) != "warn":
+                continue
+            text = "".join(n.value for n in ast.walk(call.args[0])
+                           if isinstance(n, ast.Constant) and isinstance(n.value, str))
+            for name, option in CLI_OPTIONS.items():
+                if re.search(rf"(^|\s|\(){name}=", text) or text.startswith(f"{name} "):
+                    checked += 1
+                    if option not in text:
+                        missing.append(f"{path.name}:{node.lineno}: {text[:90]!r} lacks {option}")
+    assert checked >= 8 and not missing, missing

@@ -46,7 +46,7 @@ def test_when_a_run_writes_a_first_look(asked, encoder, writes, tiled, model, ex
 
 
 def test_asking_for_a_first_look_that_cannot_be(real_crop):
-    with pytest.raises(S2LabelError, match="first_look needs a run that trains"):
+    with pytest.raises(S2LabelError, match="needs a run that trains"):
         s2label.run(real_crop, encoder="spectral", first_look=True, progress=False, out=None)
     options = first_look_options(RunOptions.from_keywords(segment_size=90, seed=3, min_cluster_size=7))
     assert (options.segmentation.segment_size, options.seed, options.clustering.min_cluster_size) == (90, 3, 7)

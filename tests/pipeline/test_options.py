@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 
 import pytest
 
@@ -53,18 +54,19 @@ def test_options_are_frozen_copied_and_travel_to_workers():
 
 
 @pytest.mark.parametrize(("keywords", "message"), [
-    ({"encoder": "resnet"}, "unknown encoder 'resnet'; use one of cnn-gnn, cnn, spectral"),
-    ({"segmentation_method": "watershed"}, "unknown segmentation method 'watershed'"),
-    ({"reduce": "tsne"}, "unknown reduction 'tsne'; use one of umap, pca, none"),
-    ({"segment_size": 0}, "segment_size must be positive, got 0"),
-    ({"compactness": -1.0}, "compactness must be positive"),
-    ({"min_cluster_size": 0}, "min_cluster_size must be positive"),
-    ({"tile_size": -5}, "tile_size must be positive"),
+    # each names the Python argument and, where s2label run has one, its command-line option
+    ({"encoder": "resnet"}, "unknown encoder (--encoder) 'resnet'; use one of cnn-gnn, cnn, spectral"),
+    ({"segmentation_method": "watershed"}, "unknown segmentation method (--segmentation) 'watershed'"),
+    ({"reduce": "tsne"}, "unknown reduction (--reduce) 'tsne'; use one of umap, pca, none"),
+    ({"segment_size": 0}, "segment_size (--segment-size) must be positive, got 0"),
+    ({"compactness": -1.0}, "compactness (--compactness) must be positive"),
+    ({"min_cluster_size": 0}, "min_cluster_size (--min-cluster-size) must be positive"),
+    ({"tile_size": -5}, "tile_size (--tile-size) must be positive"),
     ({"halo": -1}, "halo must be at least 0"),
-    ({"num_threads": 0}, "num_threads must be positive"),
+    ({"num_threads": 0}, "num_threads (--threads) must be positive"),
 ])
 def test_a_bad_option_is_one_clear_error(keywords, message):
-    with pytest.raises(S2LabelError, match=message):
+    with pytest.raises(S2LabelError, match=re.escape(message)):
         RunOptions.from_keywords(**keywords)
 
 
