@@ -71,6 +71,16 @@ _Bounds = tuple[float, float, float, float]
 def screen_pixel_size(zoom: float) -> float:
     """Web-Mercator metres per screen (CSS) pixel at a Leaflet zoom level.
 
+    Parameters
+    ----------
+    zoom : float
+        Leaflet zoom level (fractional ones too).
+
+    Returns
+    -------
+    float
+        The Earth's circumference over ``256 * 2 ** zoom``.
+
     Examples
     --------
     >>> round(screen_pixel_size(0), 2), round(screen_pixel_size(14), 4), round(screen_pixel_size(13.5), 4)
@@ -141,7 +151,20 @@ class MapView:
 def visible_bounds(frame: GridSpec, view: MapView, *, margin: float = 0.0) -> _Bounds | None:
     """The part of a scene's Web-Mercator frame that a view shows, grown by ``margin`` view sizes on each side.
 
-    Returns (left, bottom, right, top) EPSG:3857 metres, or ``None`` when the view misses the frame.
+    Parameters
+    ----------
+    frame : GridSpec
+        The scene's Web-Mercator grid (:func:`~s2label.display.mercator.mercator_frame`).
+    view : MapView
+        What the map shows.
+    margin : float
+        Grow the view by this share of its width (height) on the left and right (bottom and top) before
+        clipping it to the frame.
+
+    Returns
+    -------
+    (left, bottom, right, top) or None
+        EPSG:3857 metres, or ``None`` when the view misses the frame.
 
     Examples
     --------

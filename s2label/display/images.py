@@ -38,6 +38,25 @@ def webp_data_url(rgba: np.ndarray, *, quality: int = 85, method: int = 4) -> st
     colours must stay exact, use :func:`png_data_url`. ``method`` trades speed for size: 0 (fastest) to 6;
     2 is about twice as fast as the default 4 for a file a few percent larger.
 
+    Parameters
+    ----------
+    rgba : ndarray (h, w, 4) uint8
+        The image; integer arrays with values in 0..255 are cast to uint8.
+    quality : int
+        Pillow's WebP quality, 0 to 100.
+    method : int
+        Pillow's WebP encoding effort, 0 (fastest) to 6.
+
+    Returns
+    -------
+    str
+        The ``data:`` URL.
+
+    Raises
+    ------
+    ValueError
+        ``rgba`` is not (h, w, 4) or holds values outside 0..255.
+
     Examples
     --------
     >>> webp_data_url(np.zeros((4, 4, 4), np.uint8)).startswith("data:image/webp;base64,")

@@ -160,6 +160,19 @@ def polygon_to_scene_crs(polygon_lonlat: PolygonLike, crs: CRS) -> MultiPolygon:
     """A polygon drawn on the map (lon/lat, any form :func:`segments_in_polygon` takes) in the scene CRS, its
     edges densified in Web Mercator, where Leaflet draws them straight.
 
+    Parameters
+    ----------
+    polygon_lonlat : list of (lon, lat), or GeoJSON dict
+        A ring of (lon, lat) points, a GeoJSON ``Polygon``/``MultiPolygon`` geometry or ``Feature``, or any
+        object with ``__geo_interface__``.
+    crs : rasterio.crs.CRS
+        The scene's CRS.
+
+    Returns
+    -------
+    shapely.MultiPolygon
+        The polygon in ``crs``.
+
     Raises
     ------
     ValueError
@@ -228,6 +241,13 @@ def segments_in_polygon(segmentation: Segmentation, polygon_lonlat: PolygonLike,
 
 def polygon_window(segmentation: Segmentation, geom: Any) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """The window of the grid around a polygon (scene CRS) and which of its pixel centres lie inside.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        Gives the grid (its ``shape`` and ``transform``).
+    geom : shapely geometry
+        The polygon in the scene CRS (:func:`polygon_to_scene_crs`).
 
     Returns
     -------

@@ -170,6 +170,21 @@ def mercator_frame(segmentation: Segmentation) -> GridSpec:
     the overview (:func:`display_grid`) is this grid coarsened, and a detail grid (:mod:`.detail`) is a part
     of it at the resolution of the map's zoom; no display grid is finer than this one.
 
+    Parameters
+    ----------
+    segmentation : Segmentation
+        Gives the grid to cover (its ``shape``, ``transform`` and ``crs``).
+
+    Returns
+    -------
+    GridSpec
+        North-up EPSG:3857 grid covering the segmentation's bounds.
+
+    Raises
+    ------
+    SegmentationError
+        The segmentation is empty (no row or no column).
+
     Examples
     --------
     >>> import numpy as np

@@ -20,7 +20,18 @@ __all__ = ["lonlat_text", "info_table_html", "summary_html"]
 
 
 def lonlat_text(lat: float | None, lon: float | None) -> str:
-    """``"37.69639° N, 75.65289° W"`` (empty without coordinates)."""
+    """``"37.69639° N, 75.65289° W"`` (empty without coordinates).
+
+    Parameters
+    ----------
+    lat, lon : float or None
+        Degrees; ``None`` when not known.
+
+    Returns
+    -------
+    str
+        Five decimals and a hemisphere letter each; ``""`` when either is ``None``.
+    """
     if lat is None or lon is None:
         return ""
     return f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° {'E' if lon >= 0 else 'W'}"
@@ -31,7 +42,21 @@ def _indices(info: Mapping[str, Any]) -> list[tuple[str, float]]:
 
 
 def info_table_html(info: Mapping[str, Any], *, lat: float | None = None, lon: float | None = None) -> str:
-    """Every field of a segment's info as an HTML table (label, cluster, probability, indices, area, lon/lat)."""
+    """Every field of a segment's info as an HTML table (label, cluster, probability, indices, area, lon/lat).
+
+    Parameters
+    ----------
+    info : mapping
+        :meth:`LabelSession.segment_info`'s dict (``segment``, ``label``, ``name``, ``cluster``, ``probability``,
+        ``outlier_score``, ``area_px``, ``manual``, and ``ndvi``/``ndwi`` when known).
+    lat, lon : float, optional
+        Where the researcher clicked, in degrees; the row "lon/lat" is shown only with both.
+
+    Returns
+    -------
+    str
+        A ``<table class="s2label-info-table">``, its values HTML-escaped.
+    """
     rows = [("segment", info["segment"]), ("label", f"{info['name']} ({info['label']})"),
             ("HDBSCAN cluster", info["cluster"] if info["cluster"] >= 0 else "noise"),
             ("probability", f"{info['probability']:.3f}"), ("outlier score", f"{info['outlier_score']:.3f}"),
@@ -45,7 +70,20 @@ def info_table_html(info: Mapping[str, Any], *, lat: float | None = None, lon: f
 
 
 def summary_html(info: Mapping[str, Any], *, lat: float | None = None, lon: float | None = None) -> str:
-    """One line: segment, label, probability, NDVI/NDWI and where."""
+    """One line: segment, label, probability, NDVI/NDWI and where.
+
+    Parameters
+    ----------
+    info : mapping
+        :meth:`LabelSession.segment_info`'s dict, as for :func:`info_table_html`.
+    lat, lon : float, optional
+        Where the researcher clicked, in degrees.
+
+    Returns
+    -------
+    str
+        A ``<small>`` HTML line, its parts separated by ``·``.
+    """
     parts = [f"segment {info['segment']}", f"<b>{html.escape(str(info['name']))}</b>",
              f"p {info['probability']:.2f}", *(f"{k} {v:.2f}" for k, v in _indices(info))]
     where = lonlat_text(lat, lon)

@@ -162,7 +162,23 @@ def fit_embed(scene: Scene, segmentation: Segmentation, graph: SegmentGraph | No
 
 def fit_encoder(scene: Scene, segmentation: Segmentation, graph: SegmentGraph | None = None, *,
                 encoder: EncoderName = "cnn-gnn", seed: int = 0, **options: Any) -> SegmentEncoder:
-    """Train an encoder on ``scene`` without labels; see :func:`fit_embed` for the arguments."""
+    """Train an encoder on ``scene`` without labels; see :func:`fit_embed` for the arguments.
+
+    Parameters
+    ----------
+    scene, segmentation, graph
+        The earlier pipeline stages (``graph`` is built if omitted and needed).
+    encoder : {"cnn-gnn", "cnn", "spectral"}
+    seed : int
+        Seeds the CNN and the GNN.
+    **options
+        The other keywords of :func:`fit_embed` (``cnn``, ``gnn``, ``device``, ``num_threads``, ``progress``).
+
+    Returns
+    -------
+    SegmentEncoder
+        The trained encoder (:func:`fit_embed`'s first result).
+    """
     return fit_embed(scene, segmentation, graph, encoder=encoder, seed=seed, **options)[0]
 
 

@@ -84,7 +84,23 @@ class GNNConfig:
 
 def standardise_columns(x: np.ndarray, mean: np.ndarray | None = None,
                         std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero-mean, unit-variance columns (with the statistics used, to apply them to another scene)."""
+    """Zero-mean, unit-variance columns (with the statistics used, to apply them to another scene).
+
+    Parameters
+    ----------
+    x : ndarray (N, D)
+        Rows to standardise, e.g. node features.
+    mean, std : ndarray (D,), optional
+        Statistics to use (e.g. another scene's); default those of ``x``'s columns. A standard deviation of
+        (about) zero is taken as 1, so a flat column is only centred.
+
+    Returns
+    -------
+    x : ndarray (N, D) float32
+        Standardised.
+    mean, std : ndarray (D,) float32
+        The statistics used.
+    """
     if mean is None or std is None:
         own_mean, own_std = spread(x, axis=0)
         mean = own_mean if mean is None else mean
@@ -94,7 +110,19 @@ def standardise_columns(x: np.ndarray, mean: np.ndarray | None = None,
 
 
 def dgi_summary(z: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    """Deep Graph Infomax's read-out: the sigmoid of the mean node embedding."""
+    """Deep Graph Infomax's read-out: the sigmoid of the mean node embedding.
+
+    Parameters
+    ----------
+    z : torch.Tensor (N, D)
+        Node embeddings.
+    *args, **kwargs
+        The encoder's inputs, which :class:`torch_geometric.nn.DeepGraphInfomax` also passes; ignored.
+
+    Returns
+    -------
+    torch.Tensor (D,)
+    """
     return torch.sigmoid(z.mean(dim=0))
 
 
@@ -156,6 +184,17 @@ class GNNModel:
 def training_nodes(graph: SegmentGraph, n: int, *, seed: int = 0, cells: int = 8) -> np.ndarray:
     """About ``n`` nodes making whole regions of the scene: the segments of randomly drawn (seeded) square
     cells, each holding about ``n / cells`` of them, so most nodes keep their neighbours.
+
+    Parameters
+    ----------
+    graph : SegmentGraph
+        Its node centroids place the cells.
+    n : int
+        Number of nodes wanted (at least).
+    seed : int
+        Seeds the order in which cells are drawn.
+    cells : int
+        About how many cells make up the ``n`` nodes (sets the cell size).
 
     Returns
     -------

@@ -28,11 +28,29 @@ def training_sample(src: SceneSource, *, n_blocks: int = 16, block: int = 512, g
     (training tiles are at least 90 % valid), so no tile sees a false edge between blocks. A scene of at most
     ``n_blocks`` blocks is used whole.
 
+    Parameters
+    ----------
+    src : SceneSource
+        The scene to draw blocks from.
+    n_blocks : int
+        At most this many blocks.
+    block : int
+        Side of a block in pixels (at most the scene's shorter side).
+    gap : int
+        Pixels of no data between neighbouring blocks.
+    seed : int
+        Seeds the draw of block origins.
+
     Returns
     -------
     Scene
         ``source`` names the blocks' origin; its transform is that of the first block (the mosaic has no real
         place on the ground: use it for training and statistics only).
+
+    Raises
+    ------
+    SceneTooSmallError
+        No block of the scene is at least half valid.
     """
     h, w = src.shape
     b = int(min(block, h, w))

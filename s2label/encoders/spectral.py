@@ -43,6 +43,17 @@ def segment_stats(values: np.ndarray, labels: np.ndarray, n_segments: int, *,
                   std: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Per-segment mean and (optionally) standard deviation of every channel of (C, H, W) ``values``.
 
+    Parameters
+    ----------
+    values : ndarray (C, H, W)
+        Channels to summarise.
+    labels : ndarray (H, W) int
+        Segment id of every pixel, 1 to ``n_segments``; pixels labelled 0 are left out.
+    n_segments : int
+        Number of segments N (row ``i`` is segment id ``i + 1``).
+    std : bool
+        Also compute the standard deviations.
+
     Returns
     -------
     mean : ndarray (N, C) float64
@@ -71,7 +82,18 @@ def segment_stats(values: np.ndarray, labels: np.ndarray, n_segments: int, *,
 
 
 def normalised_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(a - b) / (a + b)``, 0 where ``a + b == 0``."""
+    """``(a - b) / (a + b)``, 0 where ``a + b == 0``.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Two bands of the same shape (e.g. NIR and red for NDVI).
+
+    Returns
+    -------
+    ndarray float32
+        Of their shape.
+    """
     num = a.astype(np.float32) - b
     den = a.astype(np.float32) + b
     out = np.zeros_like(num)
@@ -82,6 +104,16 @@ def normalised_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def index_bands(bands: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     """The normalised-difference indices a band list allows, as ``{name: (a, b)}`` channel pairs of
     ``(a - b) / (a + b)``: NDVI (NIR B08 or B8A, red B04) and NDWI (green B03, NIR).
+
+    Parameters
+    ----------
+    bands : tuple of str
+        A scene's band names, in channel order.
+
+    Returns
+    -------
+    dict of str to (int, int)
+        ``"NDVI"`` and/or ``"NDWI"`` when their bands are there, each with the channel indices ``(a, b)``.
 
     Examples
     --------

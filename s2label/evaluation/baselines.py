@@ -31,10 +31,25 @@ def pixel_kmeans(scene: Scene, n_clusters: int, *, sample: int = 200_000, seed: 
     valid pixels, standardised by the sample's mean and deviation, then predicted for every valid pixel in
     chunks (memory stays bounded on whole tiles).
 
+    Parameters
+    ----------
+    scene : Scene
+    n_clusters : int
+        k, at least 1 and at most the number of sampled valid pixels.
+    sample : int
+        Fit on at most this many valid pixels.
+    seed : int
+        Seeds the sample and k-means.
+
     Returns
     -------
     ndarray, shape (H, W), int32
         Cluster 0..n_clusters-1; -2 outside ``scene.valid``.
+
+    Raises
+    ------
+    ClusteringError
+        ``n_clusters`` below 1 or above the number of sampled valid pixels.
 
     Examples
     --------
@@ -65,10 +80,24 @@ def pixel_kmeans(scene: Scene, n_clusters: int, *, sample: int = 200_000, seed: 
 def segment_kmeans(vectors: np.ndarray, n_clusters: int, *, seed: int = 0) -> np.ndarray:
     """Baseline: k-means (10 initialisations) on standardised (N, D) segment vectors, e.g. mean spectra.
 
+    Parameters
+    ----------
+    vectors : ndarray, shape (N, D), float
+        One finite vector per segment.
+    n_clusters : int
+        k, 1 to N.
+    seed : int
+        Seeds k-means.
+
     Returns
     -------
     ndarray, shape (N,), int32
         Cluster 0..n_clusters-1 of each segment (no noise).
+
+    Raises
+    ------
+    ClusteringError
+        ``vectors`` not (N, D) or not finite, or ``n_clusters`` outside 1..N.
 
     Examples
     --------

@@ -300,7 +300,20 @@ _COLUMNS = [
 
 
 def to_markdown(scores: Sequence[MethodScores], *, skip_empty: bool = True) -> str:
-    """A markdown table of the scores (columns that are NaN for every method are left out)."""
+    """A markdown table of the scores (columns that are NaN for every method are left out).
+
+    Parameters
+    ----------
+    scores : sequence of MethodScores
+        One row each, in this order.
+    skip_empty : bool
+        Leave out the columns that are NaN for every method; ``False`` keeps them all.
+
+    Returns
+    -------
+    str
+        The table's lines joined by newlines; a NaN value is shown as ``–``.
+    """
     cols = [c for c in _COLUMNS if not skip_empty or any(not _isnan(getattr(s, c[0])) for s in scores)]
     lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "|".join("---" if c[0] == "method" else "---:"
                                                                         for c in cols) + "|"]

@@ -214,6 +214,17 @@ def rotate_scene(scene: Scene, k: int = 1) -> Scene:
     The grid stays north-up with the same pixel size and top-left corner and the same CRS; its geometry
     means nothing, only the pixels do. ``source`` gets the suffix ``[rot90x{k}]``.
 
+    Parameters
+    ----------
+    scene : Scene
+    k : int
+        Number of quarter turns (negative: clockwise).
+
+    Returns
+    -------
+    Scene
+        Of shape (W, H) for odd ``k``, its ``data`` and ``valid`` rotated alike.
+
     Examples
     --------
     >>> from affine import Affine
@@ -243,6 +254,19 @@ def rotation_stability(original: np.ndarray, rotated: np.ndarray, k: int = 1) ->
     k : int
         The rotation applied.
 
+    Returns
+    -------
+    float
+        Adjusted Rand index over the pixels that are not no data (-2) in either map; 1.0 when the two maps
+        agree up to the labels' names.
+
+    Raises
+    ------
+    SegmentationError
+        A map that is not (H, W), or ``rotated`` rotated back not of ``original``'s shape.
+    ClusteringError
+        A map of non-integer labels or labels below -2, or no pixel labelled in both.
+
     Examples
     --------
     >>> a = np.array([[0, 0, 1], [2, 2, 1]])
@@ -264,6 +288,13 @@ def load_reference(path: str | os.PathLike[str], scene: Scene) -> np.ndarray:
 
     A raster on the same grid (CRS, transform, shape) is read as is; any other is reprojected with
     nearest-neighbour resampling. Its nodata value, and pixels it does not cover, become 0.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The class raster (e.g. a land-cover GeoTIFF).
+    scene : Scene
+        Gives the grid (CRS, transform, shape).
 
     Returns
     -------

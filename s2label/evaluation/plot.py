@@ -93,7 +93,22 @@ def scene_rgb(scene: Scene, bands: str | Sequence[str] = "true", *,
 
 def show_scene(scene: Scene, bands: str | Sequence[str] = "true", *, ax: Axes | None = None,
                title: str | None = None) -> Axes:
-    """Show a scene in true colour (or ``bands="false"``, or any three bands). Returns the axes."""
+    """Show a scene in true colour (or ``bands="false"``, or any three bands). Returns the axes.
+
+    Parameters
+    ----------
+    scene : Scene
+    bands : "true", "false" or three band names
+        As :func:`scene_rgb`.
+    ax : Axes, optional
+        Draw here; default a new 6 x 6 in figure.
+    title : str, optional
+        Default the scene's size and number of bands.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.imshow(scene_rgb(scene, bands), interpolation="nearest")
     ax.set_title(title if title is not None else f"{scene.width} x {scene.height} px, {len(scene.bands)} bands")
@@ -117,6 +132,17 @@ def show_segments(scene: Scene, segmentation: Segmentation, *, ax: Axes | None =
         shows the central 512 x 512 px of a scene over 768 px on a side (the title says so), and the whole
         of a smaller one; ``None`` shows everything.
     title : str, optional
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    SegmentationError
+        The segmentation is not on the scene's grid.
+    ValueError
+        A ``window`` that is not one of the above, or holds no pixel of the scene.
     """
     if segmentation.ids.shape != scene.shape:
         raise SegmentationError(f"segmentation {segmentation.ids.shape} is not on the scene's grid "
@@ -188,6 +214,8 @@ def show_label_map(pixel_labels: np.ndarray, *, names: Mapping[int, str] | None 
     ax : Axes, optional
     legend : bool
         A legend of the (up to ``max_legend`` largest) labels, beside the map.
+    max_legend : int
+        Most labels in the legend, the largest (in pixels) first.
     title : str, optional
 
     Returns
@@ -224,7 +252,18 @@ def show_label_map(pixel_labels: np.ndarray, *, names: Mapping[int, str] | None 
 
 def show_session(session: LabelSession, *, ax: Axes | None = None, legend: bool = True,
                  title: str | None = None) -> Axes:
-    """The labels of a :class:`~s2label.LabelSession` with their names and colours (hidden ones too)."""
+    """The labels of a :class:`~s2label.LabelSession` with their names and colours (hidden ones too).
+
+    Parameters
+    ----------
+    session : LabelSession
+    ax, legend, title
+        As :func:`show_label_map` (the default title gives the number of labels).
+
+    Returns
+    -------
+    Axes
+    """
     names = {lab.id: lab.name for lab in session.labels}
     colours = {lab.id: lab.colour for lab in session.labels}
     return show_labels(session.segmentation, session.label_of_segment(), names=names, colours=colours, ax=ax,
@@ -234,7 +273,31 @@ def show_session(session: LabelSession, *, ax: Axes | None = None, legend: bool 
 def show_segment_values(segmentation: Segmentation, values: np.ndarray, *, ax: Axes | None = None,
                         cmap: str = "viridis", vmin: float | None = None, vmax: float | None = None,
                         label: str = "", title: str | None = None) -> Axes:
-    """One number per segment as a colour map (e.g. find-similar scores), with a colour bar."""
+    """One number per segment as a colour map (e.g. find-similar scores), with a colour bar.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+    values : ndarray, shape (N,), float
+        One value per segment (NaN: not drawn).
+    ax : Axes, optional
+    cmap : str
+        A matplotlib colour map name.
+    vmin, vmax : float, optional
+        The colour map's range; default the values' range.
+    label : str
+        The colour bar's label.
+    title : str, optional
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    SegmentationError
+        ``values`` does not have one value per segment.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.shape != (segmentation.n_segments,):
         raise SegmentationError(f"values have shape {values.shape}, expected ({segmentation.n_segments},)")
@@ -250,7 +313,23 @@ def show_segment_values(segmentation: Segmentation, values: np.ndarray, *, ax: A
 
 def plot_spectra(spectra: LabelSpectra, *, ax: Axes | None = None, colours: Mapping[int, str] | None = None,
                  max_labels: int = 20) -> Axes:
-    """Mean reflectance of each label against wavelength (the largest ``max_labels`` labels)."""
+    """Mean reflectance of each label against wavelength (the largest ``max_labels`` labels).
+
+    Parameters
+    ----------
+    spectra : LabelSpectra
+        E.g. of :func:`s2label.evaluation.summary.session_spectra`.
+    ax : Axes, optional
+        Draw here; default a new 7 x 4 in figure.
+    colours : mapping, optional
+        Label id to ``"#rrggbb"``; default :func:`s2label.display.colours.palette` (grey for ``-1``).
+    max_labels : int
+        Draw the labels with the most pixels, at most this many.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax, (7, 4))
     order = np.argsort(-spectra.n_pixels)[:max_labels]
     x = spectra.wavelengths_nm
@@ -289,6 +368,25 @@ def plot_scores(scores: Sequence[MethodScores], *, measures: Sequence[str] | Non
     Measures that are NaN for every method (e.g. accuracy without a reference) are left out; random-pair
     levels of SSIM and spectral angle are drawn as dashed lines; ``highlight`` is drawn in colour, the
     baselines in grey. Each panel's title says whether higher or lower is better.
+
+    Parameters
+    ----------
+    scores : sequence of MethodScores
+        One bar each per panel.
+    measures : sequence of str, optional
+        Only these of the measures of ``SCORE_PANELS`` (``"accuracy_assigned"``, ``"ari"``, ``"fragmentation"``,
+        ``"ssim"``, ``"spectral_angle"``, ``"rotation_ari"``); default all.
+    highlight : str
+        The method drawn in colour.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        No measure asked for has a value in ``scores``.
     """
     import matplotlib.pyplot as plt
 

@@ -192,6 +192,20 @@ def session_spectra(session: LabelSession) -> LabelSpectra:
 
     The session must carry segment spectra (:meth:`LabelSession.from_result` and :func:`s2label.explore`
     give it them). Unlabelled segments form the group ``-1``.
+
+    Parameters
+    ----------
+    session : LabelSession
+
+    Returns
+    -------
+    LabelSpectra
+        One row per label in use, named as in the session (``-1`` is "unlabelled").
+
+    Raises
+    ------
+    SessionError
+        The session has no segment spectra.
     """
     if session.spectra is None:
         raise SessionError("this session has no segment spectra: build it with LabelSession.from_result")

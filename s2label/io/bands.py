@@ -108,6 +108,21 @@ def normalise_band(name: str) -> str:
 def normalise_bands(names: Iterable[str]) -> tuple[str, ...]:
     """Normalise several band names and refuse duplicates.
 
+    Parameters
+    ----------
+    names : iterable of str
+        Band names in any spelling :func:`normalise_band` takes.
+
+    Returns
+    -------
+    tuple of str
+        Their canonical spellings, in the same order.
+
+    Raises
+    ------
+    BandError
+        A name that is not a Sentinel-2 band, or a band given twice (in any spelling).
+
     Examples
     --------
     >>> normalise_bands(["b2", "B03", "red"])
@@ -124,6 +139,16 @@ def band_from_filename(path: str | os.PathLike[str]) -> str | None:
     """Find the band a single-band file holds from its name, or ``None``.
 
     The last band token of the file name wins, so product prefixes do not confuse it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; only its name up to the first ``.`` is looked at.
+
+    Returns
+    -------
+    str or None
+        The canonical band name (see :data:`CANONICAL_BANDS`), or ``None`` when the name holds no band token.
 
     Examples
     --------
@@ -142,6 +167,18 @@ def band_from_filename(path: str | os.PathLike[str]) -> str | None:
 def find_band(bands: Iterable[str], *wanted: str) -> int | None:
     """Index of the first of ``wanted`` present in ``bands``, or ``None``.
 
+    Parameters
+    ----------
+    bands : iterable of str
+        Canonical band names, e.g. a scene's ``bands``.
+    *wanted : str
+        Canonical names to look for, the preferred first.
+
+    Returns
+    -------
+    int or None
+        Position in ``bands`` of the first ``wanted`` name found; ``None`` when none is there.
+
     Examples
     --------
     >>> find_band(("B02", "B03", "B04", "B8A"), "B08", "B8A")
@@ -156,6 +193,17 @@ def find_band(bands: Iterable[str], *wanted: str) -> int | None:
 
 def false_colour_bands(bands: Iterable[str]) -> tuple[str, str, str]:
     """Red, green and blue of a colour-infrared image: NIR (B08, or B8A without B08), B04, B03.
+
+    Parameters
+    ----------
+    bands : iterable of str
+        Canonical names of the bands at hand.
+
+    Returns
+    -------
+    (str, str, str)
+        ``("B08", "B04", "B03")``, or ``("B8A", "B04", "B03")`` when only B8A is there; whether B04 and B03 are
+        is not checked.
 
     Examples
     --------

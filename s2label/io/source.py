@@ -66,6 +66,20 @@ def open_source(source: Any, read_options: Mapping[str, Any] | None = None) -> S
 
     A :class:`SceneSource` is returned as it is.
 
+    Parameters
+    ----------
+    source : Scene, SceneSource or anything :func:`read_scene` takes
+        What to read from.
+    read_options : mapping, optional
+        Keywords of :func:`read_scene` (``bands``, ``window``, ``bbox``, ``scale``...); ignored for a scene in
+        memory or a :class:`SceneSource`.
+
+    Returns
+    -------
+    SceneSource
+        Its ``grid`` is that of the ``window``/``bbox`` part; the other options (bands fixed to the grid's,
+        ``progress`` dropped) go to every read of a part.
+
     Examples
     --------
     >>> from s2label.io.datasets import sample_scene_path

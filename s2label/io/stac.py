@@ -69,6 +69,16 @@ class StacBand:
 def is_stac_item(obj: object) -> TypeGuard[pystac.Item]:
     """True for a ``pystac.Item`` (without importing pystac when it has not been imported).
 
+    Parameters
+    ----------
+    obj : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        False whenever pystac has not been imported (no item can exist then).
+
     Examples
     --------
     >>> is_stac_item("scene.tif")
@@ -79,12 +89,30 @@ def is_stac_item(obj: object) -> TypeGuard[pystac.Item]:
 
 
 def describe_item(item: pystac.Item) -> str:
-    """Where an item came from, for error messages: its self href, else ``STAC item 'ID'``."""
+    """Where an item came from, for error messages: its self href, else ``STAC item 'ID'``.
+
+    Parameters
+    ----------
+    item : pystac.Item
+
+    Returns
+    -------
+    str
+    """
     return item.get_self_href() or f"STAC item {item.id!r}"
 
 
 def load_item(source: str | os.PathLike[str] | pystac.Item) -> pystac.Item:
     """Return ``source`` if it is a ``pystac.Item``, else read the item JSON at that path or URL.
+
+    Parameters
+    ----------
+    source : str, path-like or pystac.Item
+        An item, or the path or ``http(s)://`` URL of its JSON.
+
+    Returns
+    -------
+    pystac.Item
 
     Raises
     ------

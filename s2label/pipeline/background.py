@@ -67,7 +67,18 @@ class Progress:
 
 
 def parse_progress(log: str) -> Progress:
-    """The progress shown by the last progress bars of a run's log (tqdm's lines, separated by ``\\r``)."""
+    """The progress shown by the last progress bars of a run's log (tqdm's lines, separated by ``\\r``).
+
+    Parameters
+    ----------
+    log : str
+        The run's log so far: the outer ``s2label`` bar over the stages and the bars within a stage.
+
+    Returns
+    -------
+    Progress
+        ``Progress(0.0, "", "starting")`` before the first stage bar.
+    """
     outer: tuple[int, int, str] | None = None
     inner: tuple[str, int] | None = None
     for line in re.split(r"[\r\n]+", log):
@@ -235,7 +246,20 @@ class LearnedRun:
 
 
 def remove_stale_jobs(out: str | os.PathLike[str]) -> list[Path]:
-    """Remove the job folders in ``out`` whose child no longer runs; returns them."""
+    """Remove the job folders in ``out`` whose child no longer runs; returns them.
+
+    A folder without a process id younger than a minute is kept: another window may be starting it.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The run folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The job folders removed.
+    """
     removed = []
     for folder in Path(out).glob(f"{JOB_PREFIX}*"):
         try:
@@ -263,7 +287,15 @@ def _alive(pid: int) -> bool:
 
 def publish(run_dir: Path, out: Path) -> None:
     """Move a finished run's files from ``run_dir`` into ``out``, ``report.json`` last (after removing a stale
-    one), so that ``out`` holds the whole run or is not finished."""
+    one), so that ``out`` holds the whole run or is not finished.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        The finished run's folder (emptied).
+    out : pathlib.Path
+        The run folder; a folder of the same name as one moved in is replaced.
+    """
     (out / REPORT_FILE).unlink(missing_ok=True)
     for item in sorted(run_dir.iterdir()):
         if item.name == REPORT_FILE:

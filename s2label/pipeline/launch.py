@@ -78,6 +78,8 @@ def explore(scene: Scene | PipelineResult | str | os.PathLike[str], *, out: str 
         a saved model or with ``session_file``.
     basemap, projection
         See :class:`~s2label.widget.ClusterExplorer`.
+    progress : bool
+        Progress bars while the scene is read and the pipeline runs.
     **run_options
         Passed to :func:`s2label.run` (``encoder``, ``segment_size``, ``reduce``, ``seed``...).
 
@@ -167,6 +169,17 @@ def open_learned(folder: str | os.PathLike[str], scene: Scene, first: LabelSessi
 
     The carried session is made in a file of its own and put in place as ``folder/session.sqlite`` only once
     whole, and only if no other window has put one there first: then that one is opened, nothing carried.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The finished run's folder.
+    scene : Scene
+        The scene of the run.
+    first : LabelSession
+        The first look's session (synced to its store before its edits are carried).
+    annotator : str, optional
+        Who labels in the new session (default: the operating-system user).
 
     Returns
     -------

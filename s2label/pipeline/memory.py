@@ -20,7 +20,26 @@ SCENE_BYTES_PER_PIXEL = 12
 
 def tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1,
                 margin: int = 32) -> int:
-    """Estimated peak bytes of a tiled run: ``workers`` tile tasks at once, plus the whole-scene arrays."""
+    """Estimated peak bytes of a tiled run: ``workers`` tile tasks at once, plus the whole-scene arrays.
+
+    Parameters
+    ----------
+    grid : TileGrid
+        The tiles (their size and halo) over the scene.
+    n_bands : int
+        Bands read.
+    cnn : bool
+        Whether the tiles run the U-Net (:data:`TILE_BYTES_PER_PIXEL` ``"cnn"``), else ``"spectral"``.
+    workers : int
+        Tile tasks at the same time.
+    margin : int
+        Context counted on every side of a core, at least (the grid's halo when that is larger).
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
     side = grid.size + 2 * max(grid.halo, margin)
     per_px = TILE_BYTES_PER_PIXEL["cnn" if cnn else "spectral"] + 4 * n_bands
     return int(max(workers, 1) * side * side * per_px + grid.shape[0] * grid.shape[1] * SCENE_BYTES_PER_PIXEL)
@@ -29,6 +48,18 @@ def tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1,
 def check_tile_memory(grid: TileGrid, n_bands: int, *, cnn: bool, workers: int = 1, margin: int = 32,
                       available: int | None = None) -> int:
     """Refuse, before anything is read, tiles that would not fit in memory; returns the estimate in bytes.
+
+    Parameters
+    ----------
+    grid, n_bands, cnn, workers, margin
+        As for :func:`tile_memory`.
+    available : int, optional
+        Bytes of memory available (default: what the system reports); the estimate may take 80 % of it.
+
+    Returns
+    -------
+    int
+        :func:`tile_memory`'s estimate in bytes.
 
     Raises
     ------

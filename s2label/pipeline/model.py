@@ -118,6 +118,20 @@ def _save_torch(path: Path, state: Mapping[str, torch.Tensor]) -> None:
 def load_model(path: str | os.PathLike[str], *, device: str = "auto", num_threads: int | None = None) -> SavedModel:
     """Load a model folder written by :func:`save_model` (or by ``s2label run`` into ``DIR/model``).
 
+    Parameters
+    ----------
+    path : str or path-like
+        The model folder (holding ``model.json``).
+    device : str
+        Where the encoder runs: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    num_threads : int, optional
+        torch threads of the encoder.
+
+    Returns
+    -------
+    SavedModel
+        The encoder and clusterer, the segmentation settings and ``model.json``.
+
     Raises
     ------
     ModelError

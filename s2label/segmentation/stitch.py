@@ -86,6 +86,16 @@ def seed_step(segment_size: float) -> int:
 
     Tile sizes and haloes are multiples of it (:func:`plan_segment_tiles`), so every tile's seeds lie
     on one grid over the whole scene.
+
+    Parameters
+    ----------
+    segment_size : float
+        Target mean segment size in pixels.
+
+    Returns
+    -------
+    int
+        At least 1.
     """
     return max(1, round(math.sqrt(float(segment_size))))
 
@@ -98,6 +108,25 @@ def segment_on_grid(scene: Scene, origin: tuple[int, int], *, segment_size: floa
     starts from the same seeds as the whole scene would where they overlap, so neighbouring tiles segment
     their overlap alike; tile borders, at multiples of the step, then pass through seeds rather than along
     the lines between them where SLIC puts its boundaries.
+
+    Parameters
+    ----------
+    scene : Scene
+        The tile (or window) to segment.
+    origin : (int, int)
+        (row, col) of its first pixel in the whole scene.
+    segment_size : float
+        Target mean segment size in pixels; sets the seed step and the number of segments.
+    stats : (mean, std), optional
+        Per-band statistics to standardise with, e.g. the whole scene's
+        (:func:`~s2label.segmentation.superpixels.band_stats`); default the tile's own.
+    **options
+        Other keywords of :func:`s2label.segment` (``compactness``, ``bands``...).
+
+    Returns
+    -------
+    Segmentation
+        On the scene's grid; ``params`` records ``seed_step`` and ``seed_origin``.
 
     Examples
     --------
@@ -132,6 +161,28 @@ def plan_segment_tiles(shape: tuple[int, int], segment_size: float, *, size: int
     With ``balanced``, the tiles are as many as ``size`` gives along the scene's longer side, but of equal
     size there (the smallest multiple of the step that covers it): 4,000 px cut at 2,048 px gives two tiles
     of 2,002 px rather than 2,058 + 1,942, so tile tasks take about equal time and none waits on a larger one.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The scene's (H, W).
+    segment_size : float
+        Target mean segment size in pixels; sets the seed step (:func:`seed_step`).
+    size : int
+        Largest core side in pixels (before rounding up to the step).
+    halo : int
+        Context on each side in pixels (before rounding up to the step).
+    balanced : bool
+        Make the tiles along the longer side of equal size (above).
+
+    Returns
+    -------
+    TileGrid
+
+    Raises
+    ------
+    S2LabelError
+        As :func:`~s2label.segmentation.grid.plan_tiles` (e.g. for an empty shape).
 
     Examples
     --------
@@ -306,6 +357,20 @@ def merge_small_segments(labels: np.ndarray, min_size: int, *, rounds: int = 3) 
     at, so the cost is a few passes over ``labels`` whatever the number of segments. Works in place on
     ``labels`` (int32, ids 1..N, 0 = no data).
 
+    Parameters
+    ----------
+    labels : ndarray (H, W) int32
+        Segment ids 1..N, 0 = no data; overwritten.
+    min_size : int
+        Segments of fewer pixels are merged.
+    rounds : int
+        At most this many passes (a pass may leave merged segments still small).
+
+    Returns
+    -------
+    ndarray (H, W) int32
+        ``labels`` itself; when a segment was merged, its ids are renumbered 1..M without gaps.
+
     Examples
     --------
     >>> import numpy as np
@@ -362,6 +427,15 @@ def seam_boundary_fraction(labels: np.ndarray, grid: TileGrid, step: int) -> tup
 
     A segmentation cut at every tile border gives 1.0 at the borders; a seamless one about the same at the
     borders as elsewhere.
+
+    Parameters
+    ----------
+    labels : ndarray (H, W) int
+        Segment ids, 0 = no data (pairs with a no-data pixel are not counted).
+    grid : TileGrid
+        The tiles the segmentation was made by; core borders lie at multiples of ``grid.size``.
+    step : int
+        The seed step (:func:`seed_step`); the lines compared lie at its multiples.
 
     Returns
     -------

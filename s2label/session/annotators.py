@@ -33,7 +33,13 @@ __all__ = ["Annotations", "default_annotator", "annotation", "read_annotations",
 
 
 def default_annotator() -> str:
-    """The operating-system user (``"unknown"`` when it cannot be told)."""
+    """The operating-system user (``"unknown"`` when it cannot be told).
+
+    Returns
+    -------
+    str
+        The login name, cleaned as a label name is (:func:`~s2label.session.rules.clean_name`).
+    """
     try:
         return clean_name(getpass.getuser())
     except Exception:  # noqa: BLE001 - getpass raises several types where no user is set
@@ -41,12 +47,35 @@ def default_annotator() -> str:
 
 
 def annotation(annotator: str) -> dict[str, Any]:
-    """The record kept beside a new edit."""
+    """The record kept beside a new edit.
+
+    Parameters
+    ----------
+    annotator : str
+        Who made the edit.
+
+    Returns
+    -------
+    dict
+        ``{"annotator": annotator, "time": ...}``, the time now in UTC, ISO 8601 to the second.
+    """
     return {"annotator": annotator, "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def read_annotations(doc: Mapping[str, Any], path: Path | None) -> list[dict[str, Any]]:
     """The ``annotations`` of a session file, one per edit (unknown for a file written before they existed).
+
+    Parameters
+    ----------
+    doc : mapping
+        The session file's JSON document (:func:`~s2label.session.file.read_session_file`).
+    path : pathlib.Path or None
+        The file, named in errors.
+
+    Returns
+    -------
+    list of dict
+        ``{"annotator": str or None, "time": str or None}`` for each of ``doc["edits"]``.
 
     Raises
     ------
@@ -65,7 +94,18 @@ def read_annotations(doc: Mapping[str, Any], path: Path | None) -> list[dict[str
 
 
 def labels_touched(before: SessionState, after: SessionState) -> set[int]:
-    """Ids of the labels an edit made or changed (name, colour, members, hand assignments, ...)."""
+    """Ids of the labels an edit made or changed (name, colour, members, hand assignments, ...).
+
+    Parameters
+    ----------
+    before, after : SessionState
+        The states before and after the edit.
+
+    Returns
+    -------
+    set of int
+        The ids of ``after``'s labels that are not the very same objects in ``before``.
+    """
     old = {lab.id: lab for lab in before.labels}
     return {lab.id for lab in after.labels if old.get(lab.id) is not lab}
 
@@ -74,6 +114,18 @@ def label_annotators(states: Sequence[SessionState], records: Sequence[Mapping[s
     """For each label id, the annotators (sorted) of the edits in force that made or changed it.
 
     ``states[i + 1]`` is the state after edit ``i``; ``records[i]`` its annotation.
+
+    Parameters
+    ----------
+    states : sequence of SessionState
+        The state before any edit, then after each edit in force.
+    records : sequence of mapping
+        The annotation of each edit (edits with no known annotator are skipped).
+
+    Returns
+    -------
+    dict of int to list of str
+        Only labels that some known annotator made or changed.
     """
     out: dict[int, set[str]] = {}
     for i, record in enumerate(records):
@@ -88,7 +140,20 @@ def label_annotators(states: Sequence[SessionState], records: Sequence[Mapping[s
 def annotator_view(session: LabelSession, annotator: str) -> LabelSession:
     """A new in-memory session replaying only ``annotator``'s edits in force of ``session``
     (:meth:`LabelSession.view_of`); edits that cannot stand without another annotator's are left out and counted
-    in the view's ``skipped``."""
+    in the view's ``skipped``.
+
+    Parameters
+    ----------
+    session : LabelSession
+        The shared session.
+    annotator : str
+        Whose edits to replay.
+
+    Returns
+    -------
+    LabelSession
+        Not saved anywhere; its ``annotator`` is ``annotator``.
+    """
     from s2label.session.label_session import LabelSession
 
     view = LabelSession(session.segmentation, session.embeddings, session.clustering, spectra=session.spectra,

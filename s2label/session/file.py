@@ -28,7 +28,20 @@ FILE_VERSION = 1
 
 
 def fingerprint(segmentation: Segmentation, clustering: Clustering) -> dict[str, Any]:
-    """What ties a session file to its scene: shapes and SHA-256 of the segment raster and the clustering."""
+    """What ties a session file to its scene: shapes and SHA-256 of the segment raster and the clustering.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        Its ids, shape, transform and CRS are hashed.
+    clustering : Clustering
+        Its clusters and segment ids are hashed.
+
+    Returns
+    -------
+    dict
+        ``n_segments``, ``shape``, ``segmentation_sha256`` and ``clustering_sha256`` (JSON-serialisable).
+    """
     seg = hashlib.sha256(np.ascontiguousarray(segmentation.ids).tobytes())
     seg.update(repr((segmentation.shape, tuple(segmentation.transform)[:6], segmentation.crs.to_wkt())).encode())
     clu = hashlib.sha256(np.ascontiguousarray(clustering.cluster, dtype=np.int32).tobytes())
@@ -38,10 +51,35 @@ def fingerprint(segmentation: Segmentation, clustering: Clustering) -> dict[str,
 
 
 def backup_path(path: Path) -> Path:
+    """Where the previous good version of a session file is kept: ``<name>.bak`` beside it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The session file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return path.with_name(path.name + ".bak")
 
 
 def with_backup(problem: str, path: Path) -> str:
+    """An error message about a session file, saying where its previous good version is when it has a readable one.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong with the file.
+    path : pathlib.Path
+        The session file.
+
+    Returns
+    -------
+    str
+        ``problem``, followed by the backup's path when :func:`backup_path` holds a readable session file.
+    """
     bak = backup_path(path)
     if bak.is_file():
         try:
@@ -53,7 +91,24 @@ def with_backup(problem: str, path: Path) -> str:
 
 
 def read_session_file(path: Path) -> dict[str, Any]:
-    """Read and check the structure of a session file (:class:`SessionError` naming the problem)."""
+    """Read and check the structure of a session file (:class:`SessionError` naming the problem).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The session file (JSON).
+
+    Returns
+    -------
+    dict
+        The document, of this s2label's format and version, with an edit log (``edits``, ``position``) and a
+        ``fingerprint``.
+
+    Raises
+    ------
+    SessionError
+        No such file, unreadable or not JSON, another format or version, or a damaged edit log.
+    """
     if not path.is_file():
         raise SessionError("no session file here", path=path)
     try:

@@ -60,8 +60,8 @@ class PixelLabelling:
         return self._rules.pixel_labels(self._states[self._position])
 
     def label_raster(self, *, precision: str = "segment", **options: Any) -> np.ndarray:
-        """(H, W) int32 label id of every pixel (:func:`.label_raster`): ``precision="pixel"`` re-decides
-        pixels with a classifier trained on confidently labelled segments (``options`` of
-        :func:`s2label.session.pixel_labels.refine_pixels`); pixel-exact polygons win in both."""
+        """(H, W) int32 label id of every pixel (:func:`s2label.session.export.label_raster`):
+        ``precision="pixel"`` re-decides pixels with a classifier trained on confidently labelled segments
+        (``options`` of :func:`s2label.session.pixel_labels.refine_pixels`); pixel-exact polygons win in both."""
         return session_label_raster(self, precision=precision, **options)
 

@@ -45,5 +45,16 @@ class Outdated(Exception):
 
 
 def propagation_edit(alpha: float, k: int, spatial: float) -> dict[str, Any]:
-    """The JSON edit of :meth:`LabelSession.propagate` (one place, so a prepared one is the same edit)."""
+    """The JSON edit of :meth:`LabelSession.propagate` (one place, so a prepared one is the same edit).
+
+    Parameters
+    ----------
+    alpha, k, spatial
+        As for :func:`~s2label.session.propagate.propagate_labels`.
+
+    Returns
+    -------
+    dict
+        ``{"op": "propagate", "alpha": float, "k": int, "spatial": float}``.
+    """
     return {"op": "propagate", "alpha": float(alpha), "k": int(k), "spatial": float(spatial)}

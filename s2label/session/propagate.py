@@ -101,6 +101,10 @@ def propagate_labels(edge_index: np.ndarray, edge_weight: np.ndarray, space: np.
         Neighbours of each segment in ``space`` (0: the segment graph alone).
     spatial : float
         Share of the segment graph in the sum of the two graphs (0..1).
+    tol : float
+        Stop when no score changes by more than ``tol`` times the largest score.
+    max_iterations : int
+        Stop after this many iterations at most.
 
     Returns
     -------

@@ -98,6 +98,23 @@ class SessionState:
 
 
 def clean_name(name: object) -> str:
+    """A label (or annotator) name as it is kept: Unicode NFC, runs of white space made one space, trimmed.
+
+    Parameters
+    ----------
+    name : object
+        The name given.
+
+    Returns
+    -------
+    str
+        At most :data:`MAX_NAME_LENGTH` characters.
+
+    Raises
+    ------
+    SessionError
+        Not text, empty, too long, or holding control characters.
+    """
     if not isinstance(name, str):
         raise SessionError(f"a label name must be text, got {type(name).__name__}")
     text = " ".join(unicodedata.normalize("NFC", name).split())
@@ -111,6 +128,24 @@ def clean_name(name: object) -> str:
 
 
 def as_int(value: object, what: str) -> int:
+    """``value`` as an ``int``, refusing anything but Python and NumPy integers (``bool`` too).
+
+    Parameters
+    ----------
+    value : object
+        E.g. a label id read from an edit.
+    what : str
+        What the value is, for the error message (``"a label id"``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    SessionError
+        ``value`` is not an integer.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise SessionError(f"{what} must be an integer, got {value!r}")
     return int(value)

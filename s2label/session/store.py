@@ -54,7 +54,17 @@ INSERT INTO head VALUES (1, 0, 0);
 
 
 def is_store(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is an SQLite database (by its first 16 bytes; ``False`` for a missing file)."""
+    """Whether ``path`` is an SQLite database (by its first 16 bytes; ``False`` for a missing file).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    bool
+        ``False`` too for a file that cannot be read.
+    """
     try:
         with open(path, "rb") as fh:
             return fh.read(16) == _SQLITE_MAGIC

@@ -50,7 +50,17 @@ __all__ = ["StoredSession", "store_path_for", "load_into"]
 
 def store_path_for(path: Path) -> Path:
     """The store a session path stands for: itself, or for a ``.json`` name (s2label's session file before the
-    store) the ``.sqlite`` beside it."""
+    store) the ``.sqlite`` beside it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A session store or session file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return path.with_suffix(".sqlite") if path.suffix.lower() == ".json" else path
 
 
@@ -327,7 +337,23 @@ def _key(edit: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, Any, 
 
 def load_into(session: LabelSession, path: Path, *, autosave: bool) -> None:
     """Take the log saved at ``path`` (a store, or a session file: migrated into a store beside it once, with
-    ``autosave``) into a new ``session`` and, with ``autosave``, keep saving to the store."""
+    ``autosave``) into a new ``session`` and, with ``autosave``, keep saving to the store.
+
+    Parameters
+    ----------
+    session : LabelSession
+        A new session (no edits yet) of the scene and clustering the log was saved for.
+    path : pathlib.Path
+        The store, or a session file (then the store beside it, if one was migrated there, is read instead).
+    autosave : bool
+        Keep the store open and save every later edit to it (a session file is migrated first); ``False``
+        reads the log only.
+
+    Raises
+    ------
+    SessionError
+        The log was saved for another scene or clustering (another fingerprint), or cannot be read or replayed.
+    """
     migrated_from = None
     if not is_store(path):
         store = store_path_for(path)

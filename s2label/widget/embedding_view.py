@@ -24,6 +24,24 @@ __all__ = ["project", "EmbeddingView"]
 def project(space: np.ndarray, *, method: Literal["pca", "umap"] = "pca", random_state: int = 0) -> np.ndarray:
     """(N, 2) float32 projection of an (N, D) embedding space for display.
 
+    Parameters
+    ----------
+    space : ndarray (N, D) float
+        At least 3 rows; with D <= 2 the columns are returned as they are (padded with zeros to 2).
+    method : {"pca", "umap"}
+        How to reduce the space to two dimensions.
+    random_state : int
+        Seeds the reduction.
+
+    Returns
+    -------
+    ndarray (N, 2) float32
+
+    Raises
+    ------
+    ValueError
+        ``space`` not (N, D) with N >= 3, or an unknown ``method``.
+
     Examples
     --------
     >>> import numpy as np

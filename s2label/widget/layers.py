@@ -66,7 +66,17 @@ EXPLORER_CSS = """<style>
 
 
 def wrap_row(*children: w.Widget) -> w.HBox:
-    """A row of the panel that wraps onto the next line rather than squeezing its widgets."""
+    """A row of the panel that wraps onto the next line rather than squeezing its widgets.
+
+    Parameters
+    ----------
+    *children : ipywidgets.Widget
+        The row's widgets, left to right.
+
+    Returns
+    -------
+    ipywidgets.HBox
+    """
     return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
 
 
@@ -85,6 +95,18 @@ class ExplorerMap(L.Map):
 
 def fit_zoom(width_m: float, height_m: float, *, width_px: int = 800, height_px: int = 600) -> int:
     """The largest zoom at which a ``width_m`` x ``height_m`` Web-Mercator extent fits a map of that many pixels.
+
+    Parameters
+    ----------
+    width_m, height_m : float
+        The extent in Web-Mercator metres.
+    width_px, height_px : int
+        The map's size in screen pixels.
+
+    Returns
+    -------
+    int
+        Between 1 and 18.
 
     Examples
     --------
@@ -106,6 +128,15 @@ def zoom_limits(pixel_size: float, *, fit_zoom: int, magnification: float = 4.0,
         The data's pixel in Web-Mercator metres (:attr:`GridSpec.pixel_size` of the native frame).
     fit_zoom : int
         The zoom showing the whole scene (:func:`fit_zoom`).
+    magnification : float
+        Screen pixels per data pixel at the closest zoom.
+    zoom_out : int
+        Zoom levels out beyond ``fit_zoom``.
+
+    Returns
+    -------
+    (min_zoom, max_zoom) : (int, int)
+        ``max_zoom`` at least ``fit_zoom`` and at most 22 (Leaflet's limit); ``min_zoom`` at least 0.
     """
     most = math.floor(math.log2(screen_pixel_size(0) * magnification / pixel_size) + 1e-9)
     most = int(min(max(most, fit_zoom), _MAX_LEAFLET_ZOOM))
@@ -147,6 +178,16 @@ class DetailOverlay:
 def segment_boxes(grid: DisplayGrid) -> np.ndarray:
     """(N + 1, 4) int64: first row, last row + 1, first col, last col + 1 of each segment on a display grid
     (``-1`` for a segment too small to show at its resolution; row 0 for no data).
+
+    Parameters
+    ----------
+    grid : DisplayGrid
+        Its ``segment_ids`` (h, w) and ``n_segments`` N.
+
+    Returns
+    -------
+    ndarray (N + 1, 4) int64
+        Row ``i`` for segment id ``i``; in display pixels.
 
     Examples
     --------

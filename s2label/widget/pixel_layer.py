@@ -47,7 +47,22 @@ ID_OFFSET = 3
 
 def raster_as_ids(raster: np.ndarray, transform: Any, crs: CRS) -> Segmentation:
     """A label raster (``-2`` outside, ``-1`` unlabelled, ids ≥ 0) as a segmentation of ids ``label + 3``,
-    with 0 where ``raster`` is :data:`~s2label.segmentation.export.NODATA` (what the reprojection treats as nothing)."""
+    with 0 where ``raster`` is :data:`~s2label.segmentation.export.NODATA` (what the reprojection treats as nothing).
+
+    Parameters
+    ----------
+    raster : ndarray (H, W) int
+        Label id of every pixel (:func:`~s2label.session.export.label_raster`).
+    transform : affine.Affine
+        The raster's pixel-to-CRS transform.
+    crs : rasterio.crs.CRS
+        The raster's CRS.
+
+    Returns
+    -------
+    Segmentation
+        Ids ``raster + 3`` (:data:`ID_OFFSET`) as int32: 2 unlabelled, 3 and up the labels, 0 outside.
+    """
     values = np.asarray(raster, np.int64) + ID_OFFSET
     values[values == ID_OFFSET - 2] = 0  # NODATA -> nothing
     return Segmentation(values.astype(np.int32), transform, crs)
@@ -55,7 +70,24 @@ def raster_as_ids(raster: np.ndarray, transform: Any, crs: CRS) -> Segmentation:
 
 def label_colour_lut(labels: Sequence[Label], size: int, *, unlabelled: str | None, alpha: int = 255) -> np.ndarray:
     """(size, 4) uint8 RGBA of each id ``label + 3``: the label's colour (hidden: transparent), unlabelled in
-    ``unlabelled`` (``None``: transparent)."""
+    ``unlabelled`` (``None``: transparent).
+
+    Parameters
+    ----------
+    labels : sequence of Label
+        The session's labels (``id``, ``colour``, ``hidden``).
+    size : int
+        Rows of the table (ids at or beyond it get no colour).
+    unlabelled : str or None
+        ``"#rrggbb"`` of unlabelled pixels (id 2), or ``None`` to leave them transparent.
+    alpha : int
+        Opacity 0..255 of the coloured ids.
+
+    Returns
+    -------
+    ndarray (size, 4) uint8
+        Transparent (all 0) where no colour is given.
+    """
     lut = np.zeros((size, 4), np.uint8)
     if unlabelled is not None and size > ID_OFFSET - 1:
         lut[ID_OFFSET - 1] = (*to_rgb(unlabelled), alpha)

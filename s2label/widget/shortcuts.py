@@ -140,6 +140,15 @@ def match(event: Mapping[str, Any], shortcuts: tuple[Shortcut, ...] | list[Short
 def combo(shortcut: Shortcut) -> str:
     """How a shortcut's keys are written for people: ``"Ctrl+Shift+Z"``, ``"N"``, ``"Esc"``, ``"?"``.
 
+    Parameters
+    ----------
+    shortcut : Shortcut
+
+    Returns
+    -------
+    str
+        Modifiers and key joined by ``+``; a single letter in upper case.
+
     Examples
     --------
     >>> [combo(s) for s in SHORTCUTS[:3]] + [combo(SHORTCUTS[8])]
@@ -155,6 +164,16 @@ def help_html(shortcuts: tuple[Shortcut, ...] | list[Shortcut] = SHORTCUTS) -> s
     """A small HTML table of the shortcuts (key combination, description) for a help popover.
 
     Combinations with the same description (Ctrl+Shift+Z, Ctrl+Y) share a row; Ctrl also means Cmd.
+
+    Parameters
+    ----------
+    shortcuts : sequence of Shortcut
+        Default :data:`SHORTCUTS`, the explorer's.
+
+    Returns
+    -------
+    str
+        A ``<table class="s2label-shortcuts">`` and a line saying Ctrl is Cmd on macOS.
 
     Examples
     --------

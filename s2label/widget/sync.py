@@ -31,7 +31,20 @@ POLL_SECONDS = 1.0
 
 
 def poll_store(ref: weakref.ReferenceType[Any], stop: threading.Event, every: float) -> None:
-    """Until ``stop`` is set or the explorer is gone: every ``every`` seconds, bring in other windows' edits."""
+    """Until ``stop`` is set or the explorer is gone: every ``every`` seconds, bring in other windows' edits.
+
+    Runs in a thread of its own; an :class:`~s2label.errors.S2LabelError` is shown in the explorer, any other
+    error ends the polling.
+
+    Parameters
+    ----------
+    ref : weakref.ref
+        To the explorer (with ``session`` and ``say``), so that polling does not keep it alive.
+    stop : threading.Event
+        Set to stop polling.
+    every : float
+        Seconds between polls.
+    """
     while not stop.wait(every):
         explorer = ref()
         if explorer is None:
