@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.s2label-installed
 OUT    ?= outputs/sample
 
-.PHONY: demo test test-fast env chromium bench clean
+.PHONY: demo test test-fast env chromium bench docs clean
 
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-fast: env
 
 bench: env
 	$(BIN)/python benchmarks/pipeline.py
+
+# the documentation site, into docs/_build/html (open index.html); every warning is an error. The notebooks are
+# executed into docs/notebooks/ on a small part of the scene when they changed (S2LABEL_DOCS_EXECUTE=always|never)
+docs: env
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
