@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,21 @@ def spread_table(runs: Sequence[Sequence[MethodScores]]) -> str:
     return "\n".join(rows)
 
 
+def _over_seeds(seeds: list[int], name: str, title: str, score: Any) -> list[list[Any]]:
+    """``score(seed)`` for each seed, each table printed as it comes, then the spread table over seeds."""
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        scores = score(seed)
+        print(f"\n## {title}, seed {seed}, {time.perf_counter() - t0:.0f} s\n")
+        print(to_markdown(scores))
+        runs.append(scores)
+    if len(seeds) > 1:
+        print(f"\n## {name}, mean ± sd over seeds {', '.join(map(str, seeds))}\n")
+        print(spread_table(runs))
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scene", choices=("aberystwyth", "sample", "both"), default="both")
@@ -69,18 +85,11 @@ def main() -> None:
         else:
             scene = s2label.read_scene(ABER / "sen2_20210527_aber_10band_mosaic.tif", scale=1e-3)
             reference = load_reference(ABER / "sen2_20210527_aber_cls_aligned.tif", scene)
-            runs = []
-            for seed in seeds:
-                t0 = time.perf_counter()
-                scores = compare_methods(scene, reference=reference, seed=seed, cnn=cnn, methods=methods,
-                                         progress=True)
-                print(f"\n## Aberystwyth (L2A, 10 bands, {scene.height} x {scene.width} px, 4 reference classes), "
-                      f"seed {seed}, {time.perf_counter() - t0:.0f} s\n")
-                print(to_markdown(scores))
-                runs.append(scores)
-            if len(seeds) > 1:
-                print(f"\n## Aberystwyth, mean ± sd over seeds {', '.join(map(str, seeds))}\n")
-                print(spread_table(runs))
+            title = f"Aberystwyth (L2A, 10 bands, {scene.height} x {scene.width} px, 4 reference classes)"
+            runs = _over_seeds(seeds, "Aberystwyth", title,
+                               lambda seed: compare_methods(scene, reference=reference, seed=seed, cnn=cnn,
+                                                            methods=methods, progress=True))
+            scores = runs[-1]
             results["aberystwyth"] = [s.to_dict() for run in runs for s in run]
             if args.plot:
                 import matplotlib
@@ -89,21 +98,13 @@ def main() -> None:
                 from s2label.evaluation.plot import plot_scores
 
                 fig = plot_scores(scores)
-                fig.suptitle(f"Aberystwyth, {scene.height} x {scene.width} px, seed {args.seed}", fontsize="small")
+                fig.suptitle(f"Aberystwyth, {scene.height} x {scene.width} px, seed {seeds[-1]}", fontsize="small")
                 fig.savefig(args.plot, dpi=110)
     if args.scene in ("sample", "both"):
         scene = s2label.sample_scene()
-        runs = []
-        for seed in seeds:
-            t0 = time.perf_counter()
-            scores = compare_methods(scene, seed=seed, cnn=cnn, methods=methods, progress=True)
-            print(f"\n## Default scene (Virginia L1C, 13 bands, {scene.height} x {scene.width} px, no reference), "
-                  f"seed {seed}, {time.perf_counter() - t0:.0f} s\n")
-            print(to_markdown(scores))
-            runs.append(scores)
-        if len(seeds) > 1:
-            print(f"\n## Default scene, mean ± sd over seeds {', '.join(map(str, seeds))}\n")
-            print(spread_table(runs))
+        title = f"Default scene (Virginia L1C, 13 bands, {scene.height} x {scene.width} px, no reference)"
+        runs = _over_seeds(seeds, "Default scene", title,
+                           lambda seed: compare_methods(scene, seed=seed, cnn=cnn, methods=methods, progress=True))
         results["sample"] = [s.to_dict() for run in runs for s in run]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
