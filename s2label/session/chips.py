@@ -348,8 +348,9 @@ def export_chips(session: LabelSession, folder: str | os.PathLike[str], *, size:
     counts = {name: splits.count(name) for name in (*SPLITS, _BUFFER)}
     empty = [name for name, share in zip(SPLITS, split, strict=True) if share > 0 and not counts[name]]
     if empty:
-        warnings.warn(f"{' and '.join(empty)} got no chip ({len(kept)} chips of {size} px in {block} x {block} "
-                      "blocks): a smaller size or block gives them some", S2LabelWarning, stacklevel=2)
+        warnings.warn(f"{' and '.join(empty)} got no chip ({len(kept)} chip{'s' if len(kept) != 1 else ''} of {size} "
+                      f"px, in blocks of {block} x {block} chips): a smaller size or block gives them some",
+                      S2LabelWarning, stacklevel=2)
     return ChipExport(target, target / "chips.csv", target / _MARKER, target / "labels.json", counts,
                       len(windows) - len(kept), int(size), int(overlap), names)
 
