@@ -40,4 +40,5 @@ from .stac import load_item as load_item
 from .stac import stac_bands as stac_bands
 from .styles import LabelStyle as LabelStyle
 from .styles import label_codes as label_codes
+from .write import write_label_codes as write_label_codes
 from .write import write_raster as write_raster

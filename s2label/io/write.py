@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import rasterio
 from rasterio.crs import CRS
 
 from s2label._atomic import atomic_path, ensure_writable_dir
+from s2label.io.styles import NO_LABEL_CODE, LabelStyle, colour_table, pam_xml
 
-__all__ = ["write_raster"]
+__all__ = ["write_raster", "write_label_codes"]
 
 
 def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: Any, crs: CRS,
@@ -87,3 +88,29 @@ def write_raster(path: str | os.PathLike[str], array: np.ndarray, *, transform: 
         with contextlib.suppress(FileNotFoundError):
             aux.unlink()
     return target
+
+
+def write_label_codes(path: str | os.PathLike[str], codes: np.ndarray, styles: Sequence[LabelStyle], *,
+                      transform: Any, crs: CRS, tags: dict[str, Any] | None = None) -> Path:
+    """Write a coded label raster that opens styled: the labels' colours as its colour table, their names and
+    pixel counts in ``PATH.aux.xml`` (:func:`s2label.io.styles.pam_xml`), 0 (no label) the no-data value.
+
+    Parameters
+    ----------
+    path : path-like
+    codes : ndarray (H, W) uint8 or uint16
+        Palette codes (:func:`s2label.io.styles.label_codes`).
+    styles : sequence of LabelStyle
+        Each label's value, name and colour.
+    transform, crs
+        The grid.
+    tags : dict, optional
+        Dataset-level metadata tags.
+
+    Returns
+    -------
+    Path
+    """
+    counts = np.bincount(np.asarray(codes).ravel(), minlength=max((s.value for s in styles), default=-1) + 2)
+    return write_raster(path, codes, transform=transform, crs=crs, nodata=NO_LABEL_CODE, tags=tags,
+                        colormap=colour_table(styles), aux_xml=pam_xml(styles, counts.tolist()))

@@ -50,8 +50,8 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from s2label.errors import S2LabelWarning, SessionError
-from s2label.io.styles import NO_LABEL_CODE, category_names, colour_table, label_codes, pam_xml
-from s2label.io.write import write_raster
+from s2label.io.styles import NO_LABEL_CODE, category_names, label_codes
+from s2label.io.write import write_label_codes, write_raster
 from s2label.session.export import label_raster, label_styles
 
 if TYPE_CHECKING:
@@ -89,6 +89,10 @@ class ChipWindow:
     def name(self) -> str:
         """``r000256_c000512``: the file name of its image and mask (without ``.tif``)."""
         return f"r{self.row:06d}_c{self.col:06d}"
+
+    def transform(self, scene_transform: Any) -> Any:
+        """The chip's own grid (an Affine), from the scene's ``scene_transform``."""
+        return window_transform(Window(self.col, self.row, self.size, self.size), scene_transform)
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -310,7 +314,6 @@ def export_chips(session: LabelSession, folder: str | os.PathLike[str], *, size:
     splits = blocked_split([(windows[k].i, windows[k].j) for k in kept], fractions=split, block=block, seed=seed,
                            reach=reach)
     styles = label_styles(session)
-    top = max((s.value for s in styles), default=-1) + 2
     when = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -320,19 +323,16 @@ def export_chips(session: LabelSession, folder: str | os.PathLike[str], *, size:
         (tmp / "masks").mkdir()
         for k, s in tqdm(list(zip(kept, splits, strict=True)), desc="chips", unit="chip", disable=not progress):
             window = windows[k]
-            row = _row(window, s, labelled[k], scene, codes, styles)
+            grid = window.transform(scene.transform)
+            row = _row(window, grid, s, labelled[k], scene.crs, codes, styles)
             rows.append(row)
             if s == _BUFFER:
                 continue
-            mask = codes[window.slices]
-            grid = window_transform(Window(window.col, window.row, window.size, window.size), scene.transform)
             image = scene.data[:, window.slices[0], window.slices[1]][index].astype(np.float32)
             image[:, ~scene.valid[window.slices]] = np.nan
             write_raster(tmp / row["image"], image, transform=grid, crs=scene.crs, nodata=float("nan"),
                          band_names=names)
-            counts = np.bincount(mask.ravel(), minlength=top)
-            write_raster(tmp / row["mask"], mask, transform=grid, crs=scene.crs, nodata=NO_LABEL_CODE,
-                         colormap=colour_table(styles), aux_xml=pam_xml(styles, counts.tolist()))
+            write_label_codes(tmp / row["mask"], codes[window.slices], styles, transform=grid, crs=scene.crs)
             items.append(_stac_item(row, scene, grid, window, when))
         _write_index(tmp / "chips.csv", rows, styles)
         (tmp / "labels.json").write_text(json.dumps(
@@ -386,14 +386,14 @@ def _move_into_place(tmp: Path, target: Path) -> None:
             shutil.rmtree(old)
 
 
-def _row(window: ChipWindow, split: str, fraction: float, scene: Any, codes: np.ndarray,
+def _row(window: ChipWindow, grid: Any, split: str, fraction: float, crs: Any, codes: np.ndarray,
          styles: Sequence[Any]) -> dict[str, Any]:
-    grid = window_transform(Window(window.col, window.row, window.size, window.size), scene.transform)
+    """A chip's row of the index: its split, window, footprint (scene CRS), files and pixels a label."""
     west, south, east, north = array_bounds(window.size, window.size, grid)
     counts = np.bincount(codes[window.slices].ravel(), minlength=max((s.value for s in styles), default=-1) + 2)
     written = split != _BUFFER
     row = {"chip": window.name, "split": split, "row": window.row, "col": window.col, "size": window.size,
-           "minx": west, "miny": south, "maxx": east, "maxy": north, "crs": scene.crs.to_string(),
+           "minx": west, "miny": south, "maxx": east, "maxy": north, "crs": crs.to_string(),
            "labelled_fraction": round(fraction, 4),
            "image": f"images/{window.name}.tif" if written else "",
            "mask": f"masks/{window.name}.tif" if written else ""}

@@ -20,8 +20,8 @@ from rasterio.crs import CRS
 from rasterio.warp import transform_geom
 
 from s2label.errors import SessionError
-from s2label.io.styles import NO_LABEL_CODE, LabelStyle, colour_table, label_codes, pam_xml
-from s2label.io.write import write_raster
+from s2label.io.styles import LabelStyle, label_codes
+from s2label.io.write import write_label_codes
 from s2label.segmentation.export import (
     NODATA,
     LabelPolygons,
@@ -294,13 +294,11 @@ def export_labels(session: LabelSession, path: str | os.PathLike[str], *, includ
     if suffix in (".tif", ".tiff"):
         styles = label_styles(session)
         codes = label_codes(label_raster(session, precision=precision, **options))
-        counts = np.bincount(codes.ravel(), minlength=max((s.value for s in styles), default=-1) + 2)
         tags = {"S2LABEL_NAMES": json.dumps({str(s.value): s.name for s in styles}),
                 "S2LABEL_CODES": "label id + 1; 0 = no label (unlabelled or outside the segments)",
                 "S2LABEL_PRECISION": precision}
-        return write_raster(target, codes, transform=session.segmentation.transform, crs=session.segmentation.crs,
-                            nodata=NO_LABEL_CODE, tags=tags, colormap=colour_table(styles),
-                            aux_xml=pam_xml(styles, counts.tolist()))
+        return write_label_codes(target, codes, styles, transform=session.segmentation.transform,
+                                 crs=session.segmentation.crs, tags=tags)
     polygons = label_polygons(session, include_hidden=include_hidden, include_unlabelled=include_unlabelled,
                               precision=precision, **options)
     if suffix in (".geojson", ".json"):
