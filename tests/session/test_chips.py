@@ -142,3 +142,27 @@ def test_chips_refuse_what_they_cannot_do(crop_session, crop_result, tmp_path):
     with pytest.raises(SessionError, match="need the scene's pixels"):
         bare.export_chips(tmp_path / "c", progress=False)
     assert not (tmp_path / "c").exists()
+
+
+def test_an_export_that_fails_half_way_leaves_the_earlier_one_whole(crop_session, tmp_path, monkeypatch):
+    import s2label.session.chips as chips
+
+    first = export_chips(crop_session, tmp_path / "chips", size=64, min_labelled=0.0, block=1, progress=False,
+                         split=(1, 0, 0))
+    before = sorted((p.relative_to(first.folder), p.stat().st_size) for p in first.folder.rglob("*") if p.is_file())
+    written = []
+
+    def fail_on_the_fifth(*args, **kwargs):  # a full disk, or a kill, in the middle of the new export
+        written.append(args[0])
+        if len(written) == 5:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    real = chips.write_raster
+    monkeypatch.setattr(chips, "write_raster", fail_on_the_fifth)
+    with pytest.raises(OSError, match="No space left"):
+        export_chips(crop_session, tmp_path / "chips", size=32, min_labelled=0.0, block=1, progress=False,
+                     split=(1, 0, 0))
+    after = sorted((p.relative_to(first.folder), p.stat().st_size) for p in first.folder.rglob("*") if p.is_file())
+    assert after == before and len(written) == 5  # the earlier export, untouched
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".chips")] == []  # no half-written folder
